@@ -1,0 +1,68 @@
+# ordo: `make demo` and `make test` each do everything on a fresh Debian
+# machine: install missing packages, configure, build, then run.
+
+# Every Debian package the build, the tests and the demo need.
+PACKAGES := cmake ninja-build g++ clang pkg-config zstd libzstd-dev libcli11-dev libfmt-dev \
+            nlohmann-json3-dev libisal-dev libgtest-dev libbenchmark-dev libbpf-dev bpftool \
+            systemtap-sdt-dev libclang-rt-14-dev fio
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BUILD ?= build
+ORDO := $(BUILD)/cli/ordo
+DEMO_DIR ?= out/demo
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build test demo asan fuzz bench clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j2
+
+# The unit and CLI tests again under AddressSanitizer and UBSan.
+asan: deps
+	cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DORDO_BUILD_BENCH=OFF \
+	  -DORDO_SANITIZE=address,undefined
+	cmake --build $(BUILD)-asan
+	ctest --test-dir $(BUILD)-asan --output-on-failure -j2
+
+# The trace reader under libFuzzer for FUZZ_SECONDS, seeded with the sample traces.
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DORDO_BUILD_BENCH=OFF -DORDO_BUILD_FUZZ=ON -DORDO_SANITIZE=address,undefined
+	cmake --build $(BUILD)-fuzz --target trace_reader_fuzz
+	mkdir -p $(BUILD)-fuzz/corpus && cp traces/*.ordo $(BUILD)-fuzz/corpus/
+	$(BUILD)-fuzz/tests/trace_reader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  -rss_limit_mb=2048 -print_final_stats=1 $(BUILD)-fuzz/corpus
+
+bench: build
+	bench/run.sh $(BUILD)
+
+# For now the demo shows the trace tooling on the committed sample trace,
+# and fio replaying what ordo exports.
+demo: build
+	@mkdir -p $(DEMO_DIR)/target
+	$(ORDO) trace info traces/fio-misaligned-mix.ordo
+	$(ORDO) trace stat traces/fio-misaligned-mix.ordo
+	$(ORDO) trace cat traces/fio-misaligned-mix.ordo --limit 10
+	$(ORDO) trace export --format fio traces/fio-misaligned-mix.ordo -o $(DEMO_DIR)/replay.log \
+	  --target-dir $(DEMO_DIR)/target
+	truncate -s 16M $(DEMO_DIR)/target/file1
+	fio --name=replay --ioengine=psync --replay_no_stall=1 --read_iolog=$(DEMO_DIR)/replay.log \
+	  | grep -E 'issued rwts' | sed 's/^ */fio replayed the exported trace: /'
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz out

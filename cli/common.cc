@@ -1,0 +1,57 @@
+#include "common.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include <fmt/core.h>
+
+namespace ordo::cli {
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return kExitOk;
+    case StatusCode::kPermissionDenied: return kExitEnvironment;
+    default: return kExitBadInput;
+  }
+}
+
+int Fail(const Status& status) {
+  fmt::print(stderr, "ordo: {}\n", status.message());
+  return ExitCodeFor(status);
+}
+
+trace::TraceHeader LocalHeader(const std::string& kind, const std::string& source) {
+  trace::TraceHeader h;
+  h.tool_version = std::string("ordo ") + ORDO_VERSION;
+  struct utsname u;
+  if (uname(&u) == 0) {
+    h.host = u.nodename;
+    h.kernel = std::string(u.sysname) + " " + u.release;
+  }
+  h.kind = kind;
+  h.source = source;
+  h.start_realtime_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                  std::chrono::system_clock::now().time_since_epoch())
+                                                  .count());
+  return h;
+}
+
+std::string QuoteCommand(int argc, char** argv) {
+  std::string out;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i) out += ' ';
+    if (a.find_first_of(" \t'\"$\\") == std::string::npos && !a.empty()) {
+      out += a;
+    } else {
+      out += '\'';
+      for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      out += '\'';
+    }
+  }
+  return out;
+}
+
+}  // namespace ordo::cli

@@ -1,0 +1,28 @@
+// What every ordo subcommand shares: exit codes, turning a Status into a
+// message and an exit code, and the trace header fields of this host.
+#pragma once
+
+#include <string>
+
+#include "ordo/status.h"
+#include "ordo/trace/header.h"
+
+namespace ordo::cli {
+
+// Exit codes, for every subcommand (DESIGN.md).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFound = 1;        // FPRE004 reproduced or found
+inline constexpr int kExitBadInput = 2;     // bad usage or bad input
+inline constexpr int kExitEnvironment = 3;  // the environment refused
+
+int ExitCodeFor(const Status& status);
+// Prints "ordo: <message>" to stderr and returns the exit code for it.
+int Fail(const Status& status);
+
+// A header with tool version, host, kernel and start time of this machine.
+trace::TraceHeader LocalHeader(const std::string& kind, const std::string& source);
+
+// The command line as one shell-quoted string, for provenance.
+std::string QuoteCommand(int argc, char** argv);
+
+}  // namespace ordo::cli

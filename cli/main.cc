@@ -1,0 +1,34 @@
+// The ordo binary: parses the command line and runs one subcommand. Each
+// subcommand lives in its own file with a setup_X function.
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include "common.h"
+
+namespace ordo::cli {
+void setup_trace(CLI::App& app, int* exit_code);
+}  // namespace ordo::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"ordo: capture, replay and analyze storage traces to reproduce FPRE004", "ordo"};
+  app.set_version_flag("--version", std::string("ordo ") + ORDO_VERSION);
+  app.require_subcommand(1);
+  int exit_code = ordo::cli::kExitOk;
+  ordo::cli::setup_trace(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return ordo::cli::kExitBadInput;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "ordo: {}\n", e.what());
+    return ordo::cli::kExitBadInput;
+  }
+  return exit_code;
+}

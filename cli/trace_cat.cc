@@ -1,0 +1,91 @@
+// `ordo trace cat FILE [--json] [--limit N]`: every record, one per line.
+// With --json the output is one JSON array, written as records stream by.
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include "common.h"
+#include "ordo/trace/interop.h"
+#include "ordo/trace/reader.h"
+#include "trace_commands.h"
+
+namespace ordo::cli {
+
+namespace {
+
+struct CatOptions {
+  std::string file;
+  bool json = false;
+  uint64_t limit = 0;
+};
+
+std::string Text(const trace::Record& r, uint64_t t0) {
+  auto rel = [t0](uint64_t ns) { return ns >= t0 ? (ns - t0) / 1e3 : -((t0 - ns) / 1e3); };
+  switch (r.kind) {
+    case trace::RecordKind::kIo:
+      return fmt::format("{:>14.3f}us io     tid {:<7} {:<12} file {:<4} off {:<12} len {:<8} res {:<8} dur {:.3f}us",
+                         rel(r.io.start_ns), r.io.tid, trace::IoOpName(r.io.op), r.io.file, r.io.offset,
+                         r.io.length, r.io.result, (r.io.end_ns - r.io.start_ns) / 1e3);
+    case trace::RecordKind::kEngine:
+      return fmt::format("{:>14} engine tid {:<7} {:<26} block {:<10} arg {:<8} seq {}",
+                         r.engine.has_wall ? fmt::format("{:.3f}us", rel(r.engine.wall_ns)) : "-", r.engine.tid,
+                         trace::EngineEventKindName(r.engine.kind), r.engine.block, r.engine.arg, r.engine.seq);
+    case trace::RecordKind::kFile:
+      return fmt::format("{:>16} file   id {} dev {} inode {} size {} {} {}", "", r.file.file, r.file.dev,
+                         r.file.inode, r.file.size, r.file.path_is_hash ? "path-hash" : "path", r.file.path);
+    case trace::RecordKind::kThread:
+      return fmt::format("{:>16} thread tid {} pid {} name {}", "", r.thread.tid, r.thread.pid, r.thread.name);
+    case trace::RecordKind::kLost:
+      return fmt::format("{:>14.3f}us lost   {} events on cpu {}", rel(r.lost.ts_ns), r.lost.count, r.lost.cpu);
+  }
+  return "";
+}
+
+int RunCat(const CatOptions& o) {
+  auto reader = trace::TraceReader::Open(o.file);
+  if (!reader.ok()) return Fail(reader.status());
+  trace::TraceReader& r = **reader;
+  trace::Record rec;
+  uint64_t n = 0;
+  uint64_t t0 = 0;
+  bool have_t0 = false;
+  std::string buf;
+  if (o.json) buf += "[";
+  while ((o.limit == 0 || n < o.limit) && r.Next(&rec)) {
+    if (o.json) {
+      buf += n ? ",\n" : "\n";
+      buf += trace::RecordToJson(rec);
+    } else {
+      if (!have_t0 && rec.kind == trace::RecordKind::kIo) {
+        t0 = rec.io.start_ns;
+        have_t0 = true;
+      } else if (!have_t0 && rec.kind == trace::RecordKind::kEngine && rec.engine.has_wall) {
+        t0 = rec.engine.wall_ns;
+        have_t0 = true;
+      }
+      buf += fmt::format("#{:<8} {}\n", n, Text(rec, t0));
+    }
+    ++n;
+    if (buf.size() > (1 << 16)) {
+      std::fwrite(buf.data(), 1, buf.size(), stdout);
+      buf.clear();
+    }
+  }
+  if (o.json) buf += "\n]\n";
+  std::fwrite(buf.data(), 1, buf.size(), stdout);
+  std::fflush(stdout);
+  if (!r.status().ok()) return Fail(r.status());
+  return kExitOk;
+}
+
+}  // namespace
+
+void setup_trace_cat(CLI::App& trace, int* exit_code) {
+  auto o = std::make_shared<CatOptions>();
+  CLI::App* cmd = trace.add_subcommand("cat", "Print every record of a trace");
+  cmd->add_option("FILE", o->file, "trace file (- for stdin)")->required();
+  cmd->add_flag("--json", o->json, "print one JSON array of records");
+  cmd->add_option("--limit", o->limit, "stop after N records (0: all)");
+  cmd->callback([o, exit_code] { *exit_code = RunCat(*o); });
+}
+
+}  // namespace ordo::cli

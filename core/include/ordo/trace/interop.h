@@ -1,0 +1,56 @@
+// Conversions between .ordo traces and other tools' formats: fio iologs (in
+// and out) and JSON lines (out). All of them stream; none holds a whole trace.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ordo/file_io.h"
+#include "ordo/status.h"
+#include "ordo/trace/reader.h"
+#include "ordo/trace/record.h"
+#include "ordo/trace/writer.h"
+
+namespace ordo::trace {
+
+// fio iolog v3 timestamps are microseconds; traces imported from fio use
+// this tick so their timestamps cost no more than fio's own.
+inline constexpr uint32_t kFioTickNs = 1000;
+// TraceHeader::clock of traces whose timestamps count from the start of the
+// run (imports); exports keep such timestamps as they are.
+inline constexpr const char* kRelativeClock = "relative";
+
+struct FioImportStats {
+  uint64_t ios = 0;    // read/write/sync/trim actions
+  uint64_t files = 0;  // distinct file names
+  uint64_t lines = 0;
+};
+
+// Reads fio iologs (version 2 or 3), each the I/O of one thread, and writes
+// them to `writer` merged in time order: thread i (tid i+1, pid 1) per log,
+// a file record per distinct file name. v2 logs get times from their `wait`
+// actions. Malformed lines fail with "log:line: reason".
+Status ImportFioLogs(const std::vector<std::string>& logs, TraceWriter* writer,
+                     FioImportStats* stats);
+
+struct FioExportOptions {
+  // When set, file i is written as "<target_dir>/file<i>" instead of its
+  // recorded path, so a replay touches only that directory.
+  std::string target_dir;
+};
+
+// Writes the I/O records of `reader` as a fio v3 iolog that
+// `fio --read_iolog` replays: add/open before a file's first use, close at
+// the end, timestamps in microseconds from the first record. Stops with the
+// reader's status on damage.
+Status ExportFioLog(TraceReader* reader, ByteSink* out, const FioExportOptions& options,
+                    uint64_t* ios_written);
+
+// One record as a single-line JSON object (no trailing newline).
+std::string RecordToJson(const Record& record);
+
+// Writes every record of `reader` as JSON lines.
+Status ExportJsonl(TraceReader* reader, ByteSink* out, uint64_t* records_written);
+
+}  // namespace ordo::trace

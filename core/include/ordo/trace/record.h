@@ -1,0 +1,114 @@
+// The records a .ordo trace holds: what a capture saw or what a replay's
+// engine did. A trace is a stream of these, in the order they were written.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ordo::trace {
+
+enum class RecordKind : uint8_t {
+  kIo = 1,      // one I/O request (syscall or engine API call)
+  kEngine = 2,  // one engine ordering point
+  kFile = 3,    // file table entry: gives a file id its identity
+  kThread = 4,  // thread table entry: names a thread
+  kLost = 5,    // events the capture could not record
+};
+
+// What an I/O request did. Syscall-level ops name the syscall; kEngine* are
+// the engine's own API requests (from its USDT probes or a replay).
+enum class IoOp : uint8_t {
+  kRead = 0, kWrite, kPread, kPwrite, kReadv, kWritev, kPreadv, kPwritev,
+  kPreadv2, kPwritev2, kFsync, kFdatasync, kOpen, kClose, kTrim,
+  kEngineRead, kEngineWrite, kEngineFsync,
+  kCount  // not an op: number of ops
+};
+
+// The ordering points of the cache engine (see DESIGN.md). Values are part of
+// the format: append, never renumber.
+enum class EngineEventKind : uint16_t {
+  kReadBegin = 0, kReadEnd, kWriteBegin, kWriteEnd, kFsyncBegin, kFsyncEnd,
+  kBlockLock, kBlockUnlock,
+  kPrefetchIssue, kPrefetchFill, kPrefetchMarkClean,
+  kCompactBegin, kCompactLastWritePending, kCompactCacheReady, kCompactEnd,
+  kVerifyCheckCacheReady, kVerifyCheckPending, kVerifyOk, kVerifyFail,
+  kThreadStart, kThreadExit,
+  kCount  // not a kind: number of kinds known to this build
+};
+
+struct IoRecord {
+  IoOp op = IoOp::kRead;
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint32_t file = 0;      // file id; see FileRecord
+  uint64_t offset = 0;    // bytes; the file position for plain read/write
+  uint64_t length = 0;    // bytes requested
+  int64_t result = 0;     // bytes returned, or -errno
+  uint64_t start_ns = 0;  // trace clock (see TraceHeader::clock)
+  uint64_t end_ns = 0;
+};
+
+struct EngineRecord {
+  uint16_t kind = 0;  // an EngineEventKind value; unknown values are kept
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint64_t block = 0;
+  uint64_t arg = 0;
+  uint64_t seq = 0;          // logical time: position in the engine's history
+  bool has_wall = false;     // wall time is optional so histories stay identical
+  uint64_t wall_ns = 0;
+};
+
+struct FileRecord {
+  uint32_t file = 0;
+  uint64_t dev = 0;
+  uint64_t inode = 0;
+  uint64_t size = 0;
+  bool path_is_hash = false;  // `path` holds a hex hash (capture --redact-paths)
+  std::string path;
+};
+
+struct ThreadRecord {
+  uint32_t tid = 0;
+  uint32_t pid = 0;
+  std::string name;
+};
+
+struct LostRecord {
+  uint64_t count = 0;
+  uint32_t cpu = 0;
+  uint64_t ts_ns = 0;
+};
+
+// One decoded record. Only the member named by `kind` is meaningful; the
+// others keep stale values so a reader can reuse one Record without
+// reallocating strings.
+struct Record {
+  RecordKind kind = RecordKind::kIo;
+  IoRecord io;
+  EngineRecord engine;
+  FileRecord file;
+  ThreadRecord thread;
+  LostRecord lost;
+
+  static Record Io(const IoRecord& r) { Record x; x.kind = RecordKind::kIo; x.io = r; return x; }
+  static Record Engine(const EngineRecord& r) { Record x; x.kind = RecordKind::kEngine; x.engine = r; return x; }
+  static Record File(const FileRecord& r) { Record x; x.kind = RecordKind::kFile; x.file = r; return x; }
+  static Record Thread(const ThreadRecord& r) { Record x; x.kind = RecordKind::kThread; x.thread = r; return x; }
+  static Record Lost(const LostRecord& r) { Record x; x.kind = RecordKind::kLost; x.lost = r; return x; }
+};
+
+// True when the two records hold the same data for their kind.
+bool SameRecord(const Record& a, const Record& b);
+
+std::string_view IoOpName(IoOp op);
+// Parses an IoOpName; returns false for an unknown name.
+bool ParseIoOp(std::string_view name, IoOp* op);
+bool IsReadOp(IoOp op);
+bool IsWriteOp(IoOp op);
+bool IsSyncOp(IoOp op);
+// "prefetch_fill" etc.; "engine_event_N" for kinds newer than this build.
+std::string EngineEventKindName(uint16_t kind);
+
+}  // namespace ordo::trace

@@ -1,0 +1,325 @@
+#include "chunk_codec.h"
+
+#include <string>
+
+namespace ordo::trace {
+
+uint32_t ChunkEncoder::Slot(uint32_t pid, uint32_t tid) {
+  uint64_t key = (static_cast<uint64_t>(pid) << 32) | tid;
+  auto [it, inserted] = slot_of_.try_emplace(key, static_cast<uint32_t>(slots_.size()));
+  PutVarint(&s_[kCtrl], it->second);
+  if (inserted) {
+    // A slot number equal to the count of slots so far introduces a thread.
+    ThreadSlot slot;
+    slot.pid = pid;
+    slot.tid = tid;
+    slots_.push_back(slot);
+    PutVarint(&s_[kMeta], tid);
+    PutVarint(&s_[kMeta], pid);
+  }
+  return it->second;
+}
+
+void ChunkEncoder::PutTime(uint64_t ns) {
+  uint64_t ticks = ns / tick_ns_;
+  if (!has_ts_) {
+    has_ts_ = true;
+    first_ticks_ = ticks;
+    prev_ticks_ = ticks;
+  }
+  PutVarint(&s_[kTime], ZigZag(static_cast<int64_t>(ticks - prev_ticks_)));
+  prev_ticks_ = ticks;
+}
+
+void ChunkEncoder::Add(const Record& r) {
+  ++records_;
+  switch (r.kind) {
+    case RecordKind::kIo: {
+      const IoRecord& io = r.io;
+      size_t tag_pos = s_[kCtrl].size();
+      s_[kCtrl].push_back(0);
+      ThreadSlot& t = slots_[Slot(io.pid, io.tid)];
+      uint8_t tag = static_cast<uint8_t>(RecordKind::kIo);
+      if (io.op != t.op) {
+        tag |= kIoHasOp;
+        s_[kCtrl].push_back(static_cast<char>(io.op));
+      }
+      if (io.file != t.file) {
+        tag |= kIoHasFile;
+        PutVarint(&s_[kCtrl], io.file);
+      }
+      PutTime(io.start_ns);
+      PutVarint(&s_[kTime], ZigZag(static_cast<int64_t>(io.end_ns / tick_ns_ - io.start_ns / tick_ns_)));
+      if (io.offset != t.next_offset) {
+        tag |= kIoHasOffset;
+        PutVarint(&s_[kOffset], ZigZag(static_cast<int64_t>(io.offset - t.next_offset)));
+      }
+      if (io.length != t.length) {
+        tag |= kIoHasLength;
+        PutVarint(&s_[kSize], io.length);
+      }
+      if (io.result != static_cast<int64_t>(io.length)) {
+        tag |= kIoHasResult;
+        PutVarint(&s_[kSize], ZigZag(io.result));
+      }
+      s_[kCtrl][tag_pos] = static_cast<char>(tag);
+      t.op = io.op;
+      t.file = io.file;
+      t.length = io.length;
+      t.next_offset = io.offset + io.length;
+      break;
+    }
+    case RecordKind::kEngine: {
+      const EngineRecord& e = r.engine;
+      size_t tag_pos = s_[kCtrl].size();
+      s_[kCtrl].push_back(0);
+      ThreadSlot& t = slots_[Slot(e.pid, e.tid)];
+      uint8_t tag = static_cast<uint8_t>(RecordKind::kEngine);
+      PutVarint(&s_[kCtrl], e.kind);
+      if (e.block != t.block) {
+        tag |= kEngHasBlock;
+        PutVarint(&s_[kOffset], ZigZag(static_cast<int64_t>(e.block - t.block)));
+      }
+      if (e.arg != 0) {
+        tag |= kEngHasArg;
+        PutVarint(&s_[kSize], e.arg);
+      }
+      if (e.seq != prev_seq_ + 1) {
+        tag |= kEngHasSeq;
+        PutVarint(&s_[kSize], ZigZag(static_cast<int64_t>(e.seq - (prev_seq_ + 1))));
+      }
+      if (e.has_wall) {
+        tag |= kEngHasWall;
+        PutTime(e.wall_ns);
+      }
+      s_[kCtrl][tag_pos] = static_cast<char>(tag);
+      t.block = e.block;
+      prev_seq_ = e.seq;
+      break;
+    }
+    case RecordKind::kFile: {
+      const FileRecord& f = r.file;
+      s_[kCtrl].push_back(static_cast<char>(RecordKind::kFile));
+      std::string& m = s_[kMeta];
+      PutVarint(&m, f.file);
+      PutVarint(&m, f.dev);
+      PutVarint(&m, f.inode);
+      PutVarint(&m, f.size);
+      m.push_back(static_cast<char>(f.path_is_hash ? kFilePathIsHash : 0));
+      size_t n = std::min<size_t>(f.path.size(), kMaxStringBytes);
+      PutVarint(&m, n);
+      m.append(f.path, 0, n);
+      break;
+    }
+    case RecordKind::kThread: {
+      const ThreadRecord& t = r.thread;
+      s_[kCtrl].push_back(static_cast<char>(RecordKind::kThread));
+      std::string& m = s_[kMeta];
+      PutVarint(&m, t.tid);
+      PutVarint(&m, t.pid);
+      size_t n = std::min<size_t>(t.name.size(), kMaxStringBytes);
+      PutVarint(&m, n);
+      m.append(t.name, 0, n);
+      break;
+    }
+    case RecordKind::kLost: {
+      s_[kCtrl].push_back(static_cast<char>(RecordKind::kLost));
+      PutVarint(&s_[kMeta], r.lost.count);
+      PutVarint(&s_[kMeta], r.lost.cpu);
+      PutTime(r.lost.ts_ns);
+      break;
+    }
+  }
+}
+
+size_t ChunkEncoder::raw_bytes() const {
+  size_t n = 0;
+  for (const auto& s : s_) n += s.size();
+  return n;
+}
+
+void ChunkEncoder::Finish(std::string* out) {
+  for (int i = 0; i < kStreamCount - 1; ++i) PutVarint(out, s_[i].size());
+  for (auto& s : s_) {
+    out->append(s);
+    s.clear();
+  }
+  slot_of_.clear();
+  slots_.clear();
+  has_ts_ = false;
+  first_ticks_ = prev_ticks_ = 0;
+  prev_seq_ = ~0ull;
+  records_ = 0;
+}
+
+Status ChunkDecoder::Init(const uint8_t* raw, size_t size, uint64_t first_ticks,
+                          uint32_t tick_ns) {
+  ByteCursor head{raw, raw + size};
+  uint64_t len[kStreamCount - 1];
+  for (auto& l : len) l = head.Varint();
+  if (head.failed) return Status::Corruption("stream lengths are malformed");
+  const uint8_t* p = head.p;
+  for (int i = 0; i < kStreamCount - 1; ++i) {
+    const uint8_t* data;
+    if (!head.Bytes(len[i], &data)) return Status::Corruption("stream lengths exceed the payload");
+    c_[i] = ByteCursor{data, data + len[i]};
+    p = head.p;
+  }
+  c_[kMeta] = ByteCursor{p, raw + size};
+  slots_.clear();
+  tick_ns_ = tick_ns;
+  prev_ticks_ = first_ticks;
+  prev_seq_ = ~0ull;
+  decoded_ = 0;
+  return Status::Ok();
+}
+
+bool ChunkDecoder::Fail(Status* status, const char* what) {
+  *status = Status::Corruption("record " + std::to_string(decoded_) + " of the chunk: " + what);
+  return false;
+}
+
+uint64_t ChunkDecoder::Time() {
+  prev_ticks_ += static_cast<uint64_t>(UnZigZag(c_[kTime].Varint()));
+  return prev_ticks_;
+}
+
+bool ChunkDecoder::Next(Record* r, Status* status) {
+  for (;;) {
+    bool skipped = false;
+    bool got = DecodeOne(r, status, &skipped);
+    if (!skipped) return got;
+  }
+}
+
+bool ChunkDecoder::AllConsumed() const {
+  for (const auto& c : c_) {
+    if (!c.empty()) return false;
+  }
+  return true;
+}
+
+bool ChunkDecoder::DecodeOne(Record* r, Status* status, bool* skipped) {
+  ByteCursor& ctrl = c_[kCtrl];
+  if (ctrl.empty()) return false;
+  uint8_t tag = ctrl.Byte();
+  uint8_t kind = tag & kTagKindMask;
+  auto slot = [&]() -> ThreadSlot* {
+    uint64_t i = ctrl.Varint();
+    if (i == slots_.size() && i < kMaxThreadSlotsPerChunk) {
+      ThreadSlot s;
+      s.tid = static_cast<uint32_t>(c_[kMeta].Varint());
+      s.pid = static_cast<uint32_t>(c_[kMeta].Varint());
+      slots_.push_back(s);
+    }
+    return i < slots_.size() ? &slots_[i] : nullptr;
+  };
+  auto string = [&](std::string* out) {
+    uint64_t n = c_[kMeta].Varint();
+    const uint8_t* data;
+    if (n > kMaxStringBytes || !c_[kMeta].Bytes(n, &data)) {
+      c_[kMeta].failed = true;
+      return;
+    }
+    out->assign(reinterpret_cast<const char*>(data), n);
+  };
+  switch (kind) {
+    case static_cast<uint8_t>(RecordKind::kIo): {
+      ThreadSlot* t = slot();
+      if (t == nullptr) return Fail(status, "thread slot out of range");
+      IoRecord& io = r->io;
+      r->kind = RecordKind::kIo;
+      if (tag & kIoHasOp) {
+        uint8_t op = ctrl.Byte();
+        if (op >= static_cast<uint8_t>(IoOp::kCount)) return Fail(status, "unknown I/O op");
+        t->op = static_cast<IoOp>(op);
+      }
+      if (tag & kIoHasFile) t->file = static_cast<uint32_t>(ctrl.Varint());
+      uint64_t start = Time();
+      uint64_t end = start + static_cast<uint64_t>(UnZigZag(c_[kTime].Varint()));
+      if (tag & kIoHasOffset) t->next_offset += static_cast<uint64_t>(UnZigZag(c_[kOffset].Varint()));
+      if (tag & kIoHasLength) t->length = c_[kSize].Varint();
+      io.result = (tag & kIoHasResult) ? UnZigZag(c_[kSize].Varint()) : static_cast<int64_t>(t->length);
+      io.op = t->op;
+      io.pid = t->pid;
+      io.tid = t->tid;
+      io.file = t->file;
+      io.offset = t->next_offset;
+      io.length = t->length;
+      io.start_ns = start * tick_ns_;
+      io.end_ns = end * tick_ns_;
+      t->next_offset = io.offset + io.length;
+      break;
+    }
+    case static_cast<uint8_t>(RecordKind::kEngine): {
+      if (tag & kEngReserved) return Fail(status, "reserved engine flag set");
+      ThreadSlot* t = slot();
+      if (t == nullptr) return Fail(status, "thread slot out of range");
+      EngineRecord& e = r->engine;
+      r->kind = RecordKind::kEngine;
+      uint64_t k = ctrl.Varint();
+      if (k > 0xffff) return Fail(status, "engine event kind out of range");
+      e.kind = static_cast<uint16_t>(k);
+      if (tag & kEngHasBlock) t->block += static_cast<uint64_t>(UnZigZag(c_[kOffset].Varint()));
+      e.arg = (tag & kEngHasArg) ? c_[kSize].Varint() : 0;
+      uint64_t seq = prev_seq_ + 1;
+      if (tag & kEngHasSeq) seq += static_cast<uint64_t>(UnZigZag(c_[kSize].Varint()));
+      e.has_wall = (tag & kEngHasWall) != 0;
+      e.wall_ns = e.has_wall ? Time() * tick_ns_ : 0;
+      e.seq = prev_seq_ = seq;
+      e.block = t->block;
+      e.pid = t->pid;
+      e.tid = t->tid;
+      break;
+    }
+    case static_cast<uint8_t>(RecordKind::kFile): {
+      if (tag & ~kTagKindMask) return Fail(status, "unknown file record flags");
+      FileRecord& f = r->file;
+      r->kind = RecordKind::kFile;
+      ByteCursor& m = c_[kMeta];
+      f.file = static_cast<uint32_t>(m.Varint());
+      f.dev = m.Varint();
+      f.inode = m.Varint();
+      f.size = m.Varint();
+      f.path_is_hash = (m.Byte() & kFilePathIsHash) != 0;
+      string(&f.path);
+      break;
+    }
+    case static_cast<uint8_t>(RecordKind::kThread): {
+      if (tag & ~kTagKindMask) return Fail(status, "unknown thread record flags");
+      ThreadRecord& t = r->thread;
+      r->kind = RecordKind::kThread;
+      t.tid = static_cast<uint32_t>(c_[kMeta].Varint());
+      t.pid = static_cast<uint32_t>(c_[kMeta].Varint());
+      string(&t.name);
+      break;
+    }
+    case static_cast<uint8_t>(RecordKind::kLost): {
+      if (tag & ~kTagKindMask) return Fail(status, "unknown lost record flags");
+      r->kind = RecordKind::kLost;
+      r->lost.count = c_[kMeta].Varint();
+      r->lost.cpu = static_cast<uint32_t>(c_[kMeta].Varint());
+      r->lost.ts_ns = Time() * tick_ns_;
+      break;
+    }
+    case kTagExtended: {
+      // A record kind from a newer minor version: skip its body.
+      ctrl.Varint();
+      uint64_t n = c_[kMeta].Varint();
+      const uint8_t* body;
+      if (!c_[kMeta].Bytes(n, &body)) return Fail(status, "extended record body exceeds the chunk");
+      ++decoded_;
+      *skipped = true;
+      return false;
+    }
+    default:
+      return Fail(status, "unknown record kind");
+  }
+  for (const auto& c : c_) {
+    if (c.failed) return Fail(status, "record runs past the end of its stream");
+  }
+  ++decoded_;
+  return true;
+}
+
+}  // namespace ordo::trace

@@ -1,0 +1,166 @@
+#include "ordo/file_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ordo {
+
+namespace {
+
+std::string Errno(const std::string& what, const std::string& name) {
+  return name + ": " + what + ": " + std::strerror(errno);
+}
+
+class FdSource : public ByteSource {
+ public:
+  FdSource(int fd, bool owned, std::string name, std::optional<uint64_t> size)
+      : fd_(fd), owned_(owned), name_(std::move(name)), size_(size) {}
+  ~FdSource() override {
+    if (owned_) close(fd_);
+  }
+  Result<size_t> Read(void* buf, size_t n) override {
+    size_t got = 0;
+    while (got < n) {
+      ssize_t r = read(fd_, static_cast<char*>(buf) + got, n - got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Status::IoError(Errno("read", name_));
+      if (r == 0) break;
+      got += static_cast<size_t>(r);
+    }
+    return got;
+  }
+  std::optional<uint64_t> Size() const override { return size_; }
+  Status ReadAt(uint64_t offset, void* buf, size_t n) override {
+    if (!size_) return Status::Unsupported(name_ + ": not seekable");
+    size_t got = 0;
+    while (got < n) {
+      ssize_t r = pread(fd_, static_cast<char*>(buf) + got, n - got, static_cast<off_t>(offset + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Status::IoError(Errno("read", name_));
+      if (r == 0) return Status::Truncated(name_ + ": file ends at byte " + std::to_string(offset + got));
+      got += static_cast<size_t>(r);
+    }
+    return Status::Ok();
+  }
+  const std::string& name() const override { return name_; }
+
+ private:
+  int fd_;
+  bool owned_;
+  std::string name_;
+  std::optional<uint64_t> size_;
+};
+
+class MemSource : public ByteSource {
+ public:
+  MemSource(std::string data, std::string name) : data_(std::move(data)), name_(std::move(name)) {}
+  Result<size_t> Read(void* buf, size_t n) override {
+    size_t k = std::min(n, data_.size() - pos_);
+    std::memcpy(buf, data_.data() + pos_, k);
+    pos_ += k;
+    return k;
+  }
+  std::optional<uint64_t> Size() const override { return data_.size(); }
+  Status ReadAt(uint64_t offset, void* buf, size_t n) override {
+    if (offset > data_.size() || data_.size() - offset < n)
+      return Status::Truncated(name_ + ": ends before byte " + std::to_string(offset + n));
+    std::memcpy(buf, data_.data() + offset, n);
+    return Status::Ok();
+  }
+  const std::string& name() const override { return name_; }
+
+ private:
+  std::string data_;
+  size_t pos_ = 0;
+  std::string name_;
+};
+
+class FdSink : public ByteSink {
+ public:
+  FdSink(int fd, bool owned, std::string name) : fd_(fd), owned_(owned), name_(std::move(name)) {}
+  ~FdSink() override {
+    if (owned_) close(fd_);
+  }
+  Status Write(const void* buf, size_t n) override {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = write(fd_, static_cast<const char*>(buf) + done, n - done);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Status::IoError(Errno("write", name_));
+      done += static_cast<size_t>(r);
+    }
+    return Status::Ok();
+  }
+  Status Sync() override {
+    if (!owned_) return Status::Ok();
+    if (fdatasync(fd_) != 0 && errno != EINVAL) return Status::IoError(Errno("fdatasync", name_));
+    return Status::Ok();
+  }
+  const std::string& name() const override { return name_; }
+
+ private:
+  int fd_;
+  bool owned_;
+  std::string name_;
+};
+
+class StrSink : public ByteSink {
+ public:
+  StrSink(std::string* out, std::string name) : out_(out), name_(std::move(name)) {}
+  Status Write(const void* buf, size_t n) override {
+    out_->append(static_cast<const char*>(buf), n);
+    return Status::Ok();
+  }
+  Status Sync() override { return Status::Ok(); }
+  const std::string& name() const override { return name_; }
+
+ private:
+  std::string* out_;
+  std::string name_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path) {
+  if (path == "-") {
+    return std::unique_ptr<ByteSource>(new FdSource(0, false, "<stdin>", std::nullopt));
+  }
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound(path + ": no such file");
+    if (errno == EACCES) return Status::PermissionDenied(Errno("open", path));
+    return Status::IoError(Errno("open", path));
+  }
+  struct stat st;
+  std::optional<uint64_t> size;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) size = static_cast<uint64_t>(st.st_size);
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    return Status::InvalidArgument(path + ": is a directory");
+  }
+  return std::unique_ptr<ByteSource>(new FdSource(fd, true, path, size));
+}
+
+std::unique_ptr<ByteSource> MemorySource(std::string data, std::string name) {
+  return std::make_unique<MemSource>(std::move(data), std::move(name));
+}
+
+Result<std::unique_ptr<ByteSink>> CreateSink(const std::string& path, unsigned mode) {
+  if (path == "-") return std::unique_ptr<ByteSink>(new FdSink(1, false, "<stdout>"));
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) {
+    if (errno == EACCES) return Status::PermissionDenied(Errno("create", path));
+    return Status::IoError(Errno("create", path));
+  }
+  return std::unique_ptr<ByteSink>(new FdSink(fd, true, path));
+}
+
+std::unique_ptr<ByteSink> StringSink(std::string* out, std::string name) {
+  return std::make_unique<StrSink>(out, std::move(name));
+}
+
+}  // namespace ordo

@@ -1,0 +1,165 @@
+// The `ordo trace` commands as a user runs them: exit codes, messages, JSON.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "trace_test_util.h"
+
+namespace ordo {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CmdResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ordo-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static std::string Slurp(const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }
+
+  CmdResult Ordo(const std::string& args, const std::string& stdin_file = "") {
+    std::string cmd = std::string(ORDO_BIN) + " " + args + " >" + dir_ + "/out 2>" + dir_ + "/err";
+    if (!stdin_file.empty()) cmd += " <" + stdin_file;
+    int st = system(cmd.c_str());
+    CmdResult r;
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    r.out = Slurp(dir_ + "/out");
+    r.err = Slurp(dir_ + "/err");
+    return r;
+  }
+
+  std::string WriteFile(const std::string& name, const std::string& bytes) {
+    std::string p = dir_ + "/" + name;
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+  }
+
+  std::string dir_;
+};
+
+std::string SmallTrace(size_t n = 500) {
+  trace::WriterOptions o;
+  o.max_chunk_records = 100;
+  return ordo::testing::WriteTrace(ordo::testing::RandomRecords(21, n), o);
+}
+
+TEST_F(Cli, InfoJsonCarriesTheDesignFields) {
+  std::string bytes = SmallTrace();
+  auto p = WriteFile("t.ordo", bytes);
+  CmdResult r = Ordo("trace info --json " + p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  trace::SummaryBuilder b;
+  for (const auto& rec : ordo::testing::RandomRecords(21, 500)) b.Add(rec);
+  EXPECT_EQ(j["events"], b.summary().events);
+  EXPECT_EQ(j["lost_events"], b.summary().lost_events);
+  EXPECT_EQ(j["threads"], b.summary().threads);
+  EXPECT_EQ(j["files"], b.summary().files);
+  EXPECT_EQ(j["chunks"], 5);
+  EXPECT_EQ(j["bytes"], bytes.size());
+  EXPECT_DOUBLE_EQ(j["bytes_per_event"].get<double>(), static_cast<double>(bytes.size()) / static_cast<double>(b.summary().events));
+  EXPECT_EQ(j["duration_ns"], b.summary().duration_ns());
+  EXPECT_EQ(j["truncated"], false);
+}
+
+TEST_F(Cli, StatJsonScansTheWholeTrace) {
+  auto p = WriteFile("t.ordo", SmallTrace());
+  CmdResult r = Ordo("trace stat --json " + p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"events", "lost_events", "chunks", "bytes", "bytes_per_event", "threads",
+                          "files", "duration_ns", "truncated", "ops", "misaligned_spanning_reads"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  uint64_t op_total = 0;
+  for (auto& [name, v] : j["ops"].items()) op_total += v["count"].get<uint64_t>();
+  EXPECT_EQ(op_total, j["io_events"].get<uint64_t>());
+}
+
+TEST_F(Cli, TruncatedTraceExitsTwoAndKeepsCompleteChunks) {
+  std::string bytes = SmallTrace();
+  auto p = WriteFile("cut.ordo", bytes.substr(0, bytes.size() * 3 / 4));
+  CmdResult r = Ordo("trace cat " + p);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find(p + ": byte "), std::string::npos) << r.err;
+  size_t lines = std::count(r.out.begin(), r.out.end(), '\n');
+  EXPECT_GE(lines, 300u);  // at least 3 of the 5 chunks of 100 records were complete
+  EXPECT_EQ(lines % 100, 0u);
+  CmdResult info = Ordo("trace info --json " + p);
+  EXPECT_EQ(info.code, 2);
+  auto j = nlohmann::json::parse(info.out);
+  EXPECT_EQ(j["truncated"], true);
+  EXPECT_EQ(j["events"].get<uint64_t>() > 0, true);
+}
+
+TEST_F(Cli, CorruptChunkExitsTwoNamingTheOffset) {
+  std::string bytes = SmallTrace();
+  bytes[bytes.size() / 2] ^= 0x10;
+  auto p = WriteFile("bad.ordo", bytes);
+  CmdResult r = Ordo("trace stat " + p);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("bad.ordo: byte "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("CRC32C"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, MissingFileAndBadUsageExitTwo) {
+  EXPECT_EQ(Ordo("trace info " + dir_ + "/nope.ordo").code, 2);
+  EXPECT_EQ(Ordo("trace info --frobnicate x").code, 2);
+  EXPECT_EQ(Ordo("trace export --format pdf x -o y").code, 2);
+  CmdResult r = Ordo("trace info " + WriteFile("text.log", "hello\n"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("not an ordo trace"), std::string::npos);
+}
+
+TEST_F(Cli, ReadsFromStdin) {
+  auto p = WriteFile("t.ordo", SmallTrace(100));
+  CmdResult r = Ordo("trace cat --json -", p);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.size(), 100u);
+}
+
+TEST_F(Cli, ImportThenExportGivesBackTheFioLog) {
+  std::string log = "fio version 3 iolog\n0 /d/x add\n3 /d/x open\n9 /d/x read 4097 8190\n"
+                    "12 /d/x write 12 4096\n15 /d/x sync\n20 /d/x close\n";
+  auto in = WriteFile("in.log", log);
+  CmdResult imp = Ordo("trace import --format fio " + in + " -o " + dir_ + "/x.ordo");
+  ASSERT_EQ(imp.code, 0) << imp.err;
+  CmdResult exp = Ordo("trace export --format fio " + dir_ + "/x.ordo -o " + dir_ + "/out.log");
+  ASSERT_EQ(exp.code, 0) << exp.err;
+  std::string back = Slurp(dir_ + "/out.log");
+  EXPECT_EQ(back, "fio version 3 iolog\n3 /d/x add\n3 /d/x open\n9 /d/x read 4097 8190\n"
+                  "12 /d/x write 12 4096\n15 /d/x sync\n20 /d/x close\n");
+  CmdResult jl = Ordo("trace export --format jsonl " + dir_ + "/x.ordo -o -");
+  ASSERT_EQ(jl.code, 0);
+  EXPECT_EQ(std::count(jl.out.begin(), jl.out.end(), '\n'), 7);  // thread, file, 5 I/Os
+}
+
+TEST_F(Cli, CommittedSampleTraceIsReadable) {
+  CmdResult r = Ordo(std::string("trace info --json ") + ORDO_SOURCE_DIR + "/traces/fio-misaligned-mix.ordo");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_GT(j["events"].get<uint64_t>(), 1000u);
+  EXPECT_EQ(j["truncated"], false);
+}
+
+}  // namespace
+}  // namespace ordo
