@@ -171,23 +171,19 @@ Status ChunkDecoder::Init(const uint8_t* raw, size_t size, uint64_t first_ticks,
   prev_ticks_ = first_ticks;
   prev_seq_ = ~0ull;
   decoded_ = 0;
+  error_ = Status::Ok();
   return Status::Ok();
 }
 
-bool ChunkDecoder::Fail(Status* status, const char* what) {
-  *status = Status::Corruption("record " + std::to_string(decoded_) + " of the chunk: " + what);
+bool ChunkDecoder::Fail(const char* what) {
+  error_ = Status::Corruption("record " + std::to_string(decoded_) + " of the chunk: " + what);
   return false;
 }
 
-uint64_t ChunkDecoder::Time() {
-  prev_ticks_ += static_cast<uint64_t>(UnZigZag(c_[kTime].Varint()));
-  return prev_ticks_;
-}
-
-bool ChunkDecoder::Next(Record* r, Status* status) {
+bool ChunkDecoder::Next(Record* r) {
   for (;;) {
     bool skipped = false;
-    bool got = DecodeOne(r, status, &skipped);
+    bool got = DecodeOne(r, &skipped);
     if (!skipped) return got;
   }
 }
@@ -199,21 +195,82 @@ bool ChunkDecoder::AllConsumed() const {
   return true;
 }
 
-bool ChunkDecoder::DecodeOne(Record* r, Status* status, bool* skipped) {
+bool ChunkDecoder::DecodeOne(Record* r, bool* skipped) {
   ByteCursor& ctrl = c_[kCtrl];
   if (ctrl.empty()) return false;
   uint8_t tag = ctrl.Byte();
   uint8_t kind = tag & kTagKindMask;
-  auto slot = [&]() -> ThreadSlot* {
-    uint64_t i = ctrl.Varint();
-    if (i == slots_.size() && i < kMaxThreadSlotsPerChunk) {
-      ThreadSlot s;
-      s.tid = static_cast<uint32_t>(c_[kMeta].Varint());
-      s.pid = static_cast<uint32_t>(c_[kMeta].Varint());
-      slots_.push_back(s);
+  // I/O and engine records are nearly all of a trace: plain branches for
+  // them predict better than a jump table over every kind.
+  if (kind == static_cast<uint8_t>(RecordKind::kIo)) {
+    ThreadSlot* t = Slot();
+    if (t == nullptr) return Fail("thread slot out of range");
+    IoRecord& io = r->io;
+    r->kind = RecordKind::kIo;
+    if (tag & kIoHasOp) {
+      uint8_t op = ctrl.Byte();
+      if (op >= static_cast<uint8_t>(IoOp::kCount)) return Fail("unknown I/O op");
+      t->op = static_cast<IoOp>(op);
     }
-    return i < slots_.size() ? &slots_[i] : nullptr;
-  };
+    if (tag & kIoHasFile) t->file = static_cast<uint32_t>(ctrl.Varint());
+    uint64_t start = Time();
+    uint64_t end = start + static_cast<uint64_t>(UnZigZag(c_[kTime].Varint()));
+    if (tag & kIoHasOffset) t->next_offset += static_cast<uint64_t>(UnZigZag(c_[kOffset].Varint()));
+    if (tag & kIoHasLength) t->length = c_[kSize].Varint();
+    io.result = (tag & kIoHasResult) ? UnZigZag(c_[kSize].Varint()) : static_cast<int64_t>(t->length);
+    io.op = t->op;
+    io.pid = t->pid;
+    io.tid = t->tid;
+    io.file = t->file;
+    io.offset = t->next_offset;
+    io.length = t->length;
+    io.start_ns = start * tick_ns_;
+    io.end_ns = end * tick_ns_;
+    t->next_offset = io.offset + io.length;
+  } else if (kind == static_cast<uint8_t>(RecordKind::kEngine)) {
+    if (tag & kEngReserved) return Fail("reserved engine flag set");
+    ThreadSlot* t = Slot();
+    if (t == nullptr) return Fail("thread slot out of range");
+    EngineRecord& e = r->engine;
+    r->kind = RecordKind::kEngine;
+    uint64_t k = ctrl.Varint();
+    if (k > 0xffff) return Fail("engine event kind out of range");
+    e.kind = static_cast<uint16_t>(k);
+    if (tag & kEngHasBlock) t->block += static_cast<uint64_t>(UnZigZag(c_[kOffset].Varint()));
+    e.arg = (tag & kEngHasArg) ? c_[kSize].Varint() : 0;
+    uint64_t seq = prev_seq_ + 1;
+    if (tag & kEngHasSeq) seq += static_cast<uint64_t>(UnZigZag(c_[kSize].Varint()));
+    e.has_wall = (tag & kEngHasWall) != 0;
+    e.wall_ns = e.has_wall ? Time() * tick_ns_ : 0;
+    e.seq = prev_seq_ = seq;
+    e.block = t->block;
+    e.pid = t->pid;
+    e.tid = t->tid;
+  } else {
+    if (!DecodeTableRecord(r, tag, skipped)) return false;
+    if (*skipped) return false;
+  }
+  if (c_[0].failed | c_[1].failed | c_[2].failed | c_[3].failed | c_[4].failed) {
+    return Fail("record runs past the end of its stream");
+  }
+  ++decoded_;
+  return true;
+}
+
+ThreadSlot* ChunkDecoder::Slot() {
+  uint64_t i = c_[kCtrl].Varint();
+  if (i == slots_.size() && i < kMaxThreadSlotsPerChunk) {
+    ThreadSlot s;
+    s.tid = static_cast<uint32_t>(c_[kMeta].Varint());
+    s.pid = static_cast<uint32_t>(c_[kMeta].Varint());
+    slots_.push_back(s);
+  }
+  return i < slots_.size() ? &slots_[i] : nullptr;
+}
+
+bool ChunkDecoder::DecodeTableRecord(Record* r, uint8_t tag, bool* skipped) {
+  uint8_t kind = tag & kTagKindMask;
+  ByteCursor& ctrl = c_[kCtrl];
   auto string = [&](std::string* out) {
     uint64_t n = c_[kMeta].Varint();
     const uint8_t* data;
@@ -224,56 +281,8 @@ bool ChunkDecoder::DecodeOne(Record* r, Status* status, bool* skipped) {
     out->assign(reinterpret_cast<const char*>(data), n);
   };
   switch (kind) {
-    case static_cast<uint8_t>(RecordKind::kIo): {
-      ThreadSlot* t = slot();
-      if (t == nullptr) return Fail(status, "thread slot out of range");
-      IoRecord& io = r->io;
-      r->kind = RecordKind::kIo;
-      if (tag & kIoHasOp) {
-        uint8_t op = ctrl.Byte();
-        if (op >= static_cast<uint8_t>(IoOp::kCount)) return Fail(status, "unknown I/O op");
-        t->op = static_cast<IoOp>(op);
-      }
-      if (tag & kIoHasFile) t->file = static_cast<uint32_t>(ctrl.Varint());
-      uint64_t start = Time();
-      uint64_t end = start + static_cast<uint64_t>(UnZigZag(c_[kTime].Varint()));
-      if (tag & kIoHasOffset) t->next_offset += static_cast<uint64_t>(UnZigZag(c_[kOffset].Varint()));
-      if (tag & kIoHasLength) t->length = c_[kSize].Varint();
-      io.result = (tag & kIoHasResult) ? UnZigZag(c_[kSize].Varint()) : static_cast<int64_t>(t->length);
-      io.op = t->op;
-      io.pid = t->pid;
-      io.tid = t->tid;
-      io.file = t->file;
-      io.offset = t->next_offset;
-      io.length = t->length;
-      io.start_ns = start * tick_ns_;
-      io.end_ns = end * tick_ns_;
-      t->next_offset = io.offset + io.length;
-      break;
-    }
-    case static_cast<uint8_t>(RecordKind::kEngine): {
-      if (tag & kEngReserved) return Fail(status, "reserved engine flag set");
-      ThreadSlot* t = slot();
-      if (t == nullptr) return Fail(status, "thread slot out of range");
-      EngineRecord& e = r->engine;
-      r->kind = RecordKind::kEngine;
-      uint64_t k = ctrl.Varint();
-      if (k > 0xffff) return Fail(status, "engine event kind out of range");
-      e.kind = static_cast<uint16_t>(k);
-      if (tag & kEngHasBlock) t->block += static_cast<uint64_t>(UnZigZag(c_[kOffset].Varint()));
-      e.arg = (tag & kEngHasArg) ? c_[kSize].Varint() : 0;
-      uint64_t seq = prev_seq_ + 1;
-      if (tag & kEngHasSeq) seq += static_cast<uint64_t>(UnZigZag(c_[kSize].Varint()));
-      e.has_wall = (tag & kEngHasWall) != 0;
-      e.wall_ns = e.has_wall ? Time() * tick_ns_ : 0;
-      e.seq = prev_seq_ = seq;
-      e.block = t->block;
-      e.pid = t->pid;
-      e.tid = t->tid;
-      break;
-    }
     case static_cast<uint8_t>(RecordKind::kFile): {
-      if (tag & ~kTagKindMask) return Fail(status, "unknown file record flags");
+      if (tag & ~kTagKindMask) return Fail("unknown file record flags");
       FileRecord& f = r->file;
       r->kind = RecordKind::kFile;
       ByteCursor& m = c_[kMeta];
@@ -286,7 +295,7 @@ bool ChunkDecoder::DecodeOne(Record* r, Status* status, bool* skipped) {
       break;
     }
     case static_cast<uint8_t>(RecordKind::kThread): {
-      if (tag & ~kTagKindMask) return Fail(status, "unknown thread record flags");
+      if (tag & ~kTagKindMask) return Fail("unknown thread record flags");
       ThreadRecord& t = r->thread;
       r->kind = RecordKind::kThread;
       t.tid = static_cast<uint32_t>(c_[kMeta].Varint());
@@ -295,7 +304,7 @@ bool ChunkDecoder::DecodeOne(Record* r, Status* status, bool* skipped) {
       break;
     }
     case static_cast<uint8_t>(RecordKind::kLost): {
-      if (tag & ~kTagKindMask) return Fail(status, "unknown lost record flags");
+      if (tag & ~kTagKindMask) return Fail("unknown lost record flags");
       r->kind = RecordKind::kLost;
       r->lost.count = c_[kMeta].Varint();
       r->lost.cpu = static_cast<uint32_t>(c_[kMeta].Varint());
@@ -307,18 +316,14 @@ bool ChunkDecoder::DecodeOne(Record* r, Status* status, bool* skipped) {
       ctrl.Varint();
       uint64_t n = c_[kMeta].Varint();
       const uint8_t* body;
-      if (!c_[kMeta].Bytes(n, &body)) return Fail(status, "extended record body exceeds the chunk");
+      if (ctrl.failed || !c_[kMeta].Bytes(n, &body)) return Fail("extended record is malformed");
       ++decoded_;
       *skipped = true;
-      return false;
+      return true;
     }
     default:
-      return Fail(status, "unknown record kind");
+      return Fail("unknown record kind");
   }
-  for (const auto& c : c_) {
-    if (c.failed) return Fail(status, "record runs past the end of its stream");
-  }
-  ++decoded_;
   return true;
 }
 

@@ -57,17 +57,25 @@ class ChunkDecoder {
  public:
   // `raw` must stay live until the decoder is re-initialised.
   Status Init(const uint8_t* raw, size_t size, uint64_t first_ticks, uint32_t tick_ns);
-  // Decodes the next record. Returns false at the end of the chunk; a
-  // malformed record sets *status (record index in the message).
-  bool Next(Record* record, Status* status);
+  // Decodes the next record. Returns false at the end of the chunk or at a
+  // malformed record; then error() says which (record index in the message).
+  bool Next(Record* record);
+  const Status& error() const { return error_; }
   uint32_t decoded() const { return decoded_; }
   // True when every stream was read to its end (no bytes left unexplained).
   bool AllConsumed() const;
 
  private:
-  bool DecodeOne(Record* record, Status* status, bool* skipped);
-  bool Fail(Status* status, const char* what);
-  uint64_t Time();
+  bool DecodeOne(Record* record, bool* skipped);
+  // File, thread, lost and extended records (rare).
+  bool DecodeTableRecord(Record* record, uint8_t tag, bool* skipped);
+  // Reads a thread slot number, registering a new thread when it is next.
+  ThreadSlot* Slot();
+  bool Fail(const char* what);
+  uint64_t Time() {
+    prev_ticks_ += static_cast<uint64_t>(UnZigZag(c_[kTime].Varint()));
+    return prev_ticks_;
+  }
 
   ByteCursor c_[kStreamCount];
   std::vector<ThreadSlot> slots_;
@@ -75,6 +83,7 @@ class ChunkDecoder {
   uint64_t prev_ticks_ = 0;
   uint64_t prev_seq_ = ~0ull;
   uint32_t decoded_ = 0;
+  Status error_;
 };
 
 }  // namespace ordo::trace

@@ -126,11 +126,10 @@ struct TraceReader::Impl {
   bool Next(Record* r) {
     while (!done) {
       if (in_chunk) {
-        Status s;
-        if (decoder.Next(r, &s)) return true;
+        if (decoder.Next(r)) return true;
         in_chunk = false;
-        if (!s.ok()) {
-          return Stop(Status::Corruption(At(src->name(), chunk_offset) + ": " + s.message()));
+        if (!decoder.error().ok()) {
+          return Stop(Status::Corruption(At(src->name(), chunk_offset) + ": " + decoder.error().message()));
         }
         if (!decoder.AllConsumed()) {
           return Stop(Status::Corruption(At(src->name(), chunk_offset) + ": chunk has bytes no record explains"));

@@ -2,19 +2,33 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace ordo::trace {
 
+// Prefix varints: the count of trailing one bits in the first byte is the
+// number of bytes that follow it (0..7); the value sits above that tag, little
+// endian. 0xff introduces a full 8-byte value. A decoder reads the length from
+// one byte and the value with one load and two shifts.
+//   0..127         -> 1 byte:  v << 1
+//   ..2^14-1       -> 2 bytes: (v << 2) | 0b1
+//   ..2^56-1       -> n bytes: (v << n) | (2^(n-1) - 1)
+//   larger         -> 0xff, then 8 bytes of v
 inline void PutVarint(std::string* out, uint64_t v) {
-  char buf[10];
-  int n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
+  if (v < (1ull << 56)) {
+    int bits = 64 - __builtin_clzll(v | 1);
+    int n = (bits + 6) / 7;
+    uint64_t w = (v << n) | ((1ull << (n - 1)) - 1);
+    char buf[8];
+    std::memcpy(buf, &w, 8);
+    out->append(buf, static_cast<size_t>(n));
+  } else {
+    char buf[9];
+    buf[0] = static_cast<char>(0xff);
+    std::memcpy(buf + 1, &v, 8);
+    out->append(buf, 9);
   }
-  buf[n++] = static_cast<char>(v);
-  out->append(buf, n);
 }
 
 inline uint64_t ZigZag(int64_t v) {
@@ -51,18 +65,44 @@ struct ByteCursor {
   bool failed = false;
 
   uint64_t Varint() {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p >= end) {
-        failed = true;
-        return 0;
+    if (p < end) {
+      uint8_t b = *p;
+      if ((b & 1) == 0) {  // most fields fit one byte
+        ++p;
+        return b >> 1;
       }
-      uint8_t b = *p++;
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if (b < 0x80) return v;
+      if (end - p >= 8 && b != 0xff) {
+        int n = __builtin_ctz(~static_cast<uint32_t>(b)) + 1;  // 2..8 bytes
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        p += n;
+        return (w << (64 - 8 * n)) >> (64 - 7 * n);
+      }
     }
-    failed = true;
-    return 0;
+    return VarintSlow();
+  }
+  // Near the end of a stream, and 9-byte values.
+  uint64_t VarintSlow() {
+    if (p >= end) {
+      failed = true;
+      return 0;
+    }
+    uint8_t b = *p;
+    int n = b == 0xff ? 9 : __builtin_ctz(~static_cast<uint32_t>(b)) + 1;
+    if (end - p < n) {
+      failed = true;
+      p = end;
+      return 0;
+    }
+    uint64_t v = 0;
+    if (n == 9) {
+      std::memcpy(&v, p + 1, 8);
+    } else {
+      for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
+      v >>= n;
+    }
+    p += n;
+    return v;
   }
   uint8_t Byte() {
     if (p >= end) {
