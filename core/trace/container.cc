@@ -90,7 +90,7 @@ Status ParseChunkHeader(const uint8_t* p, ChunkHeader* h) {
   if (GetU32(p + kChunkMagicOff) != kChunkMagic) return Status::Corruption("no chunk magic");
   uint32_t want = GetU32(p + kChunkHeaderCrcOff);
   uint32_t got = Crc32c(0, p, kChunkHeaderCrcOff);
-  if (want != got) return Status::Corruption("chunk header CRC32C mismatch");
+  if (CrcMismatch(want, got)) return Status::Corruption("chunk header CRC32C mismatch");
   h->kind = p[kChunkKindOff];
   h->flags = p[kChunkFlagsOff];
   h->stored_size = GetU32(p + kChunkStoredOff);
@@ -157,7 +157,7 @@ std::string EncodeTrailer(uint64_t index_offset) {
 
 Status ParseTrailer(const uint8_t* p, uint64_t* index_offset) {
   if (GetU32(p + 12) != kTrailerMagic) return Status::Corruption("no trailer magic");
-  if (GetU32(p + 8) != Crc32c(0, p, 8)) return Status::Corruption("trailer CRC32C mismatch");
+  if (CrcMismatch(GetU32(p + 8), Crc32c(0, p, 8))) return Status::Corruption("trailer CRC32C mismatch");
   *index_offset = GetU64(p);
   return Status::Ok();
 }

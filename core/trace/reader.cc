@@ -84,7 +84,7 @@ struct TraceReader::Impl {
           std::to_string(chunks) + " complete chunks were read"));
     }
     uint32_t crc = Crc32c(0, stored.data(), stored.size());
-    if (crc != h->payload_crc) {
+    if (CrcMismatch(h->payload_crc, crc)) {
       return Stop(Status::Corruption(At(name, chunk_offset) + ": chunk payload CRC32C mismatch"));
     }
     raw.resize(h->raw_size);
@@ -94,7 +94,7 @@ struct TraceReader::Impl {
         return Stop(Status::Corruption(At(name, chunk_offset) + ": chunk payload does not decompress to its declared size"));
       }
     } else {
-      std::memcpy(raw.data(), stored.data(), raw.size());
+      if (!raw.empty()) std::memcpy(raw.data(), stored.data(), raw.size());
     }
     return true;
   }
@@ -203,7 +203,7 @@ Result<std::unique_ptr<TraceReader>> TraceReader::Open(std::unique_ptr<ByteSourc
     return Status::Truncated(name + ": byte " + std::to_string(impl->offset) + ": file header is incomplete");
   }
   uint32_t crc = Crc32c(Crc32c(0, fixed, sizeof(fixed)), rest.data(), body_len);
-  if (crc != GetU32(reinterpret_cast<const uint8_t*>(rest.data()) + body_len)) {
+  if (CrcMismatch(GetU32(reinterpret_cast<const uint8_t*>(rest.data()) + body_len), crc)) {
     return Status::Corruption(name + ": byte 0: file header CRC32C mismatch");
   }
   Status s = DecodeHeaderBody(reinterpret_cast<const uint8_t*>(rest.data()), body_len, &impl->header);
@@ -243,13 +243,13 @@ Result<TraceSummary> TraceReader::ReadFooterSummary() {
     return Status::Corruption(At(src.name(), index_offset) + ": footer index is damaged");
   std::vector<uint8_t> stored(h.stored_size), raw(h.raw_size);
   ORDO_RETURN_IF_ERROR(src.ReadAt(index_offset + kChunkHeaderSize, stored.data(), stored.size()));
-  if (Crc32c(0, stored.data(), stored.size()) != h.payload_crc)
+  if (CrcMismatch(h.payload_crc, Crc32c(0, stored.data(), stored.size())))
     return Status::Corruption(At(src.name(), index_offset) + ": footer index CRC32C mismatch");
   size_t n = raw.size();
   if (h.flags & kChunkFlagZstd) {
     n = ZSTD_decompressDCtx(impl_->dctx, raw.data(), raw.size(), stored.data(), stored.size());
   } else {
-    std::memcpy(raw.data(), stored.data(), n);
+    if (n > 0) std::memcpy(raw.data(), stored.data(), n);
   }
   if (ZSTD_isError(n) || n != raw.size())
     return Status::Corruption(At(src.name(), index_offset) + ": footer index does not decompress");

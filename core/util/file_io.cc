@@ -60,7 +60,7 @@ class MemSource : public ByteSource {
   MemSource(std::string data, std::string name) : data_(std::move(data)), name_(std::move(name)) {}
   Result<size_t> Read(void* buf, size_t n) override {
     size_t k = std::min(n, data_.size() - pos_);
-    std::memcpy(buf, data_.data() + pos_, k);
+    if (k > 0) std::memcpy(buf, data_.data() + pos_, k);
     pos_ += k;
     return k;
   }
@@ -68,7 +68,7 @@ class MemSource : public ByteSource {
   Status ReadAt(uint64_t offset, void* buf, size_t n) override {
     if (offset > data_.size() || data_.size() - offset < n)
       return Status::Truncated(name_ + ": ends before byte " + std::to_string(offset + n));
-    std::memcpy(buf, data_.data() + offset, n);
+    if (n > 0) std::memcpy(buf, data_.data() + offset, n);
     return Status::Ok();
   }
   const std::string& name() const override { return name_; }
