@@ -268,3 +268,33 @@ TEST(TraceFormat, Crc32cMatchesTheStandardCheckValue) {
 
 }  // namespace
 }  // namespace ordo::trace
+
+namespace ordo::trace {
+namespace {
+
+TEST(Varint, EveryLengthRoundTripsIncludingAtTheEndOfAStream) {
+  std::vector<uint64_t> values = {0, 1, 127, 128, ~0ull, ~0ull - 1};
+  for (int i = 1; i < 64; ++i) {
+    values.push_back((1ull << i) - 1);
+    values.push_back(1ull << i);
+  }
+  for (uint64_t v : values) {
+    std::string s;
+    PutVarint(&s, v);
+    size_t want_len = v < (1ull << 56) ? (64 - __builtin_clzll(v | 1) + 6) / 7 : 9;
+    EXPECT_EQ(s.size(), want_len) << v;
+    // Alone in its buffer, so the decoder cannot read ahead.
+    std::vector<uint8_t> exact(s.begin(), s.end());
+    ByteCursor c{exact.data(), exact.data() + exact.size()};
+    EXPECT_EQ(c.Varint(), v);
+    EXPECT_FALSE(c.failed);
+    EXPECT_TRUE(c.empty());
+    // A stream cut one byte short fails instead of reading past its end.
+    ByteCursor cut{exact.data(), exact.data() + exact.size() - 1};
+    cut.Varint();
+    EXPECT_TRUE(cut.failed) << v;
+  }
+}
+
+}  // namespace
+}  // namespace ordo::trace
