@@ -13,6 +13,7 @@ int ExitCodeFor(const Status& status) {
   switch (status.code()) {
     case StatusCode::kOk: return kExitOk;
     case StatusCode::kPermissionDenied: return kExitEnvironment;
+    case StatusCode::kVerifyFailed: return kExitFound;
     default: return kExitBadInput;
   }
 }

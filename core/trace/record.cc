@@ -21,7 +21,8 @@ constexpr std::array<std::string_view, static_cast<size_t>(EngineEventKind::kCou
     "compact_cache_ready", "compact_end",
     "verify_check_cache_ready", "verify_check_pending",
     "verify_ok",        "verify_fail",
-    "thread_start",     "thread_exit"};
+    "thread_start",     "thread_exit",
+    "block_write"};
 }  // namespace
 
 std::string_view IoOpName(IoOp op) {

@@ -13,6 +13,7 @@ const char* CodeName(StatusCode code) {
     case StatusCode::kUnsupported: return "unsupported";
     case StatusCode::kIoError: return "I/O error";
     case StatusCode::kPermissionDenied: return "permission denied";
+    case StatusCode::kVerifyFailed: return "read-verify failed";
   }
   return "unknown";
 }

@@ -22,6 +22,7 @@ enum class StatusCode {
   kUnsupported,      // a newer format version or a feature this build lacks
   kIoError,          // the operating system refused a read or write
   kPermissionDenied, // the environment refused (no privilege, no kernel feature)
+  kVerifyFailed,     // the engine's read-verify failed: FPRE004
 };
 
 // A success, or a failure code with a human-readable message.
@@ -36,6 +37,7 @@ class [[nodiscard]] Status {
   static Status Unsupported(std::string msg) { return {StatusCode::kUnsupported, std::move(msg)}; }
   static Status IoError(std::string msg) { return {StatusCode::kIoError, std::move(msg)}; }
   static Status PermissionDenied(std::string msg) { return {StatusCode::kPermissionDenied, std::move(msg)}; }
+  static Status VerifyFailed(std::string msg) { return {StatusCode::kVerifyFailed, std::move(msg)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

@@ -34,6 +34,7 @@ enum class EngineEventKind : uint16_t {
   kCompactBegin, kCompactLastWritePending, kCompactCacheReady, kCompactEnd,
   kVerifyCheckCacheReady, kVerifyCheckPending, kVerifyOk, kVerifyFail,
   kThreadStart, kThreadExit,
+  kBlockWrite,  // a write updates a locked block's data and checksum
   kCount  // not a kind: number of kinds known to this build
 };
 

@@ -1,0 +1,55 @@
+#include "ordering_point.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define _SDT_HAS_SEMAPHORES 1
+#include <sys/sdt.h>
+
+extern "C" {
+__attribute__((section(".probes"))) volatile unsigned short ordo_point_semaphore = 0;
+__attribute__((section(".probes"))) volatile unsigned short ordo_request_semaphore = 0;
+}
+
+namespace ordo::engine {
+
+void OrderingPoints::Hit(EngineEventKind kind, uint64_t block, uint64_t arg) {
+  // Yield first: the strategy decides who takes this step next; the event is
+  // recorded by the thread that then performs it, so history order is effect order.
+  if (scheduler_ != nullptr && scheduler_->controlled()) scheduler_->Yield(static_cast<uint32_t>(kind) + 1);
+  int logical = scheduler_ != nullptr ? scheduler_->CurrentIndex() : -1;
+  if (ordo_point_semaphore) {
+    unsigned k = static_cast<unsigned>(kind);
+    STAP_PROBE3(ordo, point, k, block, arg);
+  }
+  if (history_ == nullptr) return;
+  trace::EngineRecord e;
+  e.kind = static_cast<uint16_t>(kind);
+  e.tid = logical >= 0 ? static_cast<uint32_t>(logical) : static_cast<uint32_t>(syscall(SYS_gettid));
+  e.block = block;
+  e.arg = arg;
+  std::lock_guard<std::mutex> lock(mu_);
+  e.seq = seq_++;
+  history_->Record(e);
+}
+
+void OrderingPoints::Request(trace::IoOp op, uint32_t file, uint64_t offset, uint64_t length) {
+  if (ordo_request_semaphore) {
+    unsigned o = static_cast<unsigned>(op);
+    STAP_PROBE4(ordo, request, o, file, offset, length);
+  }
+}
+
+void TraceHistory::Record(const trace::EngineRecord& event) {
+  if (!status_.ok()) return;
+  trace::EngineRecord e = event;
+  if (wall_time_) {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    e.has_wall = true;
+    e.wall_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  }
+  status_ = writer_->Add(trace::Record::Engine(e));
+}
+
+}  // namespace ordo::engine

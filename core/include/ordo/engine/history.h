@@ -1,0 +1,50 @@
+// Where an engine's ordering points go: a history sink receives one engine
+// event per ordering point, in the order they happened.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ordo/status.h"
+#include "ordo/trace/record.h"
+#include "ordo/trace/writer.h"
+
+namespace ordo::engine {
+
+class HistorySink {
+ public:
+  virtual ~HistorySink() = default;
+  // Called at every ordering point with `seq` already assigned. Calls are
+  // serialized by the engine; implementations need no locking of their own.
+  virtual void Record(const trace::EngineRecord& event) = 0;
+};
+
+// Keeps events in memory (tests, small runs).
+class MemoryHistory : public HistorySink {
+ public:
+  void Record(const trace::EngineRecord& event) override { events_.push_back(event); }
+  const std::vector<trace::EngineRecord>& events() const { return events_; }
+
+ private:
+  std::vector<trace::EngineRecord> events_;
+};
+
+// Streams events into a .ordo trace. Wall time is left out unless asked for,
+// so that identical schedules give byte-identical files.
+class TraceHistory : public HistorySink {
+ public:
+  explicit TraceHistory(trace::TraceWriter* writer, bool wall_time = false)
+      : writer_(writer), wall_time_(wall_time) {}
+  void Record(const trace::EngineRecord& event) override;
+  // The first write error, if any (later events are dropped after it).
+  const Status& status() const { return status_; }
+
+ private:
+  trace::TraceWriter* writer_;
+  bool wall_time_;
+  Status status_;
+};
+
+}  // namespace ordo::engine

@@ -1,0 +1,40 @@
+// Helpers for engine tests: temporary directories, deterministic block
+// contents, and scheduler plans built from engine event kinds.
+#pragma once
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+
+#include "ordo/engine/engine.h"
+#include "ordo/sched/scheduler.h"
+
+namespace ordo::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/ordo-engine-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Bytes that say where they belong: version v of byte i of a file.
+inline std::string Pattern(uint64_t offset, uint64_t length, uint32_t version) {
+  std::string s(length, '\0');
+  for (uint64_t i = 0; i < length; ++i) {
+    uint64_t x = (offset + i) * 2654435761u + version * 40503u;
+    s[i] = static_cast<char>((x >> 13) ^ (x >> 5));
+  }
+  return s;
+}
+
+inline uint32_t L(trace::EngineEventKind k) { return static_cast<uint32_t>(k) + 1; }
+
+}  // namespace ordo::testing
