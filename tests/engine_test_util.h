@@ -14,9 +14,12 @@ namespace ordo::testing {
 
 class TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/ordo-engine-XXXXXX";
-    path_ = mkdtemp(tmpl);
+  // On tmpfs when there is one: exploration runs thousands of engines, and
+  // their fsyncs would otherwise dominate.
+  explicit TempDir(bool memory = true) {
+    std::string base = memory && std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
+    std::string tmpl = base + "/ordo-engine-XXXXXX";
+    path_ = mkdtemp(tmpl.data());
   }
   ~TempDir() { std::filesystem::remove_all(path_); }
   const std::string& path() const { return path_; }
