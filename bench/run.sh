@@ -9,3 +9,5 @@ echo "== trace encode/decode (Google Benchmark; items_per_second = events/s)"
 "$BUILD/bench/trace_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== trace size vs zstd -19 of fio's text log"
 "$HERE/trace_size.sh" "$BUILD/cli/ordo"
+echo "== engine: legacy vs fixed latency (same run), ordering point cost, engine vs pread"
+"$BUILD/bench/engine_bench"

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "engine_test_util.h"
+#include <cstdlib>
 #include <set>
 
 #include "ordo/trace/writer.h"
@@ -107,8 +108,13 @@ Tally Explore(EngineMode mode, sched::Strategy strategy, uint64_t seeds) {
 // Runs are deterministic per seed, so these counts are the same on every run.
 // PCT needs more seeds here than a random walk: each ordering needs two
 // priority change points inside windows a few steps wide.
-constexpr uint64_t kSeeds = 1500;
-constexpr uint64_t kPctSeeds = 6000;
+// ORDO_EXPLORE_SEEDS caps them for slow sanitizer builds.
+uint64_t Seeds(uint64_t n) {
+  const char* cap = std::getenv("ORDO_EXPLORE_SEEDS");
+  return cap ? std::min<uint64_t>(n, std::strtoull(cap, nullptr, 10)) : n;
+}
+const uint64_t kSeeds = Seeds(1500);
+const uint64_t kPctSeeds = Seeds(6000);
 
 TEST(Explore, PctFindsBothOrderingsOnLegacy) {
   Tally t = Explore(EngineMode::kLegacy, sched::Strategy::kPct, kPctSeeds);

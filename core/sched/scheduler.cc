@@ -226,12 +226,10 @@ void Scheduler::Yield(uint32_t label) {
 void Scheduler::WaitUntil(const std::function<bool()>& ready) {
   int self = CurrentIndex();
   if (!controlled() || self < 0) {
-    // Uncontrolled: poll, sleeping briefly. Used only where waits are rare
-    // (joins); hot waits go through CondVar.
-    while (!ready()) {
-      std::unique_lock<std::mutex> lock(impl_->mu);
-      impl_->cv.wait_for(lock, std::chrono::milliseconds(1));
-    }
+    // Uncontrolled: poll under the scheduler's mutex, sleeping briefly. Used
+    // only where waits are rare (joins, quiesce); hot waits go through CondVar.
+    std::unique_lock<std::mutex> lock(impl_->mu);
+    while (!ready()) impl_->cv.wait_for(lock, std::chrono::milliseconds(1));
     return;
   }
   std::unique_lock<std::mutex> lock(impl_->mu);
