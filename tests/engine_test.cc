@@ -2,6 +2,8 @@
 // read-verify, and the two FPRE004 orderings under directed schedules.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "engine_test_util.h"
 
 namespace ordo::engine {
@@ -76,6 +78,22 @@ TEST(Engine, CompactionRelocatesBlocksAndFreesSegments) {
   ASSERT_TRUE(again.ok());
   ASSERT_TRUE((*again)->Read("g", 0, 4096 * 3, &out).ok());
   EXPECT_EQ(out, Pattern(0, 4096 * 3, 20));
+}
+
+TEST(Engine, UsdtProbesAreInTheBinaryWithSemaphores) {
+  // The engine's probes are what `ordo capture --usdt` attaches to.
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  FILE* p = popen(("readelf -n '" + self + "' 2>/dev/null").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string notes;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) notes.append(buf, n);
+  pclose(p);
+  if (notes.empty()) GTEST_SKIP() << "readelf (binutils) is not installed";
+  EXPECT_NE(notes.find("Provider: ordo\n    Name: point"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("Provider: ordo\n    Name: request"), std::string::npos);
+  EXPECT_EQ(notes.find("Semaphore: 0x0000000000000000"), std::string::npos);
 }
 
 // A run of the engine under a controlled scheduler: the test thread takes

@@ -33,11 +33,9 @@ void OrderingPoints::Hit(EngineEventKind kind, uint64_t block, uint64_t arg) {
   history_->Record(e);
 }
 
-void OrderingPoints::Request(trace::IoOp op, uint32_t file, uint64_t offset, uint64_t length) {
-  if (ordo_request_semaphore) {
-    unsigned o = static_cast<unsigned>(op);
-    STAP_PROBE4(ordo, request, o, file, offset, length);
-  }
+void OrderingPoints::FireRequest(trace::IoOp op, uint32_t file, uint64_t offset, uint64_t length) {
+  unsigned o = static_cast<unsigned>(op);
+  STAP_PROBE4(ordo, request, o, file, offset, length);
 }
 
 void TraceHistory::Record(const trace::EngineRecord& event) {

@@ -33,9 +33,12 @@ class OrderingPoints {
   // The slow path behind ORDO_POINT.
   void Hit(EngineEventKind kind, uint64_t block, uint64_t arg);
   // An API request (fires ordo:request for capture): op, file id, offset, length.
-  static void Request(trace::IoOp op, uint32_t file, uint64_t offset, uint64_t length);
+  static void Request(trace::IoOp op, uint32_t file, uint64_t offset, uint64_t length) {
+    if (__builtin_expect(ordo_request_semaphore != 0, 0)) FireRequest(op, file, offset, length);
+  }
 
  private:
+  static void FireRequest(trace::IoOp op, uint32_t file, uint64_t offset, uint64_t length);
   HistorySink* history_;
   sched::Scheduler* scheduler_;
   bool active_;
