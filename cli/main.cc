@@ -7,6 +7,7 @@
 
 namespace ordo::cli {
 void setup_trace(CLI::App& app, int* exit_code);
+void setup_replay(CLI::App& app, int* exit_code);
 }  // namespace ordo::cli
 
 int main(int argc, char** argv) {
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = ordo::cli::kExitOk;
   ordo::cli::setup_trace(app, &exit_code);
+  ordo::cli::setup_replay(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -273,6 +273,8 @@ Status Engine::Write(std::string_view name, uint64_t offset, std::string_view da
     }
   }
   ORDO_POINT(e.points, kWriteEnd, BlockKey(f.id, offset / bs), status.ok() ? data.size() : 0);
+  uint32_t every = e.options.compaction_every_writes;
+  if (every != 0 && e.options.compaction && e.counters.writes.load() % every == 0) RequestCompaction();
   return status;
 }
 

@@ -19,6 +19,7 @@ struct ThreadInfo {
   const std::function<bool()>* waiting = nullptr;  // the predicate it blocks on
   uint64_t priority = 0;                           // PCT: higher runs first
   uint32_t label = 0;                              // the step it is about to take
+  std::condition_variable cv;                      // signalled when it gets the baton
 };
 
 thread_local int tls_index = -1;
@@ -113,14 +114,19 @@ struct Scheduler::Impl {
   }
 
   void WaitForBaton(std::unique_lock<std::mutex>& lock, int self) {
-    cv.wait(lock, [&] { return current == self; });
+    ThreadInfo& me = *threads[self];
+    me.cv.wait(lock, [&] { return current == self; });
   }
 
+  // Hands the baton to the strategy's choice and waits to get it back. Only
+  // the chosen thread is woken (no thundering herd at every ordering point).
   void PassBaton(std::unique_lock<std::mutex>& lock, int self) {
     int next = Choose();
     current = next;
-    cv.notify_all();
-    if (next != self && self >= 0 && !threads[self]->exited) WaitForBaton(lock, self);
+    if (next == self) return;
+    if (next >= 0) threads[next]->cv.notify_one();
+    cv.notify_all();  // joiners polling in uncontrolled code paths
+    if (self >= 0 && !threads[self]->exited) WaitForBaton(lock, self);
   }
 
   int Register(std::string name) {

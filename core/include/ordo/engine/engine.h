@@ -45,6 +45,9 @@ struct EngineOptions {
   // asked (RequestCompaction); otherwise also every `compaction_interval_ms`.
   bool compaction = true;
   uint32_t compaction_interval_ms = 50;
+  // Also compact after every N writes (0: never). This is how a controlled
+  // run, which has no timer, gets the background compaction production has.
+  uint32_t compaction_every_writes = 0;
   // Not owned; may be null. Both must outlive the engine.
   HistorySink* history = nullptr;
   sched::Scheduler* scheduler = nullptr;  // null: an uncontrolled scheduler of its own

@@ -1,0 +1,182 @@
+// `ordo replay FILE --target DIR ...`: replay a trace against the engine or
+// plain files, exploring schedules until FPRE004 shows.
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common.h"
+#include "ordo/replay/replayer.h"
+
+namespace ordo::cli {
+
+namespace {
+
+struct ReplayCliOptions {
+  std::string file;
+  std::string target;
+  std::string backend = "engine";
+  std::string engine = "fixed";
+  std::string timing = "fast";
+  std::string explore = "pct";
+  uint64_t seed = 1;
+  int depth = 3;
+  int runs = 1;
+  bool until_fail = false;
+  std::string history;
+  bool json = false;
+  bool force = false;
+  bool direct = false;
+  uint32_t max_threads = 1024;
+};
+
+nlohmann::ordered_json Percentiles(const replay::LatencyHistogram& h) {
+  return {{"count", h.count()},
+          {"p50_us", h.Percentile(0.50) / 1e3},
+          {"p99_us", h.Percentile(0.99) / 1e3},
+          {"p999_us", h.Percentile(0.999) / 1e3}};
+}
+
+int RunReplay(const ReplayCliOptions& c) {
+  replay::ReplayOptions o;
+  o.target = c.target;
+  o.force = c.force;
+  o.backend = c.backend == "file" ? replay::Backend::kFile : replay::Backend::kEngine;
+  engine::ParseEngineMode(c.engine, &o.engine_mode);
+  o.direct_io = c.direct;
+  if (c.timing == "fast") {
+    o.timing = replay::Timing::kFast;
+  } else if (c.timing == "original") {
+    o.timing = replay::Timing::kOriginal;
+  } else if (c.timing.rfind("scale:", 0) == 0) {
+    o.timing = replay::Timing::kScaled;
+    try {
+      o.speed = std::stod(c.timing.substr(6));
+    } catch (...) {
+      o.speed = 0;
+    }
+    if (!(o.speed > 0)) return Fail(Status::InvalidArgument("--timing scale:X needs a number X > 0 (e.g. scale:2)"));
+  } else {
+    return Fail(Status::InvalidArgument("--timing must be fast, original or scale:X"));
+  }
+  o.strategy = c.explore == "pct" ? sched::Strategy::kPct
+               : c.explore == "random" ? sched::Strategy::kRandom
+                                       : sched::Strategy::kFree;
+  o.seed = c.seed;
+  o.depth = c.depth;
+  o.runs = c.runs;
+  o.until_fail = c.until_fail;
+  o.history_path = c.history;
+  o.max_threads = c.max_threads;
+  const bool tty = isatty(2) && !c.json;
+  if (tty) {
+    o.on_run = [](int run, int runs, bool failed) {
+      fmt::print(stderr, "\rreplay: run {}/{}{}", run + 1, runs, failed ? " FPRE004" : "        ");
+      if (run + 1 == runs || failed) fmt::print(stderr, "\n");
+    };
+  }
+  auto res = replay::Replay(c.file, o);
+  if (!res.ok()) return Fail(res.status());
+  const replay::ReplaySummary& s = res.value();
+  replay::LatencyHistogram all;
+  for (const auto& h : s.latency) all.Merge(h);
+  double ops_per_s = s.seconds > 0 ? static_cast<double>(s.ops) / s.seconds : 0;
+  const char* strategy = o.backend == replay::Backend::kFile ? "none" : c.explore.c_str();
+  if (c.json) {
+    nlohmann::ordered_json first = nullptr;
+    if (s.first_failure) {
+      const auto& f = *s.first_failure;
+      first = {{"run", f.run},
+               {"seed", f.seed},
+               {"thread", f.thread},
+               {"op_index", f.op_index},
+               {"history_event", f.history_seq},
+               {"message", f.message},
+               {"reproduce", replay::ReproduceCommand(c.file, o, f)}};
+    }
+    nlohmann::ordered_json j = {
+        {"trace", c.file},
+        {"backend", c.backend},
+        {"engine", c.engine},
+        {"runs", s.runs},
+        {"failures", s.failures},
+        {"first_failure", first},
+        {"outcome", s.failures > 0 ? "FPRE004" : "pass"},
+        {"seed", c.seed},
+        {"strategy", strategy},
+        {"depth", c.depth},
+        {"timing", c.timing},
+        {"threads", s.threads},
+        {"files", s.files},
+        {"api_level", s.api_level},
+        {"ops", s.ops},
+        {"errors", s.errors},
+        {"seconds", s.seconds},
+        {"ops_per_s", ops_per_s},
+        {"p50_us", all.Percentile(0.50) / 1e3},
+        {"p99_us", all.Percentile(0.99) / 1e3},
+        {"p999_us", all.Percentile(0.999) / 1e3},
+        {"per_op", {{"read", Percentiles(s.latency[0])}, {"write", Percentiles(s.latency[1])},
+                    {"sync", Percentiles(s.latency[2])}}},
+        {"trace_duration_ns", s.trace_duration_ns},
+        {"issue_error_p99_us", s.issue_error.Percentile(0.99) / 1e3},
+        {"history", c.history.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(c.history)},
+    };
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("replayed {} ({} threads, {} files, {} level) on the {} backend{}\n", c.file, s.threads, s.files,
+               s.api_level ? "engine API" : "syscall", c.backend,
+               o.backend == replay::Backend::kEngine ? fmt::format(" ({} engine, explore {})", c.engine, strategy) : "");
+    fmt::print("runs {}, FPRE004 in {}, {} ops in {:.2f} s ({:.0f} ops/s), {} other errors\n", s.runs,
+               s.failures, s.ops, s.seconds, ops_per_s, s.errors);
+    fmt::print("{:<6} {:>10} {:>10} {:>10} {:>10}\n", "op", "count", "p50 us", "p99 us", "p99.9 us");
+    const char* names[] = {"read", "write", "sync"};
+    for (int k = 0; k < 3; ++k) {
+      const auto& h = s.latency[k];
+      if (h.count() == 0) continue;
+      fmt::print("{:<6} {:>10} {:>10.1f} {:>10.1f} {:>10.1f}\n", names[k], h.count(), h.Percentile(0.5) / 1e3,
+                 h.Percentile(0.99) / 1e3, h.Percentile(0.999) / 1e3);
+    }
+    if (o.timing != replay::Timing::kFast && s.issue_error.count()) {
+      fmt::print("issue-time error vs the trace: p50 {:.1f} us, p99 {:.1f} us\n", s.issue_error.Percentile(0.5) / 1e3,
+                 s.issue_error.Percentile(0.99) / 1e3);
+    }
+    if (s.first_failure) {
+      const auto& f = *s.first_failure;
+      fmt::print("\nFPRE004 reproduced in run {} (seed {}): thread {}, its operation #{}, history event #{}\n  {}\n",
+                 f.run, f.seed, f.thread, f.op_index, f.history_seq, f.message);
+      fmt::print("reproduce with:\n  {}\n", replay::ReproduceCommand(c.file, o, f));
+    } else {
+      fmt::print("\noutcome: pass (no FPRE004 in {} runs)\n", s.runs);
+    }
+    if (!c.history.empty()) fmt::print("history of the {} run: {}\n", s.first_failure ? "failing" : "last", c.history);
+  }
+  return s.failures > 0 ? kExitFound : kExitOk;
+}
+
+}  // namespace
+
+void setup_replay(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<ReplayCliOptions>();
+  CLI::App* cmd = app.add_subcommand("replay", "Replay a trace against the engine or plain files");
+  cmd->add_option("FILE", o->file, "trace to replay")->required();
+  cmd->add_option("--target", o->target, "directory replay may write in")->required();
+  cmd->add_option("--backend", o->backend, "what to drive")->check(CLI::IsMember({"engine", "file"}))->capture_default_str();
+  cmd->add_option("--engine", o->engine, "engine orderings")->check(CLI::IsMember({"legacy", "fixed"}))->capture_default_str();
+  cmd->add_option("--timing", o->timing, "fast, original, or scale:X (X times faster)")->capture_default_str();
+  cmd->add_option("--explore", o->explore, "schedule exploration (engine backend)")
+      ->check(CLI::IsMember({"none", "pct", "random"}))->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seed of the first run (run i uses seed + i)")->capture_default_str();
+  cmd->add_option("--depth", o->depth, "PCT bug depth")->check(CLI::Range(1, 100))->capture_default_str();
+  cmd->add_option("--runs", o->runs, "runs to make")->check(CLI::Range(1, 100000000))->capture_default_str();
+  cmd->add_flag("--until-fail", o->until_fail, "stop at the first FPRE004");
+  cmd->add_option("--history", o->history, "write the failing (or last) run's engine history here");
+  cmd->add_flag("--json", o->json, "print one JSON document");
+  cmd->add_flag("--force", o->force, "use a non-empty target ordo did not create");
+  cmd->add_flag("--direct", o->direct, "file backend: open files with O_DIRECT");
+  cmd->add_option("--max-threads", o->max_threads, "refuse traces with more threads")->capture_default_str();
+  cmd->callback([o, exit_code] { *exit_code = RunReplay(*o); });
+}
+
+}  // namespace ordo::cli

@@ -1,0 +1,94 @@
+// Replay: turn a captured or imported trace into a reproduction. Each traced
+// thread is replayed on its own thread with its offsets and lengths exactly
+// as recorded, against the cache engine (under a seeded, controlled scheduler)
+// or against plain files; run after run until FPRE004 shows or the runs are
+// spent. The trace is streamed: memory does not grow with its length.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ordo/engine/engine.h"
+#include "ordo/replay/latency.h"
+#include "ordo/sched/scheduler.h"
+#include "ordo/status.h"
+
+namespace ordo::replay {
+
+enum class Backend { kEngine, kFile };
+enum class Timing { kFast, kOriginal, kScaled };
+
+// Where time comes from, so tests can replace it.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual uint64_t NowNs() = 0;
+  virtual void SleepUntilNs(uint64_t deadline_ns) = 0;
+};
+Clock* RealClock();
+
+struct ReplayOptions {
+  std::string target;  // every file replay writes lives under this directory
+  bool force = false;  // accept a non-empty target ordo did not create
+  Backend backend = Backend::kEngine;
+  engine::EngineMode engine_mode = engine::EngineMode::kFixed;
+  bool direct_io = false;  // file backend: O_DIRECT
+  Timing timing = Timing::kFast;
+  double speed = 1.0;  // kScaled: trace time / speed
+  // Exploration: kFree is "none" (real concurrency), else seeded control.
+  sched::Strategy strategy = sched::Strategy::kPct;
+  uint64_t seed = 1;  // run i uses seed + i
+  int depth = 3;
+  int runs = 1;
+  bool until_fail = false;      // stop at the first FPRE004
+  std::string history_path;     // write the failing (or last) run's history here
+  // Hostile-trace limits.
+  uint32_t max_threads = 1024;
+  uint64_t max_io_bytes = 64ull << 20;
+  uint64_t max_file_bytes = 1ull << 40;
+  Clock* clock = nullptr;  // null: the real monotonic clock
+  // Called after each run (for progress output).
+  std::function<void(int run, int runs, bool failed)> on_run;
+};
+
+struct RunOutcome {
+  int run = 0;
+  uint64_t seed = 0;
+  bool failed = false;
+  std::string message;      // the read-verify failure
+  uint32_t thread = 0;      // replay thread that saw it
+  uint64_t op_index = 0;    // its index among that thread's operations
+  int64_t history_seq = -1; // the verify_fail event in the history, if kept
+  uint64_t steps = 0;       // scheduling decisions the run took
+};
+
+struct ReplaySummary {
+  int runs = 0;
+  int failures = 0;
+  std::optional<RunOutcome> first_failure;
+  std::vector<RunOutcome> outcomes;  // one per run
+  uint64_t ops = 0;                  // operations executed, all runs
+  uint64_t errors = 0;               // operations that failed other than FPRE004
+  double seconds = 0;
+  uint32_t threads = 0;
+  uint32_t files = 0;
+  bool api_level = false;  // replayed the engine's API requests, not syscalls
+  std::array<LatencyHistogram, 3> latency;  // read, write, sync
+  // For timing fidelity: |actual - intended| issue time, per op (original/scaled).
+  LatencyHistogram issue_error;
+  uint64_t trace_duration_ns = 0;
+};
+
+// Replays `trace_path` as `options` says. Bad input (unreadable or hostile
+// trace, unsafe target) is an error; FPRE004 is an outcome, not an error.
+Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions& options);
+
+// The command line that repeats one run exactly.
+std::string ReproduceCommand(const std::string& trace_path, const ReplayOptions& options,
+                             const RunOutcome& run);
+
+}  // namespace ordo::replay

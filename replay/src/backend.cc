@@ -1,0 +1,95 @@
+#include "backend.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace ordo::replay {
+
+namespace {
+
+class OnEngine : public ReplayBackend {
+ public:
+  explicit OnEngine(engine::Engine* e) : e_(e) {}
+  Status Read(uint32_t file, uint64_t offset, uint64_t length, std::string* out) override {
+    return e_->Read(EngineFileName(file), offset, length, out);
+  }
+  Status Write(uint32_t file, uint64_t offset, std::string_view data) override {
+    return e_->Write(EngineFileName(file), offset, data);
+  }
+  Status Sync(uint32_t file) override { return e_->Fsync(EngineFileName(file)); }
+
+ private:
+  engine::Engine* e_;
+};
+
+class OnFiles : public ReplayBackend {
+ public:
+  OnFiles(std::vector<int> fds, bool direct) : fds_(std::move(fds)), direct_(direct) {}
+  ~OnFiles() override {
+    for (int fd : fds_) close(fd);
+  }
+  Status Read(uint32_t file, uint64_t offset, uint64_t length, std::string* out) override {
+    out->resize(length);
+    char* buf = Buffer(length);
+    ssize_t n = pread(fds_[file], buf, length, static_cast<off_t>(offset));
+    if (n < 0) return Status::IoError(std::string("pread: ") + std::strerror(errno));
+    std::memcpy(out->data(), buf, static_cast<size_t>(n));
+    out->resize(static_cast<size_t>(n));
+    return Status::Ok();
+  }
+  Status Write(uint32_t file, uint64_t offset, std::string_view data) override {
+    char* buf = Buffer(data.size());
+    std::memcpy(buf, data.data(), data.size());
+    if (pwrite(fds_[file], buf, data.size(), static_cast<off_t>(offset)) < 0)
+      return Status::IoError(std::string("pwrite: ") + std::strerror(errno));
+    return Status::Ok();
+  }
+  Status Sync(uint32_t file) override {
+    if (fdatasync(fds_[file]) != 0) return Status::IoError(std::string("fdatasync: ") + std::strerror(errno));
+    return Status::Ok();
+  }
+
+ private:
+  // O_DIRECT needs aligned memory; one buffer per thread, grown as needed.
+  char* Buffer(size_t n) {
+    thread_local std::unique_ptr<char, decltype(&std::free)> buf{nullptr, &std::free};
+    thread_local size_t cap = 0;
+    if (n > cap) {
+      void* p = nullptr;
+      cap = std::max<size_t>(n, 1 << 16);
+      if (posix_memalign(&p, 4096, cap) != 0) std::abort();
+      buf.reset(static_cast<char*>(p));
+    }
+    return buf.get();
+  }
+  std::vector<int> fds_;
+  bool direct_;
+};
+
+}  // namespace
+
+std::unique_ptr<ReplayBackend> EngineBackend(engine::Engine* engine) {
+  return std::make_unique<OnEngine>(engine);
+}
+
+Result<std::unique_ptr<ReplayBackend>> FileBackend(const std::string& target,
+                                                   const std::vector<PlannedFile>& files,
+                                                   bool direct_io) {
+  std::vector<int> fds;
+  for (const auto& f : files) {
+    std::string path = target + "/files/" + f.local_name;
+    int fd = open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | (direct_io ? O_DIRECT : 0));
+    if (fd < 0) {
+      for (int d : fds) close(d);
+      return Status::IoError(path + ": " + std::strerror(errno));
+    }
+    fds.push_back(fd);
+  }
+  return std::unique_ptr<ReplayBackend>(new OnFiles(std::move(fds), direct_io));
+}
+
+}  // namespace ordo::replay

@@ -1,0 +1,32 @@
+// What replay drives: the cache engine, or plain files.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ordo/engine/engine.h"
+#include "plan.h"
+
+namespace ordo::replay {
+
+class ReplayBackend {
+ public:
+  virtual ~ReplayBackend() = default;
+  virtual Status Read(uint32_t file, uint64_t offset, uint64_t length, std::string* out) = 0;
+  virtual Status Write(uint32_t file, uint64_t offset, std::string_view data) = 0;
+  virtual Status Sync(uint32_t file) = 0;
+};
+
+// The engine; files are named "f<index>". Does not own the engine.
+std::unique_ptr<ReplayBackend> EngineBackend(engine::Engine* engine);
+
+// pread/pwrite on target/files/<local name>, optionally with O_DIRECT.
+Result<std::unique_ptr<ReplayBackend>> FileBackend(const std::string& target,
+                                                   const std::vector<PlannedFile>& files,
+                                                   bool direct_io);
+
+inline std::string EngineFileName(uint32_t index) { return "f" + std::to_string(index); }
+
+}  // namespace ordo::replay

@@ -1,0 +1,351 @@
+// The replay loop: per run, a fresh engine (or the plain files), one replay
+// thread per traced thread fed through a bounded queue by a dispatcher that
+// streams the trace, timing by absolute deadlines, and the run's outcome.
+#include "ordo/replay/replayer.h"
+
+#include <fmt/core.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <memory>
+
+#include "backend.h"
+#include "ordo/trace/reader.h"
+#include "ordo/trace/writer.h"
+#include "plan.h"
+#include "target.h"
+
+namespace ordo::replay {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+class MonotonicClock : public Clock {
+ public:
+  uint64_t NowNs() override {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  }
+  void SleepUntilNs(uint64_t deadline) override {
+    timespec ts{static_cast<time_t>(deadline / 1000000000ull), static_cast<long>(deadline % 1000000000ull)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
+  }
+};
+
+struct Op {
+  trace::IoOp op;
+  uint32_t file;
+  uint64_t offset;
+  uint64_t length;
+  uint64_t start_ns;
+};
+
+// A bounded queue from the dispatcher to one replay thread.
+struct OpQueue {
+  explicit OpQueue(sched::Scheduler* s) : mu(s), cv(s) {}
+  sched::Mutex mu;
+  sched::CondVar cv;
+  std::deque<Op> ops;
+  bool closed = false;
+};
+constexpr size_t kQueueDepth = 256;
+
+// Forwards engine events to a trace and remembers where FPRE004 was seen.
+class RunHistory : public engine::HistorySink {
+ public:
+  explicit RunHistory(engine::HistorySink* next) : next_(next) {}
+  void Record(const trace::EngineRecord& e) override {
+    if (first_fail_ < 0 && e.kind == static_cast<uint16_t>(trace::EngineEventKind::kVerifyFail)) {
+      first_fail_ = static_cast<int64_t>(e.seq);
+    }
+    if (next_) next_->Record(e);
+  }
+  int64_t first_fail() const { return first_fail_; }
+
+ private:
+  engine::HistorySink* next_;
+  int64_t first_fail_ = -1;
+};
+
+struct ThreadStats {
+  std::array<LatencyHistogram, 3> latency;
+  LatencyHistogram issue_error;
+  uint64_t ops = 0, errors = 0;
+};
+
+class Runner {
+ public:
+  Runner(const std::string& trace_path, const ReplayOptions& o, const ReplayPlan& plan)
+      : path_(trace_path), o_(o), plan_(plan), clock_(o.clock ? o.clock : RealClock()) {}
+
+  // One run. `history` may be null.
+  Result<RunOutcome> Run(int run, uint64_t seed, trace::TraceWriter* history, ThreadStats* total) {
+    RunOutcome out;
+    out.run = run;
+    out.seed = seed;
+    bool controlled = o_.backend == Backend::kEngine && o_.strategy != sched::Strategy::kFree;
+    sched::SchedulerOptions so;
+    so.strategy = controlled ? o_.strategy : sched::Strategy::kFree;
+    so.seed = seed;
+    so.depth = o_.depth;
+    // PCT spreads its change points over the steps a run takes: the previous
+    // run's count, or (first run) about 8 ordering points per operation.
+    so.steps_estimate = last_steps_ != 0 ? last_steps_ : std::max<uint64_t>(100, plan_.ops * 8);
+    sched::Scheduler s(so);
+    s.Attach("dispatcher");
+
+    std::unique_ptr<engine::Engine> eng;
+    std::unique_ptr<ReplayBackend> backend;
+    std::unique_ptr<engine::TraceHistory> trace_sink;
+    if (history) trace_sink = std::make_unique<engine::TraceHistory>(history);
+    RunHistory sink(trace_sink.get());
+    if (o_.backend == Backend::kEngine) {
+      std::string dir = o_.target + "/engine";
+      ORDO_RETURN_IF_ERROR(FreshEngine(dir));
+      engine::EngineOptions eo;
+      eo.mode = o_.engine_mode;
+      eo.scheduler = &s;
+      eo.history = &sink;
+      eo.compaction_every_writes = 32;
+      auto e = engine::Engine::Open(dir, eo);
+      if (!e.ok()) return e.status();
+      eng = std::move(e).value();
+      backend = EngineBackend(eng.get());
+    } else {
+      auto b = FileBackend(o_.target, plan_.files, o_.direct_io);
+      if (!b.ok()) return b.status();
+      backend = std::move(b).value();
+    }
+
+    size_t n = plan_.thread_index.size();
+    std::vector<std::unique_ptr<OpQueue>> queues;
+    std::vector<ThreadStats> stats(n);
+    for (size_t i = 0; i < n; ++i) queues.push_back(std::make_unique<OpQueue>(&s));
+    std::atomic<bool> failed{false};
+    std::mutex fail_mu;
+    const uint64_t base = clock_->NowNs() + 1000000;  // trace time zero, 1 ms from now
+    std::vector<int> ids;
+    for (size_t i = 0; i < n; ++i) {
+      ids.push_back(s.Spawn(fmt::format("replay-{}", i), [&, i] {
+        OpQueue& q = *queues[i];
+        ThreadStats& st = stats[i];
+        std::string buf, data;
+        for (uint64_t index = 0;; ++index) {
+          q.mu.lock();
+          q.cv.Wait(q.mu, [&] { return q.closed || !q.ops.empty(); });
+          if (q.ops.empty()) {
+            q.mu.unlock();
+            break;
+          }
+          Op op = q.ops.front();
+          q.ops.pop_front();
+          q.mu.unlock();
+          q.cv.NotifyAll();
+          if (failed.load()) continue;  // the run is decided: drain
+          if (!controlled && o_.timing != Timing::kFast) {
+            double speed = o_.timing == Timing::kScaled ? o_.speed : 1.0;
+            uint64_t deadline = base + static_cast<uint64_t>(static_cast<double>(op.start_ns - plan_.first_ns) / speed);
+            clock_->SleepUntilNs(deadline);
+            uint64_t now = clock_->NowNs();
+            st.issue_error.Add(now > deadline ? now - deadline : deadline - now);
+          }
+          uint64_t t0 = clock_->NowNs();
+          Status status;
+          int kind = 0;
+          if (trace::IsReadOp(op.op)) {
+            status = backend->Read(op.file, op.offset, op.length, &buf);
+          } else if (trace::IsWriteOp(op.op)) {
+            kind = 1;
+            data.resize(op.length);
+            FillWriteData(static_cast<uint32_t>(i), index, op.offset, data.data(), data.size());
+            status = backend->Write(op.file, op.offset, data);
+          } else {
+            kind = 2;
+            status = backend->Sync(op.file);
+          }
+          st.latency[kind].Add(clock_->NowNs() - t0);
+          ++st.ops;
+          if (status.code() == StatusCode::kVerifyFailed) {
+            std::lock_guard<std::mutex> lock(fail_mu);
+            if (!out.failed) {
+              out.failed = true;
+              out.message = status.message();
+              out.thread = static_cast<uint32_t>(i);
+              out.op_index = index;
+            }
+            failed = true;
+          } else if (!status.ok()) {
+            ++st.errors;
+          }
+        }
+      }));
+    }
+    Status dispatch = Dispatch(queues);
+    for (auto& q : queues) {
+      q->mu.lock();
+      q->closed = true;
+      q->mu.unlock();
+      q->cv.NotifyAll();
+    }
+    for (int id : ids) s.Join(id);
+    if (eng) {
+      eng->Quiesce();
+      Status c = eng->Close();
+      if (dispatch.ok()) dispatch = c;
+    }
+    s.Detach();
+    last_steps_ = s.steps();
+    out.steps = s.steps();
+    ORDO_RETURN_IF_ERROR(dispatch);
+    out.history_seq = sink.first_fail();
+    for (auto& st : stats) {
+      for (int k = 0; k < 3; ++k) total->latency[k].Merge(st.latency[k]);
+      total->issue_error.Merge(st.issue_error);
+      total->ops += st.ops;
+      total->errors += st.errors;
+    }
+    return out;
+  }
+
+ private:
+  // A fresh engine directory holding every planned file at its size with its
+  // initial content, built outside the scheduler and the history.
+  Status FreshEngine(const std::string& dir) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    engine::EngineOptions eo;
+    eo.prefetch_workers = 0;
+    eo.compaction = false;
+    auto e = engine::Engine::Open(dir, eo);
+    if (!e.ok()) return e.status();
+    std::string chunk;
+    for (uint32_t i = 0; i < plan_.files.size(); ++i) {
+      for (uint64_t off = 0; off < plan_.files[i].size; off += 1 << 20) {
+        chunk.resize(static_cast<size_t>(std::min<uint64_t>(1 << 20, plan_.files[i].size - off)));
+        FillContent(i, off, chunk.data(), chunk.size());
+        ORDO_RETURN_IF_ERROR((*e)->Write(EngineFileName(i), off, chunk));
+      }
+    }
+    return (*e)->Close();
+  }
+
+  // Streams the trace into the per-thread queues, blocking while one is full.
+  Status Dispatch(std::vector<std::unique_ptr<OpQueue>>& queues) {
+    auto reader = trace::TraceReader::Open(path_);
+    if (!reader.ok()) return reader.status();
+    trace::Record r;
+    while ((*reader)->Next(&r)) {
+      if (r.kind != trace::RecordKind::kIo || !Replayable(r.io.op, plan_.api_level)) continue;
+      auto t = plan_.thread_index.find((uint64_t{r.io.pid} << 32) | r.io.tid);
+      auto f = plan_.file_index.find(r.io.file);
+      if (t == plan_.thread_index.end() || f == plan_.file_index.end()) continue;
+      OpQueue& q = *queues[t->second];
+      q.mu.lock();
+      q.cv.Wait(q.mu, [&] { return q.ops.size() < kQueueDepth; });
+      q.ops.push_back(Op{r.io.op, f->second, r.io.offset, r.io.length, r.io.start_ns});
+      q.mu.unlock();
+      q.cv.NotifyAll();
+    }
+    return (*reader)->status();
+  }
+
+  std::string path_;
+  const ReplayOptions& o_;
+  const ReplayPlan& plan_;
+  Clock* clock_;
+  uint64_t last_steps_ = 0;
+};
+
+}  // namespace
+
+Clock* RealClock() {
+  static MonotonicClock clock;
+  return &clock;
+}
+
+Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions& o) {
+  if (o.runs < 1) return Status::InvalidArgument("--runs must be at least 1");
+  if (o.timing == Timing::kScaled && !(o.speed > 0)) return Status::InvalidArgument("timing scale must be > 0");
+  auto plan = MakePlan(trace_path, o);
+  if (!plan.ok()) return plan.status();
+  ORDO_RETURN_IF_ERROR(ClaimTarget(o.target, o.force));
+  if (o.backend == Backend::kFile) ORDO_RETURN_IF_ERROR(CreatePlainFiles(o.target, plan->files));
+
+  ReplaySummary summary;
+  summary.threads = static_cast<uint32_t>(plan->thread_index.size());
+  summary.files = static_cast<uint32_t>(plan->files.size());
+  summary.api_level = plan->api_level;
+  summary.trace_duration_ns = plan->last_ns - plan->first_ns;
+  Runner runner(trace_path, o, plan.value());
+  ThreadStats total;
+  const uint64_t t0 = RealClock()->NowNs();
+  bool history_kept = false;
+  std::string tmp = o.history_path + ".partial";
+  for (int run = 0; run < o.runs; ++run) {
+    std::unique_ptr<trace::TraceWriter> writer;
+    bool want_history = !o.history_path.empty() && !history_kept;
+    if (want_history) {
+      trace::TraceHeader h;
+      h.tool_version = std::string("ordo ") + ORDO_VERSION;
+      h.kind = "history";
+      h.clock = "logical";
+      RunOutcome probe;
+      probe.run = run;
+      probe.seed = o.seed + static_cast<uint64_t>(run);
+      h.source = ReproduceCommand(trace_path, o, probe);
+      auto w = trace::TraceWriter::Create(tmp, h);
+      if (!w.ok()) return w.status();
+      writer = std::move(w).value();
+    }
+    auto outcome = runner.Run(run, o.seed + static_cast<uint64_t>(run), writer.get(), &total);
+    if (!outcome.ok()) return outcome.status();
+    if (writer) {
+      ORDO_RETURN_IF_ERROR(writer->Close());
+      if (outcome->failed || run == o.runs - 1) {
+        std::error_code ec;
+        fs::rename(tmp, o.history_path, ec);
+        if (ec) return Status::IoError(o.history_path + ": " + ec.message());
+        history_kept = true;
+      }
+    }
+    summary.outcomes.push_back(outcome.value());
+    ++summary.runs;
+    if (outcome->failed) {
+      ++summary.failures;
+      if (!summary.first_failure) summary.first_failure = outcome.value();
+    }
+    if (o.on_run) o.on_run(run, o.runs, outcome->failed);
+    if (outcome->failed && o.until_fail) break;
+  }
+  if (!history_kept && !o.history_path.empty()) {
+    std::error_code ec;
+    fs::rename(tmp, o.history_path, ec);
+  }
+  summary.seconds = static_cast<double>(RealClock()->NowNs() - t0) / 1e9;
+  summary.ops = total.ops;
+  summary.errors = total.errors;
+  summary.latency = total.latency;
+  summary.issue_error = total.issue_error;
+  return summary;
+}
+
+std::string ReproduceCommand(const std::string& trace_path, const ReplayOptions& o, const RunOutcome& run) {
+  std::string cmd = fmt::format("ordo replay {} --target {} --backend {}", trace_path, o.target,
+                                o.backend == Backend::kEngine ? "engine" : "file");
+  if (o.backend == Backend::kEngine) {
+    const char* explore = o.strategy == sched::Strategy::kPct      ? "pct"
+                          : o.strategy == sched::Strategy::kRandom ? "random"
+                                                                   : "none";
+    cmd += fmt::format(" --engine {} --explore {} --seed {}", engine::EngineModeName(o.engine_mode), explore, run.seed);
+    if (o.strategy == sched::Strategy::kPct) cmd += fmt::format(" --depth {}", o.depth);
+  }
+  return cmd + " --runs 1";
+}
+
+}  // namespace ordo::replay

@@ -1,0 +1,72 @@
+#include "target.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace ordo::replay {
+
+namespace fs = std::filesystem;
+
+Status ClaimTarget(const std::string& dir, bool force) {
+  if (dir.empty()) return Status::InvalidArgument("--target is required");
+  struct stat st;
+  if (lstat(dir.c_str(), &st) == 0) {
+    if (S_ISLNK(st.st_mode)) return Status::InvalidArgument(dir + ": target is a symlink; give the real directory");
+    if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument(dir + ": target exists and is not a directory");
+    std::error_code ec;
+    bool empty = fs::is_empty(dir, ec);
+    bool ours = fs::exists(dir + "/" + kTargetMarker, ec);
+    if (!empty && !ours && !force) {
+      return Status::InvalidArgument(dir + ": target is not empty and was not created by ordo; "
+                                           "pass --force to use it anyway (replay writes under it)");
+    }
+  } else if (mkdir(dir.c_str(), 0755) != 0) {
+    return Status::IoError(dir + ": cannot create target: " + std::strerror(errno));
+  }
+  int fd = open((dir + "/" + kTargetMarker).c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IoError(dir + ": cannot write the target marker: " + std::strerror(errno));
+  close(fd);
+  return Status::Ok();
+}
+
+void FillContent(uint32_t index, uint64_t offset, char* out, size_t length) {
+  for (size_t i = 0; i < length; ++i) {
+    uint64_t x = (offset + i) * 0x9E3779B97F4A7C15ull + index;
+    out[i] = static_cast<char>(x >> 56);
+  }
+}
+
+void FillWriteData(uint32_t thread, uint64_t op, uint64_t offset, char* out, size_t length) {
+  for (size_t i = 0; i < length; ++i) {
+    out[i] = static_cast<char>((offset + i) * 31 + thread * 7 + op * 13 + 1);
+  }
+}
+
+Status CreatePlainFiles(const std::string& dir, const std::vector<PlannedFile>& files) {
+  std::string fdir = dir + "/files";
+  if (mkdir(fdir.c_str(), 0755) != 0 && errno != EEXIST)
+    return Status::IoError(fdir + ": " + std::strerror(errno));
+  std::string chunk(1 << 20, '\0');
+  for (uint32_t i = 0; i < files.size(); ++i) {
+    std::string path = fdir + "/" + files[i].local_name;
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::IoError(path + ": " + std::strerror(errno));
+    for (uint64_t off = 0; off < files[i].size; off += chunk.size()) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), files[i].size - off));
+      FillContent(i, off, chunk.data(), n);
+      if (pwrite(fd, chunk.data(), n, static_cast<off_t>(off)) != static_cast<ssize_t>(n)) {
+        close(fd);
+        return Status::IoError(path + ": " + std::strerror(errno));
+      }
+    }
+    close(fd);
+  }
+  return Status::Ok();
+}
+
+}  // namespace ordo::replay
