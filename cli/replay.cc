@@ -21,7 +21,7 @@ struct ReplayCliOptions {
   std::string timing = "fast";
   std::string explore = "pct";
   uint64_t seed = 1;
-  int depth = 3;
+  int depth = 10;
   int runs = 1;
   bool until_fail = false;
   std::string history;

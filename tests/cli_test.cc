@@ -161,5 +161,34 @@ TEST_F(Cli, CommittedSampleTraceIsReadable) {
   EXPECT_EQ(j["truncated"], false);
 }
 
+TEST_F(Cli, ReplayExitsOneOnFpre004AndPrintsACommandThatReproducesIt) {
+  std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
+  CmdResult r = Ordo("replay " + trace + " --target " + dir_ + "/t --engine legacy --explore pct --runs 60 --until-fail --json");
+  ASSERT_EQ(r.code, 1) << r.err << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"runs", "failures", "first_failure", "outcome", "seed", "strategy", "ops", "ops_per_s",
+                          "p50_us", "p99_us", "p999_us"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["outcome"], "FPRE004");
+  EXPECT_EQ(j["strategy"], "pct");
+  std::string cmd = j["first_failure"]["reproduce"];
+  ASSERT_EQ(cmd.rfind("ordo replay ", 0), 0u) << cmd;
+  CmdResult again = Ordo(cmd.substr(5) + " --json");
+  ASSERT_EQ(again.code, 1) << cmd;
+  auto j2 = nlohmann::json::parse(again.out);
+  EXPECT_EQ(j2["first_failure"]["message"], j["first_failure"]["message"]);
+  EXPECT_EQ(j2["first_failure"]["history_event"], j["first_failure"]["history_event"]);
+}
+
+TEST_F(Cli, ReplayOfTheFixedEngineExitsZero) {
+  std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
+  CmdResult r = Ordo("replay " + trace + " --target " + dir_ + "/t --engine fixed --runs 20");
+  EXPECT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("outcome: pass"), std::string::npos) << r.out;
+  EXPECT_EQ(Ordo("replay " + trace + " --target " + dir_ + "/t --timing scale:zero").code, 2);
+  EXPECT_EQ(Ordo("replay " + dir_ + "/missing.ordo --target " + dir_ + "/t").code, 2);
+}
+
 }  // namespace
 }  // namespace ordo

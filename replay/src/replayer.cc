@@ -94,9 +94,10 @@ class Runner {
     so.strategy = controlled ? o_.strategy : sched::Strategy::kFree;
     so.seed = seed;
     so.depth = o_.depth;
-    // PCT spreads its change points over the steps a run takes: the previous
-    // run's count, or (first run) about 8 ordering points per operation.
-    so.steps_estimate = last_steps_ != 0 ? last_steps_ : std::max<uint64_t>(100, plan_.ops * 8);
+    // PCT spreads its change points over the steps a run takes: about 8
+    // ordering points per operation. It must depend on the trace alone (not
+    // on earlier runs), so that a seed reproduces its run on its own.
+    so.steps_estimate = std::max<uint64_t>(100, plan_.ops * 8);
     sched::Scheduler s(so);
     s.Attach("dispatcher");
 
@@ -200,7 +201,6 @@ class Runner {
       if (dispatch.ok()) dispatch = c;
     }
     s.Detach();
-    last_steps_ = s.steps();
     out.steps = s.steps();
     ORDO_RETURN_IF_ERROR(dispatch);
     out.history_seq = sink.first_fail();
@@ -259,7 +259,6 @@ class Runner {
   const ReplayOptions& o_;
   const ReplayPlan& plan_;
   Clock* clock_;
-  uint64_t last_steps_ = 0;
 };
 
 }  // namespace
