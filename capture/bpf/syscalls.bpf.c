@@ -1,0 +1,277 @@
+// Kernel side of `ordo capture`: file I/O syscalls of selected processes
+// through BTF tracepoints (no kprobes, no tracefs), and the engine's USDT
+// probes. Events go to a ring buffer submitted without wakeups; the loader
+// drains it on a timer. A failed reserve is a lost event, counted here.
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
+
+#include "syscalls.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+// Filters, set before load.
+const volatile bool filter_pids = false;  // only tgids in `tgids`
+const volatile bool follow_children = false;
+const volatile bool filter_comm = false;
+const volatile char comm[ORDO_COMM_LEN] = {};
+const volatile __u64 cgroup_id = 0;  // 0: any
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 24);  // resized by the loader (--ring)
+} events SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 8192);
+  __type(key, __u32);
+  __type(value, __u8);
+} tgids SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} lost SEC(".maps");
+
+// Enter -> exit state, keyed by tid (an fd can be reused in between).
+struct pending {
+  __u64 start_ns;
+  __u64 offset;
+  __u64 length;
+  __u64 dev;
+  __u64 ino;
+  __s64 id;
+  __s32 fd;
+  __u32 op;
+  char path[ORDO_PATH_MAX];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u32);
+  __type(value, struct pending);
+} inflight SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pending);
+} scratch SEC(".maps");
+
+static __always_inline void count_lost(void) {
+  __u32 zero = 0;
+  __u64 *n = bpf_map_lookup_elem(&lost, &zero);
+  if (n) *n += 1;
+}
+
+static __always_inline bool selected(void) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (filter_pids && !bpf_map_lookup_elem(&tgids, &tgid)) return false;
+  if (cgroup_id && bpf_get_current_cgroup_id() != cgroup_id) return false;
+  if (filter_comm) {
+    char c[ORDO_COMM_LEN];
+    bpf_get_current_comm(&c, sizeof(c));
+    for (int i = 0; i < ORDO_COMM_LEN; i++) {
+      if (c[i] != comm[i]) return false;
+      if (c[i] == 0) break;
+    }
+  }
+  return true;
+}
+
+// Values follow ordo::trace::IoOp.
+static __always_inline int op_of(long id) {
+  switch (id) {
+    case 0: return 0;    // read
+    case 1: return 1;    // write
+    case 17: return 2;   // pread64
+    case 18: return 3;   // pwrite64
+    case 19: return 4;   // readv
+    case 20: return 5;   // writev
+    case 295: return 6;  // preadv
+    case 296: return 7;  // pwritev
+    case 327: return 8;  // preadv2
+    case 328: return 9;  // pwritev2
+    case 74: return 10;  // fsync
+    case 75: return 11;  // fdatasync
+    case 257: return 12; // openat
+    case 3: return 13;   // close
+    default: return -1;
+  }
+}
+
+static __always_inline struct file *file_of(int fd) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+  if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds)) return NULL;
+  struct file **fds = BPF_CORE_READ(fdt, fd);
+  struct file *f = NULL;
+  bpf_probe_read_kernel(&f, sizeof(f), fds + fd);
+  return f;
+}
+
+static __always_inline __u64 iov_total(const struct iovec *iov, unsigned long n) {
+  __u64 total = 0;
+  for (int i = 0; i < 16; i++) {
+    if (i >= n) break;
+    struct iovec v;
+    if (bpf_probe_read_user(&v, sizeof(v), iov + i)) break;
+    total += v.iov_len;
+  }
+  return total;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
+  int op = op_of(id);
+  if (op < 0 || !selected()) return 0;
+  __u32 zero = 0;
+  struct pending *p = bpf_map_lookup_elem(&scratch, &zero);
+  if (!p) return 0;
+  p->start_ns = bpf_ktime_get_ns();
+  p->id = id;
+  p->op = op;
+  p->fd = (int)regs->di;
+  p->offset = 0;
+  p->length = 0;
+  p->dev = 0;
+  p->ino = 0;
+  p->path[0] = 0;
+  if (op == 12) {  // openat(dirfd, path, flags, mode): the fd comes at exit
+    bpf_probe_read_user_str(p->path, sizeof(p->path), (const char *)regs->si);
+  } else {
+    struct file *f = file_of(p->fd);
+    if (!f) return 0;
+    // Regular files only: pipes, sockets and terminals are not file I/O.
+    if ((BPF_CORE_READ(f, f_inode, i_mode) & 0170000) != 0100000) return 0;
+    {
+      p->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+      p->ino = BPF_CORE_READ(f, f_inode, i_ino);
+      if (op == 0 || op == 1 || op == 4 || op == 5) p->offset = BPF_CORE_READ(f, f_pos);
+    }
+    switch (op) {
+      case 0: case 1: p->length = regs->dx; break;
+      case 2: case 3: p->length = regs->dx; p->offset = regs->r10; break;
+      case 4: case 5: p->length = iov_total((const struct iovec *)regs->si, regs->dx); break;
+      case 6: case 7: case 8: case 9:
+        p->length = iov_total((const struct iovec *)regs->si, regs->dx);
+        p->offset = regs->r10;
+        break;
+      default: break;
+    }
+  }
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  bpf_map_update_elem(&inflight, &tid, p, BPF_ANY);
+  return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tid = (__u32)id;
+  struct pending *p = bpf_map_lookup_elem(&inflight, &tid);
+  if (!p) return 0;
+  if (p->op == 12) {
+    if (ret >= 0) {
+      struct ordo_open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+      if (!e) {
+        count_lost();
+      } else {
+        e->type = ORDO_EV_OPEN;
+        e->pid = id >> 32;
+        e->tid = tid;
+        e->fd = (int)ret;
+        e->ts_ns = bpf_ktime_get_ns();
+        e->dev = 0;
+        e->ino = 0;
+        e->size = 0;
+        struct file *f = file_of((int)ret);
+        if (f && (BPF_CORE_READ(f, f_inode, i_mode) & 0170000) != 0100000) {
+          bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+          bpf_map_delete_elem(&inflight, &tid);
+          return 0;
+        }
+        if (f) {
+          e->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+          e->ino = BPF_CORE_READ(f, f_inode, i_ino);
+          e->size = BPF_CORE_READ(f, f_inode, i_size);
+        }
+        __builtin_memcpy(e->path, p->path, sizeof(e->path));
+        bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+      }
+    }
+  } else {
+    struct ordo_io_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+      count_lost();
+    } else {
+      e->type = ORDO_EV_IO;
+      e->op = p->op;
+      e->pid = id >> 32;
+      e->tid = tid;
+      e->start_ns = p->start_ns;
+      e->end_ns = bpf_ktime_get_ns();
+      e->offset = p->offset;
+      e->length = p->length;
+      e->result = ret;
+      e->dev = p->dev;
+      e->ino = p->ino;
+      e->fd = p->fd;
+      e->pad = 0;
+      bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+    }
+  }
+  bpf_map_delete_elem(&inflight, &tid);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child) {
+  if (!follow_children) return 0;
+  __u32 ptgid = parent->tgid;
+  if (!bpf_map_lookup_elem(&tgids, &ptgid)) return 0;
+  __u32 ctgid = child->tgid;
+  __u8 one = 1;
+  bpf_map_update_elem(&tgids, &ctgid, &one, BPF_ANY);
+  return 0;
+}
+
+static __always_inline void usdt_event(__u32 type, __u32 kind, __u64 a, __u64 b, __u64 c) {
+  if (!selected()) return;
+  struct ordo_usdt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count_lost();
+    return;
+  }
+  __u64 id = bpf_get_current_pid_tgid();
+  e->type = type;
+  e->pid = id >> 32;
+  e->tid = (__u32)id;
+  e->kind = kind;
+  e->ts_ns = bpf_ktime_get_ns();
+  e->a = a;
+  e->b = b;
+  e->c = c;
+  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+SEC("usdt")
+int BPF_USDT(engine_point, unsigned kind, __u64 block, __u64 arg) {
+  usdt_event(ORDO_EV_ENGINE, kind, block, arg, 0);
+  return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(engine_request, unsigned op, unsigned file, __u64 offset, __u64 length) {
+  usdt_event(ORDO_EV_REQUEST, op, file, offset, length);
+  return 0;
+}

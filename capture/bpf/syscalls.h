@@ -1,0 +1,56 @@
+/* Shared by syscalls.bpf.c and the loader: what the kernel side sends. Flat
+ * structs of fixed-width fields only. */
+#ifndef ORDO_CAPTURE_SYSCALLS_H
+#define ORDO_CAPTURE_SYSCALLS_H
+
+#define ORDO_PATH_MAX 256
+#define ORDO_COMM_LEN 16
+
+enum ordo_event_type {
+  ORDO_EV_IO = 1,      /* one file I/O syscall, at its exit */
+  ORDO_EV_OPEN = 2,    /* openat: fd, identity and path */
+  ORDO_EV_ENGINE = 3,  /* USDT ordo:point */
+  ORDO_EV_REQUEST = 4, /* USDT ordo:request */
+};
+
+/* Values of `op` follow ordo::trace::IoOp. */
+struct ordo_io_event {
+  __u32 type;
+  __u32 op;
+  __u32 pid;
+  __u32 tid;
+  __u64 start_ns;
+  __u64 end_ns;
+  __u64 offset;
+  __u64 length; /* requested */
+  __s64 result;
+  __u64 dev;
+  __u64 ino;
+  __s32 fd;
+  __u32 pad;
+};
+
+struct ordo_open_event {
+  __u32 type;
+  __u32 pid;
+  __u32 tid;
+  __s32 fd; /* result of openat */
+  __u64 ts_ns;
+  __u64 dev;
+  __u64 ino;
+  __u64 size;
+  char path[ORDO_PATH_MAX];
+};
+
+struct ordo_usdt_event {
+  __u32 type;
+  __u32 pid;
+  __u32 tid;
+  __u32 kind; /* engine event kind, or IoOp for requests */
+  __u64 ts_ns;
+  __u64 a; /* block, or file id */
+  __u64 b; /* arg, or offset */
+  __u64 c; /* -, or length */
+};
+
+#endif

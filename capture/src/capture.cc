@@ -1,0 +1,285 @@
+// The loader: open -> set rodata -> load -> attach -> drain the ring buffer on
+// a timer, turning kernel events into trace records.
+#include "ordo/capture/capture.h"
+
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fmt/core.h>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <unordered_map>
+
+#include "decoder.h"
+#include "ordo/trace/writer.h"
+#include <linux/types.h>
+
+#include "syscalls.h"
+#include "syscalls.skel.h"
+
+namespace ordo::capture {
+
+namespace {
+
+uint64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+struct SkeletonDeleter {
+  void operator()(syscalls_bpf* s) const { syscalls_bpf__destroy(s); }
+};
+struct RingDeleter {
+  void operator()(ring_buffer* r) const { ring_buffer__free(r); }
+};
+
+Status BpfError(const std::string& what, int err) {
+  err = err < 0 ? -err : err;
+  if (err == EPERM || err == EACCES) {
+    return Status::PermissionDenied(fmt::format(
+        "{}: {} (BPF needs root or CAP_BPF + CAP_PERFMON; check also kernel.unprivileged_bpf_disabled "
+        "and lockdown)", what, std::strerror(err)));
+  }
+  if (err == ENOENT || err == ENOTSUP || err == EINVAL || err == ESRCH) {
+    return Status::PermissionDenied(fmt::format("{}: {} (the kernel lacks a needed feature: BTF tracepoints "
+                                                "tp_btf/sys_enter, sys_exit, sched_process_fork)", what, std::strerror(err)));
+  }
+  return Status::IoError(fmt::format("{}: {}", what, std::strerror(err)));
+}
+
+// The traced command: forked stopped on a pipe until its pid is in the filter.
+struct Child {
+  pid_t pid = -1;
+  int go = -1;
+};
+
+Result<Child> ForkCommand(const std::vector<std::string>& argv) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Status::IoError(std::string("pipe: ") + std::strerror(errno));
+  pid_t pid = fork();
+  if (pid < 0) return Status::IoError(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    close(fds[1]);
+    char c;
+    if (read(fds[0], &c, 1) != 1) _exit(127);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    fmt::print(stderr, "ordo capture: cannot run {}: {}\n", argv[0], std::strerror(errno));
+    _exit(127);
+  }
+  close(fds[0]);
+  return Child{pid, fds[1]};
+}
+
+uint64_t CgroupId(const std::string& path) {
+  struct stat st;
+  std::string p = path.rfind("/sys/fs/cgroup", 0) == 0 ? path : "/sys/fs/cgroup/" + path;
+  if (stat(p.c_str(), &st) != 0) return 0;
+  return st.st_ino;  // cgroup v2: the directory's inode number is the cgroup id
+}
+
+}  // namespace
+
+Result<CaptureResult> Run(const CaptureOptions& o) {
+  if (o.output.empty()) return Status::InvalidArgument("capture: -o OUT.ordo is required");
+  if (o.ring_bytes < 4096 || (o.ring_bytes & (o.ring_bytes - 1)) != 0)
+    return Status::InvalidArgument("--ring must be a power of two of at least 4 KiB (e.g. 64M)");
+  uint64_t cgroup = 0;
+  if (!o.cgroup.empty() && (cgroup = CgroupId(o.cgroup)) == 0)
+    return Status::InvalidArgument("--cgroup " + o.cgroup + ": no such cgroup v2 directory");
+  libbpf_set_print([](enum libbpf_print_level level, const char* fmt, va_list args) {
+    return level == LIBBPF_WARN && std::getenv("ORDO_BPF_DEBUG") ? vfprintf(stderr, fmt, args) : 0;
+  });
+
+  std::unique_ptr<syscalls_bpf, SkeletonDeleter> skel(syscalls_bpf__open());
+  if (!skel) return BpfError("open BPF object", errno);
+  bool by_pid = !o.pids.empty() || !o.command.empty();
+  skel->rodata->filter_pids = by_pid;
+  skel->rodata->follow_children = !o.command.empty();
+  skel->rodata->cgroup_id = cgroup;
+  if (!o.comm.empty()) {
+    skel->rodata->filter_comm = true;
+    std::strncpy(const_cast<char*>(skel->rodata->comm), o.comm.c_str(), ORDO_COMM_LEN - 1);
+  }
+  bpf_map__set_max_entries(skel->maps.events, static_cast<uint32_t>(o.ring_bytes));
+  bool usdt = !o.usdt_binary.empty();
+  bpf_program__set_autoload(skel->progs.engine_point, usdt);
+  bpf_program__set_autoload(skel->progs.engine_request, usdt);
+  bpf_program__set_autoattach(skel->progs.engine_point, false);
+  bpf_program__set_autoattach(skel->progs.engine_request, false);
+  if (int err = syscalls_bpf__load(skel.get()); err != 0) return BpfError("load BPF programs", err);
+
+  Child child;
+  if (!o.command.empty()) {
+    auto c = ForkCommand(o.command);
+    if (!c.ok()) return c.status();
+    child = c.value();
+  }
+  std::vector<uint32_t> pids = o.pids;
+  if (child.pid > 0) pids.push_back(static_cast<uint32_t>(child.pid));
+  for (uint32_t pid : pids) {
+    uint8_t one = 1;
+    bpf_map__update_elem(skel->maps.tgids, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY);
+  }
+  auto kill_child = [&] {
+    if (child.pid > 0) {
+      kill(child.pid, SIGKILL);
+      waitpid(child.pid, nullptr, 0);
+    }
+  };
+  if (int err = syscalls_bpf__attach(skel.get()); err != 0) {
+    kill_child();
+    return BpfError("attach tp_btf/sys_enter, sys_exit, sched_process_fork", err);
+  }
+  std::vector<bpf_link*> usdt_links;
+  if (usdt) {
+    struct {
+      bpf_program* prog;
+      const char* name;
+    } probes[] = {{skel->progs.engine_point, "point"}, {skel->progs.engine_request, "request"}};
+    for (auto& p : probes) {
+      bpf_link* l = bpf_program__attach_usdt(p.prog, -1, o.usdt_binary.c_str(), "ordo", p.name, nullptr);
+      if (!l) {
+        int err = errno;
+        for (auto* x : usdt_links) bpf_link__destroy(x);
+        kill_child();
+        return BpfError(fmt::format("attach USDT ordo:{} in {}", p.name, o.usdt_binary), err);
+      }
+      usdt_links.push_back(l);
+    }
+  }
+
+  trace::TraceHeader h;
+  h.tool_version = std::string("ordo ") + ORDO_VERSION;
+  h.kind = "capture";
+  h.clock = "monotonic";
+  h.tick_ns = o.tick_ns;
+  h.source = o.source;
+  h.start_realtime_ns = static_cast<uint64_t>(time(nullptr)) * 1000000000ull;
+  {
+    std::ifstream host("/proc/sys/kernel/hostname"), rel("/proc/sys/kernel/osrelease");
+    std::getline(host, h.host);
+    std::string r;
+    std::getline(rel, r);
+    h.kernel = "Linux " + r;
+  }
+  std::string filters;
+  for (uint32_t p : o.pids) filters += fmt::format("--pid {} ", p);
+  if (!o.comm.empty()) filters += "--comm " + o.comm + " ";
+  if (!o.cgroup.empty()) filters += "--cgroup " + o.cgroup + " ";
+  for (const auto& p : o.path_prefixes) filters += "--path " + p + " ";
+  if (usdt) filters += "--usdt " + o.usdt_binary + " ";
+  h.filters = filters;
+  trace::WriterOptions wo;
+  wo.file_mode = 0600;
+  wo.zstd_level = 3;
+  auto writer = trace::TraceWriter::Create(o.output, h, wo);
+  if (!writer.ok()) {
+    kill_child();
+    return writer.status();
+  }
+  chmod(o.output.c_str(), 0600);
+
+  Decoder decoder(writer->get(), o);
+  for (uint32_t pid : o.pids) decoder.SnapshotProcess(pid);
+  std::unique_ptr<ring_buffer, RingDeleter> rb(ring_buffer__new(
+      bpf_map__fd(skel->maps.events),
+      [](void* ctx, void* data, size_t size) { return static_cast<Decoder*>(ctx)->OnEvent(data, size); },
+      &decoder, nullptr));
+  if (!rb) {
+    kill_child();
+    return BpfError("ring buffer", errno);
+  }
+  if (child.pid > 0) {
+    (void)!write(child.go, "g", 1);
+    close(child.go);
+  }
+
+  CaptureResult result;
+  const uint64_t t0 = MonotonicNs();
+  uint64_t last_flush = t0;
+  uint64_t lost_seen = 0;
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<uint64_t> percpu(static_cast<size_t>(std::max(ncpu, 1)));
+  auto read_lost = [&] {
+    uint32_t zero = 0;
+    uint64_t total = 0;
+    if (bpf_map__lookup_elem(skel->maps.lost, &zero, sizeof(zero), percpu.data(),
+                             percpu.size() * sizeof(uint64_t), 0) == 0) {
+      for (uint64_t v : percpu) total += v;
+    }
+    return total;
+  };
+  Status status;
+  bool child_done = false;
+  for (;;) {
+    // Drain in bounded slices: the decoder stops a slice after a time budget
+    // so a busy producer cannot starve the checks below (libbpf 1.1's consume
+    // loop has no record limit of its own).
+    decoder.StartSlice(MonotonicNs() + 20000000);
+    int n = ring_buffer__consume(rb.get());
+    if (n < 0 && n != -EAGAIN) {
+      status = BpfError("ring buffer consume", n);
+      break;
+    }
+    if (!decoder.status().ok()) {
+      status = decoder.status();
+      break;
+    }
+    uint64_t now = MonotonicNs();
+    if (now - last_flush >= 1000000000ull) {
+      uint64_t lost = read_lost();
+      if (lost > lost_seen) decoder.AddLost(lost - lost_seen, now);
+      lost_seen = lost;
+      status = (*writer)->Flush();
+      if (!status.ok()) break;
+      last_flush = now;
+      if (o.on_progress) o.on_progress(decoder.events(), lost_seen, (*writer)->bytes_written(), (now - t0) / 1e9);
+    }
+    bool stop = (o.stop && o.stop->load()) || (o.duration_ns && now - t0 >= o.duration_ns) ||
+                (o.max_size && (*writer)->bytes_written() >= o.max_size);
+    if (child.pid > 0 && !child_done) {
+      int st = 0;
+      if (waitpid(child.pid, &st, WNOHANG) == child.pid) {
+        child_done = true;
+        result.command_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      }
+    }
+    if (stop || child_done) break;
+    if (n < 100) usleep(10000);
+  }
+  // Everything already in the ring goes into the trace.
+  decoder.StartSlice(~0ull);
+  (void)ring_buffer__consume(rb.get());
+  uint64_t lost = read_lost();
+  if (lost > lost_seen) decoder.AddLost(lost - lost_seen, MonotonicNs());
+  for (auto* l : usdt_links) bpf_link__destroy(l);
+  Status closed = (*writer)->Close();
+  if (status.ok()) status = closed.ok() ? decoder.status() : closed;
+  if (child.pid > 0 && !child_done) {
+    int st = 0;
+    waitpid(child.pid, &st, 0);
+    result.command_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  if (!status.ok()) return status;
+  result.events = decoder.events();
+  result.lost = lost;
+  result.bytes = (*writer)->bytes_written();
+  result.seconds = (MonotonicNs() - t0) / 1e9;
+  return result;
+}
+
+}  // namespace ordo::capture

@@ -1,0 +1,57 @@
+// Turns kernel events into trace records: interns files by (dev, inode) and
+// names them once, names threads once, and applies the user-space filters.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "ordo/capture/capture.h"
+#include "ordo/trace/writer.h"
+
+namespace ordo::capture {
+
+class Decoder {
+ public:
+  Decoder(trace::TraceWriter* writer, const CaptureOptions& options)
+      : writer_(writer), options_(options) {}
+
+  // Files a process already has open, and its threads (before capture began).
+  void SnapshotProcess(uint32_t pid);
+  // The ring buffer callback. Returns -EAGAIN (after handling the event) once
+  // the slice's time budget is spent, so the consumer gets control back.
+  int OnEvent(const void* data, size_t size);
+  void StartSlice(uint64_t deadline_ns) {
+    deadline_ns_ = deadline_ns;
+    slice_count_ = 0;
+  }
+  void AddLost(uint64_t count, uint64_t now_ns);
+
+  uint64_t events() const { return events_; }
+  const Status& status() const { return status_; }
+
+ private:
+  // The trace file id for (dev, ino), naming it on first sight; 0 when the
+  // file is filtered out.
+  uint32_t FileId(uint64_t dev, uint64_t ino, uint32_t pid, int fd, uint64_t size_hint);
+  void Thread(uint32_t pid, uint32_t tid);
+  void Add(const trace::Record& r);
+  bool PathSelected(const std::string& path) const;
+
+  trace::TraceWriter* writer_;
+  const CaptureOptions& options_;
+  Status status_;
+  uint64_t events_ = 0;
+  uint64_t deadline_ns_ = ~0ull;
+  uint64_t slice_count_ = 0;
+  uint64_t engine_seq_ = 0;
+  std::map<std::pair<uint64_t, uint64_t>, uint32_t> files_;  // (dev, ino) -> id or 0
+  std::map<uint32_t, uint32_t> engine_files_;                 // engine file id -> id
+  std::map<std::pair<uint64_t, uint64_t>, std::string> paths_by_inode_;  // from openat
+  std::set<uint64_t> threads_;
+  uint32_t next_file_ = 1;
+};
+
+}  // namespace ordo::capture
