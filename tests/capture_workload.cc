@@ -1,0 +1,77 @@
+// A process for capture tests to trace. Usage:
+//   capture_workload DIR MODE [N]
+// Opens DIR/pre-0 and DIR/pre-1 at once, prints "ready <pid>", waits for a
+// line on stdin, then runs MODE:
+//   mixed: three threads, each a known sequence of misaligned pread, pwrite,
+//          preadv and read on pre-* and on files it opens after the go;
+//          prints the expected I/O, one "tid op path offset length" per line
+//   burst: N one-byte preads of DIR/pre-0 as fast as it can
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+int main(int argc, char** argv) {
+  if (argc < 3) return 2;
+  std::string dir = argv[1], mode = argv[2];
+  long n = argc > 3 ? std::atol(argv[3]) : 10000;
+  int pre[2];
+  for (int i = 0; i < 2; ++i) {
+    std::string p = dir + "/pre-" + std::to_string(i);
+    pre[i] = open(p.c_str(), O_RDWR | O_CREAT, 0644);
+    std::string zeros(256 * 1024, 'z');
+    if (pwrite(pre[i], zeros.data(), zeros.size(), 0) < 0) return 3;
+  }
+  std::printf("ready %d\n", getpid());
+  std::fflush(stdout);
+  std::string go;
+  std::getline(std::cin, go);
+  if (mode == "burst") {
+    char c;
+    for (long i = 0; i < n; ++i) (void)!pread(pre[0], &c, 1, i % 4096);
+    return 0;
+  }
+  std::mutex out_mu;
+  std::vector<std::string> expected;
+  auto note = [&](const char* op, const std::string& path, long off, long len) {
+    std::lock_guard<std::mutex> lock(out_mu);
+    expected.push_back(std::to_string(syscall(SYS_gettid)) + " " + op + " " + path + " " + std::to_string(off) + " " +
+                       std::to_string(len));
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&, t] {
+      std::string own = dir + "/post-" + std::to_string(t);
+      int fd = open(own.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+      char buf[20000] = {};
+      for (int i = 0; i < 20; ++i) {
+        long off = 4096L * i + 1 + t * 7 + i;  // starts mid-block
+        long len = 5000 + 13 * i;              // spans blocks
+        std::string pre_path = dir + "/pre-" + std::to_string(i % 2);
+        // Noted whatever they return: capture records requests, short or not.
+        (void)!pwrite(fd, buf, len, off);
+        note("pwrite", own, off, len);
+        (void)!pread(pre[i % 2], buf, len, off);
+        note("pread", pre_path, off, len);
+        iovec iov[2] = {{buf, 100}, {buf + 100, static_cast<size_t>(len - 100)}};
+        (void)!preadv(fd, iov, 2, off);
+        note("preadv", own, off, len);
+      }
+      lseek(fd, 3, SEEK_SET);
+      (void)!read(fd, buf, 777);
+      note("read", own, 3, 777);
+      close(fd);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& e : expected) std::printf("%s\n", e.c_str());
+  return 0;
+}
