@@ -11,6 +11,10 @@
 
 #include "syscalls.h"
 
+struct open_path {
+  char path[ORDO_PATH_MAX];
+};
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 // Filters, set before load.
@@ -39,32 +43,35 @@ struct {
   __type(value, __u64);
 } lost SEC(".maps");
 
-// Enter -> exit state, keyed by tid (an fd can be reused in between).
+// Enter -> exit state of the task's current syscall (an fd can be reused
+// in between, so identity is taken at enter). Task-local storage: no hashing
+// and no delete on the hot path; `active` says whether it holds a syscall.
 struct pending {
   __u64 start_ns;
   __u64 offset;
   __u64 length;
   __u64 dev;
   __u64 ino;
-  __s64 id;
   __s32 fd;
   __u32 op;
-  char path[ORDO_PATH_MAX];
+  __u32 active;
+  __u32 pad;
 };
 
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u32);
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
   __type(value, struct pending);
 } inflight SEC(".maps");
 
+// openat's path, read at enter (only openat pays for it).
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct pending);
-} scratch SEC(".maps");
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct open_path);
+} inflight_path SEC(".maps");
 
 static __always_inline void count_lost(void) {
   __u32 zero = 0;
@@ -134,30 +141,28 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
   int op = op_of(id);
   if (op < 0 || !selected()) return 0;
-  __u32 zero = 0;
-  struct pending *p = bpf_map_lookup_elem(&scratch, &zero);
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct pending *p = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
   if (!p) return 0;
-  p->start_ns = bpf_ktime_get_ns();
-  p->id = id;
+  p->active = 0;
   p->op = op;
   p->fd = (int)regs->di;
   p->offset = 0;
   p->length = 0;
   p->dev = 0;
   p->ino = 0;
-  p->path[0] = 0;
   if (op == 12) {  // openat(dirfd, path, flags, mode): the fd comes at exit
-    bpf_probe_read_user_str(p->path, sizeof(p->path), (const char *)regs->si);
+    struct open_path *o = bpf_task_storage_get(&inflight_path, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (!o) return 0;
+    bpf_probe_read_user_str(o->path, sizeof(o->path), (const char *)regs->si);
   } else {
     struct file *f = file_of(p->fd);
     if (!f) return 0;
     // Regular files only: pipes, sockets and terminals are not file I/O.
     if ((BPF_CORE_READ(f, f_inode, i_mode) & 0170000) != 0100000) return 0;
-    {
-      p->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-      p->ino = BPF_CORE_READ(f, f_inode, i_ino);
-      if (op == 0 || op == 1 || op == 4 || op == 5) p->offset = BPF_CORE_READ(f, f_pos);
-    }
+    p->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+    p->ino = BPF_CORE_READ(f, f_inode, i_ino);
+    if (op == 0 || op == 1 || op == 4 || op == 5) p->offset = BPF_CORE_READ(f, f_pos);
     switch (op) {
       case 0: case 1: p->length = regs->dx; break;
       case 2: case 3: p->length = regs->dx; p->offset = regs->r10; break;
@@ -169,68 +174,61 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
       default: break;
     }
   }
-  __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  bpf_map_update_elem(&inflight, &tid, p, BPF_ANY);
+  p->start_ns = bpf_ktime_get_ns();
+  p->active = 1;
   return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct pending *p = bpf_task_storage_get(&inflight, task, 0, 0);
+  if (!p || !p->active) return 0;
+  p->active = 0;
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tid = (__u32)id;
-  struct pending *p = bpf_map_lookup_elem(&inflight, &tid);
-  if (!p) return 0;
   if (p->op == 12) {
-    if (ret >= 0) {
-      struct ordo_open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-      if (!e) {
-        count_lost();
-      } else {
-        e->type = ORDO_EV_OPEN;
-        e->pid = id >> 32;
-        e->tid = tid;
-        e->fd = (int)ret;
-        e->ts_ns = bpf_ktime_get_ns();
-        e->dev = 0;
-        e->ino = 0;
-        e->size = 0;
-        struct file *f = file_of((int)ret);
-        if (f && (BPF_CORE_READ(f, f_inode, i_mode) & 0170000) != 0100000) {
-          bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-          bpf_map_delete_elem(&inflight, &tid);
-          return 0;
-        }
-        if (f) {
-          e->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-          e->ino = BPF_CORE_READ(f, f_inode, i_ino);
-          e->size = BPF_CORE_READ(f, f_inode, i_size);
-        }
-        __builtin_memcpy(e->path, p->path, sizeof(e->path));
-        bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-      }
-    }
-  } else {
-    struct ordo_io_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (ret < 0) return 0;
+    struct file *f = file_of((int)ret);
+    if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & 0170000) != 0100000) return 0;
+    struct open_path *o = bpf_task_storage_get(&inflight_path, task, 0, 0);
+    if (!o) return 0;
+    struct ordo_open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
       count_lost();
-    } else {
-      e->type = ORDO_EV_IO;
-      e->op = p->op;
-      e->pid = id >> 32;
-      e->tid = tid;
-      e->start_ns = p->start_ns;
-      e->end_ns = bpf_ktime_get_ns();
-      e->offset = p->offset;
-      e->length = p->length;
-      e->result = ret;
-      e->dev = p->dev;
-      e->ino = p->ino;
-      e->fd = p->fd;
-      e->pad = 0;
-      bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+      return 0;
     }
+    e->type = ORDO_EV_OPEN;
+    e->pid = id >> 32;
+    e->tid = tid;
+    e->fd = (int)ret;
+    e->ts_ns = bpf_ktime_get_ns();
+    e->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+    e->ino = BPF_CORE_READ(f, f_inode, i_ino);
+    e->size = BPF_CORE_READ(f, f_inode, i_size);
+    __builtin_memcpy(e->path, o->path, sizeof(e->path));
+    bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+    return 0;
   }
-  bpf_map_delete_elem(&inflight, &tid);
+  struct ordo_io_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count_lost();
+    return 0;
+  }
+  e->type = ORDO_EV_IO;
+  e->op = p->op;
+  e->pid = id >> 32;
+  e->tid = tid;
+  e->start_ns = p->start_ns;
+  e->end_ns = bpf_ktime_get_ns();
+  e->offset = p->offset;
+  e->length = p->length;
+  e->result = ret;
+  e->dev = p->dev;
+  e->ino = p->ino;
+  e->fd = p->fd;
+  e->pad = 0;
+  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
   return 0;
 }
 
