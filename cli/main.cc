@@ -8,6 +8,7 @@
 namespace ordo::cli {
 void setup_trace(CLI::App& app, int* exit_code);
 void setup_replay(CLI::App& app, int* exit_code);
+void setup_analyze(CLI::App& app, int* exit_code);
 void setup_capture(CLI::App& app, int* exit_code, const std::string* source);
 }  // namespace ordo::cli
 
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   int exit_code = ordo::cli::kExitOk;
   ordo::cli::setup_trace(app, &exit_code);
   ordo::cli::setup_replay(app, &exit_code);
+  ordo::cli::setup_analyze(app, &exit_code);
   const std::string source = ordo::cli::QuoteCommand(argc, argv);
   ordo::cli::setup_capture(app, &exit_code, &source);
   try {

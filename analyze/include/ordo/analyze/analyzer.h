@@ -1,0 +1,68 @@
+// Happens-before analysis of an engine history and the FPRE004 rules.
+//
+// Events stream through once. Each thread carries a vector clock; ordering
+// edges are program order, a block lock's release to its next acquisition,
+// and a prefetch's issue to its fill. Rules look for pairs of steps that no
+// edge orders, so they flag an ordering even in a run that passed
+// (predictive), and say whether it manifested as a read-verify failure.
+// Memory grows with the live state (threads, blocks), not the history.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ordo/status.h"
+#include "ordo/trace/record.h"
+
+namespace ordo::analyze {
+
+struct Finding {
+  std::string rule;                // "FPRE004-A" or "FPRE004-B"
+  std::string signature;           // rule + the code points involved (for deduplication)
+  uint64_t block = 0;              // block key: (file id << 32) | block index
+  uint32_t file = 0;
+  uint64_t offset = 0;             // byte offset of the block in its file
+  std::vector<uint32_t> threads;   // as recorded (tids)
+  std::vector<uint64_t> events;    // history indices of the smallest window showing it
+  bool manifested = false;         // a read-verify failure on this block followed
+  std::string explanation;         // step by step, with event indices
+  uint64_t count = 1;              // occurrences with this signature
+};
+
+struct AnalyzerOptions {
+  uint32_t block_size = 4096;
+  // Keep one example per signature (counts kept); false keeps every finding.
+  bool deduplicate = true;
+};
+
+class Analyzer {
+ public:
+  explicit Analyzer(const AnalyzerOptions& options = {});
+  ~Analyzer();
+  // Feeds the next engine event of the history (index = position among
+  // engine events, 0-based).
+  void Add(const trace::EngineRecord& event);
+  // Findings so far, in order of first occurrence.
+  std::vector<Finding> Findings() const;
+  uint64_t events() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+struct AnalyzeResult {
+  std::vector<Finding> findings;
+  uint64_t events = 0;   // engine events analyzed
+  uint64_t records = 0;  // all records read
+  double seconds = 0;
+};
+
+// Streams the engine events of a trace (a replay history or a capture with
+// USDT events) through an Analyzer.
+Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOptions& options = {});
+
+}  // namespace ordo::analyze
