@@ -190,5 +190,31 @@ TEST_F(Cli, ReplayOfTheFixedEngineExitsZero) {
   EXPECT_EQ(Ordo("replay " + dir_ + "/missing.ordo --target " + dir_ + "/t").code, 2);
 }
 
+TEST_F(Cli, AnalyzeNamesTheOrderingOfAFailingReplayAndPassesAFixedOne) {
+  std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
+  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ + "/t --engine legacy --seed 1000 --history " + dir_ +
+                 "/fail.ordo").code, 1);
+  CmdResult r = Ordo("analyze --json " + dir_ + "/fail.ordo");
+  ASSERT_EQ(r.code, 1) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_GT(j["events"].get<uint64_t>(), 1000u);
+  EXPECT_TRUE(j.contains("seconds"));
+  ASSERT_GE(j["findings"].size(), 1u);
+  bool manifested_a = false;
+  for (const auto& f : j["findings"]) {
+    for (const char* key : {"rule", "block", "threads", "events", "manifested", "explanation"}) {
+      EXPECT_TRUE(f.contains(key)) << key;
+    }
+    manifested_a |= f["rule"] == "FPRE004-A" && f["manifested"] == true;
+  }
+  EXPECT_TRUE(manifested_a);
+  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ + "/t --engine fixed --seed 1000 --history " + dir_ +
+                 "/ok.ordo").code, 0);
+  CmdResult ok = Ordo("analyze " + dir_ + "/ok.ordo");
+  EXPECT_EQ(ok.code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("no FPRE004 ordering found"), std::string::npos);
+  EXPECT_EQ(Ordo("analyze " + dir_ + "/missing.ordo").code, 2);
+}
+
 }  // namespace
 }  // namespace ordo

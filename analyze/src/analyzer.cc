@@ -47,6 +47,40 @@ struct CheckPair {  // legacy verify order: "cache ready" read, then "pending"
 };
 
 EngineEventKind Kind(uint16_t k) { return static_cast<EngineEventKind>(k); }
+using K = EngineEventKind;
+
+// One occurrence of a rule, kept compact; its explanation is written only
+// for the findings shown.
+struct Instance {
+  int rule = 0;  // 0: FPRE004-A, 1: FPRE004-B
+  bool observed = false;  // A: marked while the lock was visibly held
+  bool closed = false;    // A: the write had unlocked; B: compaction had ended
+  uint64_t block = 0;
+  uint32_t first = 0, second = 0;  // dense threads: A writer, prefetcher; B compactor, reader
+  uint64_t e[4] = {};  // A: lock, fill, mark, unlock; B: pending, ready read, pending read, ready
+  bool manifested = false;
+  uint64_t count = 1;
+};
+
+// The live state of one block: the latest step of each kind per thread.
+struct BlockState {
+  VC lock_release;  // clock at its last unlock
+  VC issued;        // clock at its last prefetch issue
+  std::vector<std::pair<uint32_t, WriteRegion>> writes;
+  std::vector<std::pair<uint32_t, Mark>> marks;
+  std::vector<std::pair<uint32_t, Compaction>> compactions;
+  bool has_latest[2] = {false, false};
+  Instance latest[2];  // per rule, for read-verify failures on this block
+};
+
+template <typename T>
+T& Slot(std::vector<std::pair<uint32_t, T>>& v, uint32_t thread) {
+  for (auto& [t, x] : v) {
+    if (t == thread) return x;
+  }
+  v.emplace_back(thread, T{});
+  return v.back().second;
+}
 
 }  // namespace
 
@@ -56,25 +90,21 @@ struct Analyzer::Impl {
   std::unordered_map<uint32_t, uint32_t> dense;  // recorded tid -> index
   std::vector<uint32_t> tids;                    // index -> recorded tid
   std::vector<VC> clock;                         // per thread
-  std::unordered_map<uint64_t, VC> lock_release;  // block -> clock at its last unlock
-  std::unordered_map<uint64_t, VC> issued;        // block -> clock at its last prefetch issue
-  // Per block, the latest of each kind per thread: live state, not history.
-  std::unordered_map<uint64_t, std::unordered_map<uint32_t, WriteRegion>> writes;
-  std::unordered_map<uint64_t, std::unordered_map<uint32_t, Mark>> marks;
-  std::unordered_map<uint32_t, Step> last_fill;  // per thread (its next mark pairs with it)
-  std::unordered_map<uint64_t, std::unordered_map<uint32_t, Compaction>> compactions;
-  std::unordered_map<uint32_t, CheckPair> checks;  // per thread, awaiting its "pending" read
-  std::vector<Finding> findings;
-  std::unordered_map<std::string, size_t> by_signature;
-  // The latest instance of each rule on each block, so a read-verify failure
-  // on that block can show the instance that manifested.
-  std::unordered_map<std::string, Finding> latest;  // rule + block
+  std::unordered_map<uint64_t, BlockState> blocks;
+  std::vector<Step> last_fill;      // per thread: its next mark pairs with it
+  std::vector<CheckPair> checks;    // per thread: a "cache ready" read awaiting its "pending" read
+  std::vector<bool> checking;
+  std::vector<Instance> shown;      // one per rule (deduplicated) or every instance
+  int shown_index[2] = {-1, -1};
 
   uint32_t Thread(uint32_t tid) {
     auto [it, fresh] = dense.try_emplace(tid, static_cast<uint32_t>(tids.size()));
     if (fresh) {
       tids.push_back(tid);
       clock.emplace_back();
+      last_fill.emplace_back();
+      checks.emplace_back();
+      checking.push_back(false);
     }
     return it->second;
   }
@@ -82,92 +112,103 @@ struct Analyzer::Impl {
     if (into.size() < from.size()) into.resize(from.size(), 0);
     for (size_t i = 0; i < from.size(); ++i) into[i] = std::max(into[i], from[i]);
   }
-  uint32_t At(const VC& c, uint32_t t) const { return t < c.size() ? c[t] : 0; }
+  static uint32_t At(const VC& c, uint32_t t) { return t < c.size() ? c[t] : 0; }
   // Does `x` happen before the current point of thread t?
   bool Before(const Step& x, uint32_t t) const { return At(clock[t], x.thread) >= x.stamp; }
+
+  void Report(BlockState& bs, const Instance& in) {
+    bs.latest[in.rule] = in;
+    bs.has_latest[in.rule] = true;
+    if (options.deduplicate && shown_index[in.rule] >= 0) {
+      ++shown[shown_index[in.rule]].count;
+      return;
+    }
+    if (shown_index[in.rule] < 0) shown_index[in.rule] = static_cast<int>(shown.size());
+    shown.push_back(in);
+  }
+
+  // A read-verify failure on the block: the rule's latest instance there
+  // manifested, and becomes the example shown for the rule.
+  void Manifested(BlockState& bs, int rule) {
+    if (!bs.has_latest[rule]) return;
+    Instance in = bs.latest[rule];
+    in.manifested = true;
+    if (shown_index[rule] < 0) {
+      shown_index[rule] = static_cast<int>(shown.size());
+      shown.push_back(in);
+      return;
+    }
+    Instance& ex = shown[shown_index[rule]];
+    if (!options.deduplicate) {
+      for (auto& x : shown) {
+        if (x.rule == rule && x.block == in.block) x.manifested = true;
+      }
+      return;
+    }
+    if (!ex.manifested) {
+      in.count = ex.count;
+      ex = in;
+    }
+  }
 
   std::string Where(uint64_t block) const {
     return fmt::format("block {} of file {} (offset {})", block & 0xffffffffu, block >> 32,
                        (block & 0xffffffffu) * options.block_size);
   }
 
-  static std::string Key(const std::string& rule, uint64_t block) { return rule + "@" + std::to_string(block); }
-
-  void Report(Finding f) {
-    f.file = static_cast<uint32_t>(f.block >> 32);
-    f.offset = (f.block & 0xffffffffu) * options.block_size;
-    latest[Key(f.rule, f.block)] = f;
-    auto it = by_signature.find(f.signature);
-    if (options.deduplicate && it != by_signature.end()) {
-      ++findings[it->second].count;
-      return;
-    }
-    by_signature[f.signature] = findings.size();
-    findings.push_back(std::move(f));
-  }
-
-  // A read-verify failure on `block`: the rule's latest instance there
-  // manifested; it becomes the example shown for its signature.
-  void Manifested(const std::string& rule, uint64_t block) {
-    auto inst = latest.find(Key(rule, block));
-    if (inst == latest.end()) return;
-    Finding f = inst->second;
-    f.manifested = true;
-    auto it = by_signature.find(f.signature);
-    if (it == by_signature.end()) {
-      by_signature[f.signature] = findings.size();
-      findings.push_back(std::move(f));
-      return;
-    }
-    Finding& shown = findings[it->second];
-    if (!options.deduplicate) {
-      shown.manifested = true;
-      return;
-    }
-    if (!shown.manifested) {
-      f.count = shown.count;
-      shown = std::move(f);
-    }
-  }
-
-  void StaleClean(uint64_t block, uint32_t w, const WriteRegion& r, const Mark& m, bool observed) {
+  Finding Explain(const Instance& in) const {
     Finding f;
-    f.rule = "FPRE004-A";
-    f.signature = "FPRE004-A:block_lock(write)|prefetch_fill|prefetch_mark_clean|block_unlock(write)";
-    f.block = block;
-    f.threads = {tids[w], tids[m.mark.thread]};
-    f.events = {r.lock.seq, m.fill.seq, m.mark.seq};
-    if (!r.open) f.events.push_back(r.unlock.seq);
+    f.block = in.block;
+    f.file = static_cast<uint32_t>(in.block >> 32);
+    f.offset = (in.block & 0xffffffffu) * options.block_size;
+    f.manifested = in.manifested;
+    f.count = in.count;
+    f.threads = {tids[in.first], tids[in.second]};
+    if (in.rule == 0) {
+      f.rule = "FPRE004-A";
+      f.signature = "FPRE004-A:block_lock(write)|prefetch_fill|prefetch_mark_clean|block_unlock(write)";
+      f.events = {in.e[0], in.e[1], in.e[2]};
+      if (in.closed) f.events.push_back(in.e[3]);
+      std::string unlock = in.closed ? fmt::format("its unlock at #{}", in.e[3]) : "its unlock comes later";
+      f.explanation = fmt::format(
+          "T{} took the write lock on {} at #{}; T{} filled a buffer for it at #{} and marked it clean at #{}, {} "
+          "T{}'s unlock ({}); nothing (no lock, no prefetch hand-off) orders the mark after the write, so the "
+          "buffer can hold the bytes from before the write while the checksum is the new one: FPRE004-A",
+          tids[in.first], Where(in.block), in.e[0], tids[in.second], in.e[1], in.e[2],
+          in.observed ? "while the lock was held, not ordered after" : "not ordered after", tids[in.first], unlock);
+    } else {
+      f.rule = "FPRE004-B";
+      f.signature =
+          "FPRE004-B:verify_check_cache_ready>verify_check_pending|compact_last_write_pending|compact_cache_ready";
+      f.events = {in.e[0], in.e[1], in.e[2]};
+      if (in.closed) f.events.push_back(in.e[3]);
+      f.explanation = fmt::format(
+          "T{} set \"last write pending\" and cleared \"cache ready\" on {} at #{} and {}; T{} read \"cache ready\" "
+          "at #{} and then \"last write pending\" at #{} (the legacy order); nothing orders T{}'s two reads with "
+          "T{}'s steps, so it can read \"not ready\" before compaction ends and \"not pending\" after it, a pair "
+          "that never existed: FPRE004-B",
+          tids[in.first], Where(in.block), in.e[0],
+          in.closed ? fmt::format("set \"cache ready\" again at #{}", in.e[3]) : "had not yet set \"cache ready\" again",
+          tids[in.second], in.e[1], in.e[2], tids[in.second], tids[in.first]);
+    }
     std::sort(f.events.begin(), f.events.end());
-    std::string unlock = r.open ? "its unlock comes later" : fmt::format("its unlock at #{}", r.unlock.seq);
-    f.explanation = fmt::format(
-        "T{} took the write lock on {} at #{}; T{} filled a buffer for it at #{} and marked it clean at #{}, {} "
-        "T{}'s unlock ({}); nothing (no lock, no prefetch hand-off) orders the mark after the write, so the "
-        "buffer can hold the bytes from before the write while the checksum is the new one: FPRE004-A",
-        tids[w], Where(block), r.lock.seq, tids[m.mark.thread], m.fill.seq, m.mark.seq,
-        observed ? "while the lock was held, not ordered after" : "not ordered after", tids[w], unlock);
-    Report(std::move(f));
+    return f;
   }
 
-  void VerifyOrder(uint64_t block, uint32_t r, const CheckPair& c, const Step& pending_read, uint32_t ct,
-                   const Compaction& comp) {
-    Finding f;
-    f.rule = "FPRE004-B";
-    f.signature = "FPRE004-B:verify_check_cache_ready>verify_check_pending|compact_last_write_pending|compact_cache_ready";
-    f.block = block;
-    f.threads = {tids[ct], tids[r]};
-    f.events = {comp.pending.seq, c.ready_read.seq, pending_read.seq};
-    if (!comp.open) f.events.push_back(comp.ready.seq);
-    std::sort(f.events.begin(), f.events.end());
-    f.explanation = fmt::format(
-        "T{} set \"last write pending\" and cleared \"cache ready\" on {} at #{} and {}; T{} read \"cache ready\" "
-        "at #{} and then \"last write pending\" at #{} (the legacy order); nothing orders T{}'s two reads with "
-        "T{}'s steps, so it can read \"not ready\" before compaction ends and \"not pending\" after it, a pair "
-        "that never existed: FPRE004-B",
-        tids[ct], Where(block), comp.pending.seq,
-        comp.open ? "had not yet set \"cache ready\" again" : fmt::format("set \"cache ready\" again at #{}", comp.ready.seq),
-        tids[r], c.ready_read.seq, pending_read.seq, tids[r], tids[ct]);
-    Report(std::move(f));
+  void StaleClean(BlockState& bs, uint64_t block, uint32_t w, const WriteRegion& r, uint32_t p, const Mark& m,
+                  bool observed) {
+    Instance in;
+    in.rule = 0;
+    in.observed = observed;
+    in.closed = !r.open;
+    in.block = block;
+    in.first = w;
+    in.second = p;
+    in.e[0] = r.lock.seq;
+    in.e[1] = m.fill.seq;
+    in.e[2] = m.mark.seq;
+    in.e[3] = r.unlock.seq;
+    Report(bs, in);
   }
 
   void Add(const trace::EngineRecord& e) {
@@ -178,93 +219,101 @@ struct Analyzer::Impl {
     ++vc[t];
     Step here{t, vc[t], e.seq};
     const uint64_t b = e.block;
+    const K kind = Kind(e.kind);
     // A legacy check pair is two adjacent steps of one verify.
-    if (Kind(e.kind) != EngineEventKind::kVerifyCheckPending) {
-      auto pending = checks.find(t);
-      if (pending != checks.end() && Kind(e.kind) != EngineEventKind::kVerifyCheckCacheReady) checks.erase(pending);
-    }
-    switch (Kind(e.kind)) {
-      case EngineEventKind::kBlockLock: {
-        if (auto it = lock_release.find(b); it != lock_release.end()) Join(vc, it->second);
+    if (kind != K::kVerifyCheckPending && kind != K::kVerifyCheckCacheReady) checking[t] = false;
+    switch (kind) {
+      case K::kBlockLock: {
+        BlockState& bs = blocks[b];
+        Join(vc, bs.lock_release);
         if (e.arg != 0) break;  // prefetch (1) or compaction (2): not a write
         WriteRegion r;
         r.lock = here;
         // Marks not ordered before this write could fall inside it.
-        for (auto& [mt, m] : marks[b]) {
-          if (mt != t && !Before(m.mark, t)) StaleClean(b, t, r, m, false);
+        for (auto& [mt, m] : bs.marks) {
+          if (mt != t && !Before(m.mark, t)) StaleClean(bs, b, t, r, mt, m, false);
         }
-        writes[b][t] = r;
+        Slot(bs.writes, t) = r;
         break;
       }
-      case EngineEventKind::kBlockUnlock: {
-        lock_release[b] = vc;
+      case K::kBlockUnlock: {
+        BlockState& bs = blocks[b];
+        bs.lock_release = vc;
         if (e.arg == 0) {
-          auto it = writes[b].find(t);
-          if (it != writes[b].end()) {
-            it->second.open = false;
-            it->second.unlock = here;
-          }
+          WriteRegion& r = Slot(bs.writes, t);
+          r.open = false;
+          r.unlock = here;
         }
         break;
       }
-      case EngineEventKind::kPrefetchIssue:
-        issued[b] = vc;
+      case K::kPrefetchIssue:
+        blocks[b].issued = vc;
         break;
-      case EngineEventKind::kPrefetchFill:
-        if (auto it = issued.find(b); it != issued.end()) Join(vc, it->second);
+      case K::kPrefetchFill:
+        Join(vc, blocks[b].issued);
         last_fill[t] = here;
         break;
-      case EngineEventKind::kPrefetchMarkClean: {
-        Mark m{last_fill.count(t) ? last_fill[t] : here, here};
-        for (auto& [wt, r] : writes[b]) {
+      case K::kPrefetchMarkClean: {
+        BlockState& bs = blocks[b];
+        Mark m{last_fill[t], here};
+        for (auto& [wt, r] : bs.writes) {
           if (wt == t) continue;
           if (r.open) {
-            StaleClean(b, wt, r, m, true);
+            StaleClean(bs, b, wt, r, t, m, true);
           } else if (!Before(r.unlock, t)) {
-            StaleClean(b, wt, r, m, false);
+            StaleClean(bs, b, wt, r, t, m, false);
           }
         }
-        marks[b][t] = m;
+        Slot(bs.marks, t) = m;
         break;
       }
-      case EngineEventKind::kCompactLastWritePending: {
+      case K::kCompactLastWritePending: {
         Compaction c;
         c.pending = here;
-        compactions[b][t] = c;
+        Slot(blocks[b].compactions, t) = c;
         break;
       }
-      case EngineEventKind::kCompactCacheReady: {
-        auto it = compactions[b].find(t);
-        if (it != compactions[b].end()) {
-          it->second.open = false;
-          it->second.ready = here;
-        }
+      case K::kCompactCacheReady: {
+        Compaction& c = Slot(blocks[b].compactions, t);
+        c.open = false;
+        c.ready = here;
         break;
       }
-      case EngineEventKind::kVerifyCheckCacheReady:
-        checks[t] = CheckPair{b, here, vc};
+      case K::kVerifyCheckCacheReady:
+        checks[t].block = b;
+        checks[t].ready_read = here;
+        checks[t].clock_at_read.assign(vc.begin(), vc.end());
+        checking[t] = true;
         break;
-      case EngineEventKind::kVerifyCheckPending: {
-        auto it = checks.find(t);
-        if (it != checks.end() && it->second.block == b) {
-          // Legacy order. Any compaction of the block not ordered with the
-          // two reads can interleave between them.
-          for (auto& [ct, c] : compactions[b]) {
+      case K::kVerifyCheckPending: {
+        if (checking[t] && checks[t].block == b) {
+          // Legacy order. A compaction of the block counts as ordered only if
+          // its end happens before the first read (both reads then see it).
+          BlockState& bs = blocks[b];
+          for (auto& [ct, c] : bs.compactions) {
             if (ct == t) continue;
-            // Ordered (no finding) only if the compaction's end happens
-            // before the first read: then both reads see its final state.
-            bool ended_before = !c.open && At(it->second.clock_at_read, c.ready.thread) >= c.ready.stamp;
-            if (!ended_before) VerifyOrder(b, t, it->second, here, ct, c);
+            bool ended_before = !c.open && At(checks[t].clock_at_read, c.ready.thread) >= c.ready.stamp;
+            if (ended_before) continue;
+            Instance in;
+            in.rule = 1;
+            in.closed = !c.open;
+            in.block = b;
+            in.first = ct;
+            in.second = t;
+            in.e[0] = c.pending.seq;
+            in.e[1] = checks[t].ready_read.seq;
+            in.e[2] = here.seq;
+            in.e[3] = c.ready.seq;
+            Report(bs, in);
           }
         }
-        checks.erase(t);
+        checking[t] = false;
         break;
       }
-      case EngineEventKind::kVerifyFail: {
+      case K::kVerifyFail:
         // arg 1: checksum mismatch (A); arg 2: inconsistent flags (B).
-        Manifested(e.arg == 2 ? "FPRE004-B" : "FPRE004-A", b);
+        Manifested(blocks[b], e.arg == 2 ? 1 : 0);
         break;
-      }
       default:
         break;
     }
@@ -274,7 +323,11 @@ struct Analyzer::Impl {
 Analyzer::Analyzer(const AnalyzerOptions& options) : impl_(std::make_unique<Impl>()) { impl_->options = options; }
 Analyzer::~Analyzer() = default;
 void Analyzer::Add(const trace::EngineRecord& event) { impl_->Add(event); }
-std::vector<Finding> Analyzer::Findings() const { return impl_->findings; }
+std::vector<Finding> Analyzer::Findings() const {
+  std::vector<Finding> out;
+  for (const auto& in : impl_->shown) out.push_back(impl_->Explain(in));
+  return out;
+}
 uint64_t Analyzer::events() const { return impl_->events; }
 
 Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOptions& options) {
