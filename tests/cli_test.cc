@@ -216,5 +216,32 @@ TEST_F(Cli, AnalyzeNamesTheOrderingOfAFailingReplayAndPassesAFixedOne) {
   EXPECT_EQ(Ordo("analyze " + dir_ + "/missing.ordo").code, 2);
 }
 
+TEST_F(Cli, ReportRendersInChromiumWithTheTimelineAndFindings) {
+  std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
+  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ + "/t --engine legacy --seed 1000 --history " + dir_ +
+                 "/fail.ordo").code, 1);
+  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ + "/t --engine fixed --seed 1000 --history " + dir_ +
+                 "/ok.ordo").code, 0);
+  CmdResult r = Ordo("report " + dir_ + "/fail.ordo " + dir_ + "/ok.ordo -o " + dir_ + "/r.html");
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(Ordo("report " + dir_ + "/fail.ordo -o " + dir_ + "/r.md").code, 0);
+  std::string md = Slurp(dir_ + "/r.md");
+  EXPECT_NE(md.find("**FPRE004-A**"), std::string::npos);
+  EXPECT_NE(md.find("--seed 1000"), std::string::npos);
+  EXPECT_EQ(Ordo("report " + dir_ + "/fail.ordo -o " + dir_ + "/r.pdf").code, 2);
+  if (system("chromium --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "chromium is not installed (make test installs it)";
+  // The page as a browser builds it: no network, inline SVG.
+  std::string cmd = "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+                    "--disable-background-networking --disable-component-update --disable-sync --user-data-dir=" +
+                    dir_ + "/chrome --dump-dom file://" + dir_ + "/r.html > " + dir_ + "/dom.html 2>/dev/null";
+  ASSERT_EQ(system(cmd.c_str()), 0);
+  std::string dom = Slurp(dir_ + "/dom.html");
+  EXPECT_NE(dom.find("<svg id=\"timeline\""), std::string::npos);
+  EXPECT_NE(dom.find("class=\"race\""), std::string::npos);  // the racing steps are highlighted
+  EXPECT_NE(dom.find("FPRE004-A"), std::string::npos);
+  EXPECT_NE(dom.find("manifested"), std::string::npos);
+  EXPECT_NE(dom.find("No FPRE004 ordering found."), std::string::npos);  // the fixed run
+}
+
 }  // namespace
 }  // namespace ordo

@@ -1,0 +1,220 @@
+#include "ordo/analyze/report.h"
+
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "ordo/analyze/analyzer.h"
+#include "ordo/trace/reader.h"
+
+namespace ordo::analyze {
+
+namespace {
+
+struct HistoryInfo {
+  std::string path;
+  trace::TraceHeader header;
+  AnalyzeResult analysis;
+  std::vector<trace::EngineRecord> window;  // the events around the first finding
+  uint64_t verify_failures = 0;
+  std::set<uint32_t> threads;
+};
+
+std::string Escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+// Second pass: the events in [lo, hi] of the history, for the timeline.
+Status LoadWindow(HistoryInfo* h, uint64_t lo, uint64_t hi) {
+  auto r = trace::TraceReader::Open(h->path);
+  if (!r.ok()) return r.status();
+  trace::Record rec;
+  while ((*r)->Next(&rec)) {
+    if (rec.kind != trace::RecordKind::kEngine) continue;
+    const auto& e = rec.engine;
+    if (e.kind == static_cast<uint16_t>(trace::EngineEventKind::kVerifyFail)) ++h->verify_failures;
+    h->threads.insert(e.tid);
+    if (e.seq >= lo && e.seq <= hi) h->window.push_back(e);
+  }
+  return (*r)->status();
+}
+
+Result<HistoryInfo> Load(const std::string& path) {
+  HistoryInfo h;
+  h.path = path;
+  auto r = trace::TraceReader::Open(path);
+  if (!r.ok()) return r.status();
+  h.header = (*r)->header();
+  auto a = AnalyzeTrace(path);
+  if (!a.ok()) return a.status();
+  h.analysis = std::move(a).value();
+  uint64_t lo = 0, hi = 40;
+  if (!h.analysis.findings.empty()) {
+    const auto& ev = h.analysis.findings.front().events;
+    lo = ev.front() > 6 ? ev.front() - 6 : 0;
+    hi = ev.back() + 6;
+    if (hi - lo > 120) {  // keep the timeline readable: the finding's own events and a margin
+      lo = ev.front() > 3 ? ev.front() - 3 : 0;
+      hi = std::min(hi, lo + 120);
+    }
+  }
+  ORDO_RETURN_IF_ERROR(LoadWindow(&h, lo, hi));
+  return h;
+}
+
+// A per-thread timeline of the window: one lane per thread, one mark per
+// event, the finding's events in red with their names.
+std::string Timeline(const HistoryInfo& h) {
+  std::set<uint64_t> hot;
+  if (!h.analysis.findings.empty()) {
+    for (uint64_t e : h.analysis.findings.front().events) hot.insert(e);
+  }
+  std::map<uint32_t, int> lane;
+  for (const auto& e : h.window) lane.emplace(e.tid, 0);
+  int i = 0;
+  for (auto& [tid, l] : lane) l = i++;
+  const int lane_h = 46, left = 70, step = 14, top = 70;
+  int width = left + static_cast<int>(h.window.size()) * step + 240;
+  int height = static_cast<int>(lane.size()) * lane_h + top + 60;
+  std::string svg = fmt::format(
+      "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "font-family=\"monospace\" font-size=\"11\">\n",
+      width, height);
+  for (const auto& [tid, l] : lane) {
+    int y = top + l * lane_h + lane_h / 2;
+    svg += fmt::format("<text x=\"4\" y=\"{}\">T{}</text><line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#bbb\"/>\n",
+                       y + 4, tid, left, y, width - 10, y);
+  }
+  int hot_labels = 0;
+  for (size_t k = 0; k < h.window.size(); ++k) {
+    const auto& e = h.window[k];
+    int x = left + static_cast<int>(k) * step;
+    int y = top + lane[e.tid] * lane_h + lane_h / 2;
+    bool is_hot = hot.count(e.seq) != 0;
+    std::string name = trace::EngineEventKindName(e.kind);
+    svg += fmt::format("<circle class=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"><title>#{} T{} {} block {} arg {}</title></circle>\n",
+                       is_hot ? "race" : "event", x, y, is_hot ? 6 : 3, is_hot ? "#d62728" : "#555", e.seq, e.tid,
+                       name, e.block & 0xffffffffu, e.arg);
+    if (is_hot) {
+      // Labels alternate above and below the lane so neighbours do not collide.
+      int ly = (hot_labels++ % 2 == 0) ? y - 10 : y + 22;
+      svg += fmt::format("<text class=\"race-label\" x=\"{}\" y=\"{}\" fill=\"#d62728\" transform=\"rotate(-20 {} {})\">#{} {}</text>\n",
+                         x + 6, ly, x + 6, ly, e.seq, name);
+    }
+  }
+  return svg + "</svg>\n";
+}
+
+std::string Html(const std::vector<HistoryInfo>& hs) {
+  std::string page =
+      "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>ordo report: FPRE004</title>\n"
+      "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}code,pre{background:#f4f4f4;padding:2px 4px}"
+      "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
+      ".fail{color:#d62728;font-weight:bold}.pass{color:#2ca02c;font-weight:bold}.scroll{overflow-x:auto}</style>"
+      "</head><body>\n<h1>ordo report: FPRE004</h1>\n";
+  // Comparison table.
+  page += "<h2>Runs</h2>\n<table><tr><th>history</th><th>outcome</th><th>findings</th><th>engine events</th><th>threads</th><th>reproduce</th></tr>\n";
+  for (const auto& h : hs) {
+    bool failed = h.verify_failures > 0;
+    std::string rules;
+    for (const auto& f : h.analysis.findings) rules += fmt::format("{} ({}{}) ", f.rule, f.count, f.manifested ? ", manifested" : "");
+    page += fmt::format("<tr><td><code>{}</code></td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
+                        Escape(h.path), failed ? "fail" : "pass", failed ? "FPRE004" : "pass",
+                        rules.empty() ? "none" : Escape(rules), h.analysis.events, h.threads.size(),
+                        Escape(h.header.source));
+  }
+  page += "</table>\n";
+  for (const auto& h : hs) {
+    page += fmt::format("<h2 id=\"{}\">{}</h2>\n", Escape(h.path), Escape(h.path));
+    if (h.analysis.findings.empty()) {
+      page += "<p class=\"pass\">No FPRE004 ordering found.</p>\n";
+      continue;
+    }
+    page += "<h3>Findings</h3>\n<ol class=\"findings\">\n";
+    for (const auto& f : h.analysis.findings) {
+      page += fmt::format("<li class=\"finding\"><b>{}</b> on block {} of file {} (offset {}) — {}{}<br>{}<br>"
+                          "<small>threads {}; events #{}</small></li>\n",
+                          f.rule, f.block & 0xffffffffu, f.file, f.offset,
+                          f.manifested ? "<span class=\"fail\">manifested</span>" : "predicted",
+                          f.count > 1 ? fmt::format(", seen {} times", f.count) : "", Escape(f.explanation),
+                          fmt::join(f.threads, ", "), fmt::join(f.events, ", #"));
+    }
+    page += "</ol>\n<h3>Timeline of the first finding</h3>\n<p>One lane per thread; red marks are the racing steps.</p>\n";
+    page += "<div class=\"scroll\">" + Timeline(h) + "</div>\n";
+  }
+  page += "<h2>Environment</h2>\n<table>\n";
+  for (const auto& h : hs) {
+    page += fmt::format("<tr><td><code>{}</code></td><td>{}</td><td>format {}.{}, host {}, kernel {}, kind {}</td></tr>\n",
+                        Escape(h.path), Escape(h.header.tool_version), h.header.format_major, h.header.format_minor,
+                        Escape(h.header.host.empty() ? "-" : h.header.host),
+                        Escape(h.header.kernel.empty() ? "-" : h.header.kernel), Escape(h.header.kind));
+  }
+  return page + "</table>\n</body></html>\n";
+}
+
+std::string Markdown(const std::vector<HistoryInfo>& hs) {
+  std::string md = "# FPRE004 report\n\n| history | outcome | findings | reproduce |\n|---|---|---|---|\n";
+  for (const auto& h : hs) {
+    std::string rules;
+    for (const auto& f : h.analysis.findings) rules += fmt::format("{} x{}{} ", f.rule, f.count, f.manifested ? " (manifested)" : "");
+    md += fmt::format("| `{}` | {} | {} | `{}` |\n", h.path, h.verify_failures ? "**FPRE004**" : "pass",
+                      rules.empty() ? "none" : rules, h.header.source);
+  }
+  for (const auto& h : hs) {
+    if (h.analysis.findings.empty()) continue;
+    md += fmt::format("\n## {}\n\n", h.path);
+    for (const auto& f : h.analysis.findings) {
+      md += fmt::format("- **{}** on block {} of file {} (offset {}), {}: {}\n", f.rule, f.block & 0xffffffffu, f.file,
+                        f.offset, f.manifested ? "manifested" : "predicted", f.explanation);
+    }
+    md += "\nEvents of the first finding:\n\n```\n";
+    std::set<uint64_t> hot(h.analysis.findings.front().events.begin(), h.analysis.findings.front().events.end());
+    for (const auto& e : h.window) {
+      md += fmt::format("{} #{:<6} T{:<3} {:<28} block {}\n", hot.count(e.seq) ? ">>" : "  ", e.seq, e.tid,
+                        trace::EngineEventKindName(e.kind), e.block & 0xffffffffu);
+    }
+    md += "```\n";
+  }
+  md += "\nEnvironment:\n\n";
+  for (const auto& h : hs) {
+    md += fmt::format("- `{}`: {}, host {}, kernel {}\n", h.path, h.header.tool_version,
+                      h.header.host.empty() ? "-" : h.header.host, h.header.kernel.empty() ? "-" : h.header.kernel);
+  }
+  return md;
+}
+
+}  // namespace
+
+Status WriteReport(const std::vector<std::string>& histories, const std::string& out) {
+  bool html = out.size() >= 5 && out.compare(out.size() - 5, 5, ".html") == 0;
+  bool md = out.size() >= 3 && out.compare(out.size() - 3, 3, ".md") == 0;
+  if (!html && !md) return Status::InvalidArgument(out + ": the report must end in .html or .md");
+  if (histories.empty()) return Status::InvalidArgument("report: give at least one history");
+  std::vector<HistoryInfo> hs;
+  for (const auto& p : histories) {
+    auto h = Load(p);
+    if (!h.ok()) return h.status();
+    hs.push_back(std::move(h).value());
+  }
+  std::ofstream f(out, std::ios::binary);
+  if (!f) return Status::IoError(out + ": cannot create");
+  f << (html ? Html(hs) : Markdown(hs));
+  if (!f.good()) return Status::IoError(out + ": write failed");
+  return Status::Ok();
+}
+
+}  // namespace ordo::analyze
