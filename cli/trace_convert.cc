@@ -62,6 +62,8 @@ int RunExport(const ExportOptions& o) {
     trace::FioExportOptions fo;
     fo.target_dir = o.target_dir;
     s = trace::ExportFioLog(reader->get(), sink->get(), fo, &n);
+  } else if (o.format == "chrome") {
+    s = trace::ExportChrome(reader->get(), sink->get(), &n);
   } else {
     s = trace::ExportJsonl(reader->get(), sink->get(), &n);
   }
@@ -85,7 +87,7 @@ void setup_trace_import(CLI::App& trace, int* exit_code) {
 void setup_trace_export(CLI::App& trace, int* exit_code) {
   auto o = std::make_shared<ExportOptions>();
   CLI::App* cmd = trace.add_subcommand("export", "Convert a .ordo trace for other tools");
-  cmd->add_option("--format", o->format, "output format")->required()->check(CLI::IsMember({"fio", "jsonl"}));
+  cmd->add_option("--format", o->format, "output format")->required()->check(CLI::IsMember({"fio", "jsonl", "chrome"}));
   cmd->add_option("INPUT", o->input, "trace file (- for stdin)")->required();
   cmd->add_option("-o,--output", o->out, "file to write (- for stdout)")->required();
   cmd->add_option("--target-dir", o->target_dir,

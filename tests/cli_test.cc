@@ -229,6 +229,12 @@ TEST_F(Cli, ReportRendersInChromiumWithTheTimelineAndFindings) {
   EXPECT_NE(md.find("**FPRE004-A**"), std::string::npos);
   EXPECT_NE(md.find("--seed 1000"), std::string::npos);
   EXPECT_EQ(Ordo("report " + dir_ + "/fail.ordo -o " + dir_ + "/r.pdf").code, 2);
+  // The same history as Chrome trace events, for Perfetto.
+  ASSERT_EQ(Ordo("trace export --format chrome " + dir_ + "/fail.ordo -o " + dir_ + "/t.json").code, 0);
+  auto chrome = nlohmann::json::parse(Slurp(dir_ + "/t.json"));
+  ASSERT_GT(chrome["traceEvents"].size(), 1000u);
+  EXPECT_EQ(chrome["traceEvents"][0]["ph"], "i");
+  EXPECT_TRUE(chrome["traceEvents"][0].contains("tid"));
   if (system("chromium --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "chromium is not installed (make test installs it)";
   // The page as a browser builds it: no network, inline SVG.
   std::string cmd = "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "

@@ -34,6 +34,54 @@ std::string RecordToJson(const Record& r) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+Status ExportChrome(TraceReader* reader, ByteSink* out, uint64_t* events_written) {
+  std::string buf = "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
+  uint64_t n = 0;
+  bool have_t0 = false;
+  uint64_t t0 = 0;
+  auto rel_us = [&](uint64_t ns) {
+    if (!have_t0) {
+      t0 = ns;
+      have_t0 = true;
+    }
+    return ns >= t0 ? static_cast<double>(ns - t0) / 1e3 : 0.0;
+  };
+  Record r;
+  while (reader->Next(&r)) {
+    nlohmann::ordered_json j;
+    switch (r.kind) {
+      case RecordKind::kIo:
+        j = {{"name", IoOpName(r.io.op)}, {"cat", "io"}, {"ph", "X"}, {"ts", rel_us(r.io.start_ns)},
+             {"dur", static_cast<double>(r.io.end_ns - r.io.start_ns) / 1e3}, {"pid", r.io.pid}, {"tid", r.io.tid},
+             {"args", {{"file", r.io.file}, {"offset", r.io.offset}, {"length", r.io.length}, {"result", r.io.result}}}};
+        break;
+      case RecordKind::kEngine:
+        j = {{"name", EngineEventKindName(r.engine.kind)}, {"cat", "engine"}, {"ph", "i"}, {"s", "t"},
+             {"ts", r.engine.has_wall ? rel_us(r.engine.wall_ns) : static_cast<double>(r.engine.seq)},
+             {"pid", r.engine.pid}, {"tid", r.engine.tid},
+             {"args", {{"block", r.engine.block & 0xffffffffu}, {"file", r.engine.block >> 32},
+                       {"arg", r.engine.arg}, {"seq", r.engine.seq}}}};
+        break;
+      case RecordKind::kThread:
+        j = {{"name", "thread_name"}, {"ph", "M"}, {"pid", r.thread.pid}, {"tid", r.thread.tid},
+             {"args", {{"name", r.thread.name}}}};
+        break;
+      default:
+        continue;
+    }
+    if (n++) buf += ",\n";
+    buf += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (buf.size() > (1 << 16)) {
+      ORDO_RETURN_IF_ERROR(out->Write(buf.data(), buf.size()));
+      buf.clear();
+    }
+  }
+  buf += "\n]}\n";
+  ORDO_RETURN_IF_ERROR(out->Write(buf.data(), buf.size()));
+  if (events_written) *events_written = n;
+  return reader->status();
+}
+
 Status ExportJsonl(TraceReader* reader, ByteSink* out, uint64_t* records_written) {
   std::string buf;
   uint64_t n = 0;

@@ -50,6 +50,12 @@ Status ExportFioLog(TraceReader* reader, ByteSink* out, const FioExportOptions& 
 // One record as a single-line JSON object (no trailing newline).
 std::string RecordToJson(const Record& record);
 
+// Writes the trace as Chrome trace-event JSON (Perfetto, chrome://tracing):
+// I/O as complete events, engine events as instants (at their wall time, or
+// at their sequence number in microseconds when a history has none), thread
+// names as metadata. Streams: one event per record.
+Status ExportChrome(TraceReader* reader, ByteSink* out, uint64_t* events_written);
+
 // Writes every record of `reader` as JSON lines.
 Status ExportJsonl(TraceReader* reader, ByteSink* out, uint64_t* records_written);
 
