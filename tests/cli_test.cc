@@ -249,5 +249,24 @@ TEST_F(Cli, ReportRendersInChromiumWithTheTimelineAndFindings) {
   EXPECT_NE(dom.find("No FPRE004 ordering found."), std::string::npos);  // the fixed run
 }
 
+TEST_F(Cli, MinimizeShrinksTheFioTraceToAFewOperationsThatStillFail) {
+  std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
+  CmdResult r = Ordo("minimize " + trace + " --engine legacy --seed 1000 -o " + dir_ + "/min.ordo");
+  ASSERT_EQ(r.code, 1) << r.err << r.out;
+  auto info = nlohmann::json::parse(Ordo("trace info --json " + dir_ + "/min.ordo").out);
+  uint64_t ios = info["io_events"];
+  EXPECT_LE(ios, 50u);
+  EXPECT_GE(ios, 2u);  // a write and a read at least
+  // The printed command reproduces it in one run; the fixed engine does not fail on it.
+  size_t at = r.out.find("reproduce: ordo ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  std::string cmd = r.out.substr(at + 16, r.out.find('\n', at) - at - 16);
+  size_t dir = cmd.find("DIR");
+  ASSERT_NE(dir, std::string::npos);
+  cmd.replace(dir, 3, dir_ + "/t");
+  EXPECT_EQ(Ordo(cmd).code, 1) << cmd;
+  EXPECT_EQ(Ordo("replay " + dir_ + "/min.ordo --target " + dir_ + "/t --engine fixed --runs 100").code, 0);
+}
+
 }  // namespace
 }  // namespace ordo

@@ -1,0 +1,219 @@
+#include "ordo/analyze/minimize.h"
+
+#include <fmt/core.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <algorithm>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "ordo/replay/replayer.h"
+#include "ordo/trace/reader.h"
+#include "ordo/trace/writer.h"
+
+namespace ordo::analyze {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// The trace held as a list: minimization needs random subsets of it. Traces
+// worth minimizing are failing reproductions, not day-long captures.
+constexpr size_t kMaxOps = 1 << 20;
+
+struct Loaded {
+  trace::TraceHeader header;
+  std::vector<trace::Record> tables;  // file and thread records, always kept
+  std::vector<trace::Record> ops;     // I/O records
+};
+
+Result<Loaded> Load(const std::string& path) {
+  auto r = trace::TraceReader::Open(path);
+  if (!r.ok()) return r.status();
+  Loaded l;
+  l.header = (*r)->header();
+  trace::Record rec;
+  while ((*r)->Next(&rec)) {
+    if (rec.kind == trace::RecordKind::kFile || rec.kind == trace::RecordKind::kThread) {
+      l.tables.push_back(rec);
+    } else if (rec.kind == trace::RecordKind::kIo) {
+      if (l.ops.size() >= kMaxOps) return Status::InvalidArgument(path + ": too many operations to minimize (over 1 M)");
+      l.ops.push_back(rec);
+    }
+  }
+  if (!(*r)->status().ok()) return (*r)->status();
+  return l;
+}
+
+class Minimizer {
+ public:
+  Minimizer(const Loaded& l, const MinimizeOptions& o, std::string work)
+      : l_(l), o_(o), work_(std::move(work)), start_(Clock::now()) {}
+
+  bool OutOfBudget() const {
+    return runs_ >= o_.max_runs ||
+           std::chrono::duration<double>(Clock::now() - start_).count() >= o_.max_seconds;
+  }
+
+  Status Write(const std::vector<size_t>& keep, const std::string& path, const std::string& source) {
+    trace::TraceHeader h = l_.header;
+    h.kind = "minimized";
+    h.source = source;
+    auto w = trace::TraceWriter::Create(path, h);
+    if (!w.ok()) return w.status();
+    for (const auto& t : l_.tables) ORDO_RETURN_IF_ERROR((*w)->Add(t));
+    for (size_t i : keep) ORDO_RETURN_IF_ERROR((*w)->Add(l_.ops[i]));
+    return (*w)->Close();
+  }
+
+  // Does this subset reproduce within the seeds [seed, seed + runs)?
+  Result<bool> Fails(const std::vector<size_t>& keep, uint64_t seed, int runs, int depth, uint64_t* failing_seed) {
+    if (keep.empty()) return false;
+    std::string path = work_ + "/candidate.ordo";
+    ORDO_RETURN_IF_ERROR(Write(keep, path, "minimize candidate"));
+    replay::ReplayOptions ro;
+    ro.target = work_ + "/target";
+    ro.engine_mode = o_.mode;
+    ro.strategy = o_.strategy;
+    ro.seed = seed;
+    ro.depth = depth;
+    ro.runs = runs;
+    ro.until_fail = true;
+    auto r = replay::Replay(path, ro);
+    if (!r.ok()) return r.status();
+    runs_ += static_cast<uint64_t>(r->runs);
+    if (r->first_failure && failing_seed) *failing_seed = r->first_failure->seed;
+    return r->failures > 0;
+  }
+
+  // ddmin over `units` (each a set of op indices); returns the kept units.
+  Result<std::vector<std::vector<size_t>>> Ddmin(std::vector<std::vector<size_t>> units, const char* what) {
+    size_t n = 2;
+    while (units.size() >= 2 && !OutOfBudget()) {
+      size_t chunk = (units.size() + n - 1) / n;
+      bool reduced = false;
+      for (size_t start = 0; start < units.size() && !OutOfBudget(); start += chunk) {
+        std::vector<std::vector<size_t>> rest;
+        for (size_t i = 0; i < units.size(); ++i) {
+          if (i < start || i >= start + chunk) rest.push_back(units[i]);
+        }
+        auto fails = Fails(Flatten(rest), o_.seed, o_.runs_per_test, o_.depth, nullptr);
+        if (!fails.ok()) return fails.status();
+        if (fails.value()) {
+          units = std::move(rest);
+          n = std::max<size_t>(n - 1, 2);
+          reduced = true;
+          Progress(fmt::format("{}: {} left ({} replay runs so far)", what, units.size(), runs_));
+          break;
+        }
+      }
+      if (!reduced) {
+        if (n >= units.size()) break;
+        n = std::min(units.size(), n * 2);
+      }
+    }
+    return units;
+  }
+
+  static std::vector<size_t> Flatten(const std::vector<std::vector<size_t>>& units) {
+    std::vector<size_t> out;
+    for (const auto& u : units) out.insert(out.end(), u.begin(), u.end());
+    std::sort(out.begin(), out.end());  // keep the trace's order
+    return out;
+  }
+
+  void Progress(const std::string& s) const {
+    if (o_.on_progress) o_.on_progress(s);
+  }
+  uint64_t runs() const { return runs_; }
+
+ private:
+  const Loaded& l_;
+  const MinimizeOptions& o_;
+  std::string work_;
+  Clock::time_point start_;
+  uint64_t runs_ = 0;
+};
+
+}  // namespace
+
+Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string& out_path,
+                                const MinimizeOptions& o) {
+  auto loaded = Load(trace_path);
+  if (!loaded.ok()) return loaded.status();
+  const Loaded& l = loaded.value();
+  // Thousands of short replays: on tmpfs when there is one, so their engine
+  // set-up and fsyncs cost memory copies, not disk flushes.
+  std::string tmpl = fs::is_directory("/dev/shm") ? "/dev/shm/ordo-minimize-XXXXXX" : "/tmp/ordo-minimize-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) return Status::IoError("minimize: cannot create a work directory");
+  std::string work = tmpl;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } cleanup{work};
+
+  Minimizer m(l, o, work);
+  std::vector<size_t> all(l.ops.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  auto first = m.Fails(all, o.seed, o.runs_per_test, o.depth, nullptr);
+  if (!first.ok()) return first.status();
+  if (!first.value()) {
+    return Status::InvalidArgument(fmt::format("{}: FPRE004 does not reproduce in seeds {}..{} ({} engine); nothing to minimize",
+                                               trace_path, o.seed, o.seed + o.runs_per_test - 1,
+                                               engine::EngineModeName(o.mode)));
+  }
+  auto t0 = Clock::now();
+  // Whole threads first, then single operations.
+  std::map<uint64_t, std::vector<size_t>> by_thread;
+  for (size_t i = 0; i < l.ops.size(); ++i) {
+    by_thread[(uint64_t{l.ops[i].io.pid} << 32) | l.ops[i].io.tid].push_back(i);
+  }
+  std::vector<std::vector<size_t>> units;
+  for (auto& [k, v] : by_thread) units.push_back(v);
+  auto threads = m.Ddmin(units, "threads");
+  if (!threads.ok()) return threads.status();
+  std::vector<std::vector<size_t>> ops;
+  for (size_t i : Minimizer::Flatten(threads.value())) ops.push_back({i});
+  auto kept = m.Ddmin(ops, "operations");
+  if (!kept.ok()) return kept.status();
+  std::vector<size_t> final_ops = Minimizer::Flatten(kept.value());
+
+  // The smallest depth, then the first seed, that reproduce it in one run.
+  MinimizeResult res;
+  res.depth = o.depth;
+  res.seed = o.seed;
+  bool found = false;
+  for (int depth = 1; depth <= o.depth && !found; ++depth) {
+    uint64_t seed = 0;
+    auto f = m.Fails(final_ops, o.seed, o.runs_per_test, depth, &seed);
+    if (!f.ok()) return f.status();
+    if (f.value()) {
+      res.depth = depth;
+      res.seed = seed;
+      found = true;
+    }
+  }
+  std::set<uint64_t> thread_set;
+  for (size_t i : final_ops) thread_set.insert((uint64_t{l.ops[i].io.pid} << 32) | l.ops[i].io.tid);
+  res.original_ops = l.ops.size();
+  res.minimized_ops = final_ops.size();
+  res.threads = static_cast<uint32_t>(thread_set.size());
+  res.runs = m.runs();
+  res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const char* explore = o.strategy == sched::Strategy::kRandom ? "random" : "pct";
+  res.reproduce = fmt::format("ordo replay {} --target DIR --engine {} --explore {} --seed {} --depth {} --runs 1",
+                              out_path, engine::EngineModeName(o.mode), explore, res.seed, res.depth);
+  ORDO_RETURN_IF_ERROR(m.Write(final_ops, out_path,
+                               fmt::format("minimized from {} ({} of {} operations); reproduce: {}", trace_path,
+                                           res.minimized_ops, res.original_ops, res.reproduce)));
+  return res;
+}
+
+}  // namespace ordo::analyze
