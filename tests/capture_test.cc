@@ -4,6 +4,7 @@
 // the tests say why they skip.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include <thread>
 
 #include "engine_test_util.h"
+#include "ordo/analyze/analyzer.h"
 #include "ordo/capture/capture.h"
 #include "ordo/trace/reader.h"
 
@@ -256,6 +258,57 @@ TEST(Capture, OtherProcessesAreFilteredOut) {
     preads += io.op == trace::IoOp::kPread;
   }
   EXPECT_EQ(preads, 1000u);
+}
+
+TEST(Capture, EngineUsdtProbesGiveAnAnalyzableHistory) {
+  if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
+  TempDir dir(false);
+  CaptureOptions o;
+  o.output = dir.path() + "/lg.ordo";
+  o.usdt_binary = ORDO_BIN;
+  o.command = {ORDO_BIN, "loadgen", "--target", dir.path() + "/engine", "--duration", "1s", "--engine", "legacy"};
+  auto r = capture::Run(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->lost, 0u);
+  Captured c = Load(o.output);
+  uint64_t api = 0;
+  for (const auto& io : c.ios) api += io.op == trace::IoOp::kEngineRead || io.op == trace::IoOp::kEngineWrite;
+  EXPECT_GT(api, 1000u);  // ordo:request
+  auto a = analyze::AnalyzeTrace(o.output);  // ordo:point events
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_GT(a->events, 10000u);
+  bool stale_clean = false;
+  for (const auto& f : a->findings) stale_clean |= f.rule == "FPRE004-A";
+  EXPECT_TRUE(stale_clean) << "the legacy engine's orderings were not seen in its own probes";
+}
+
+TEST(Capture, KilledCaptureLeavesAReadableTrace) {
+  if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
+  TempDir dir(false);
+  std::string out = dir.path() + "/killed.ordo";
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(ORDO_BIN, ORDO_BIN, "capture", "-o", out.c_str(), "--", ORDO_BIN, "loadgen", "--target",
+          (dir.path() + "/engine").c_str(), "--duration", "30s", nullptr);
+    _exit(127);
+  }
+  sleep(3);  // at least two flushes
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  // The traced loadgen outlives its killed parent: stop it too.
+  std::string stop = "pkill -9 -f 'loadgen --target " + dir.path() + "/engine' >/dev/null 2>&1";
+  (void)!system(stop.c_str());
+  auto r = trace::TraceReader::Open(out);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  trace::Record rec;
+  uint64_t n = 0;
+  while ((*r)->Next(&rec)) ++n;
+  EXPECT_GT(n, 1000u);
+  EXPECT_EQ((*r)->status().code(), StatusCode::kTruncated) << (*r)->status().ToString();
+  EXPECT_NE((*r)->status().message().find("without its footer"), std::string::npos);
+  struct stat st;
+  ASSERT_EQ(stat(out.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST(Capture, WithoutPrivilegeExitsThreeNamingWhatIsMissing) {
