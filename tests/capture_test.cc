@@ -4,11 +4,14 @@
 // the tests say why they skip.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <algorithm>
@@ -258,6 +261,108 @@ TEST(Capture, OtherProcessesAreFilteredOut) {
     preads += io.op == trace::IoOp::kPread;
   }
   EXPECT_EQ(preads, 1000u);
+}
+
+TEST(Capture, CommAndCgroupFiltersRunInTheKernel) {
+  if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
+  TempDir dir(false);
+  // --comm
+  {
+    Workload w;
+    w.Start(dir.path(), "burst", 500);
+    Capturing cap;
+    CaptureOptions o;
+    o.comm = "capture_workload";  // the kernel keeps 15 characters; capture compares those
+    o.output = dir.path() + "/comm.ordo";
+    cap.Start(o);
+    w.Go();
+    w.Finish();
+    cap.Stop();
+    ASSERT_TRUE(cap.result.ok()) << cap.result.status().ToString();
+    Captured c = Load(o.output);
+    uint64_t preads = 0;
+    for (const auto& io : c.ios) {
+      EXPECT_EQ(io.pid, static_cast<uint32_t>(w.pid));
+      preads += io.op == trace::IoOp::kPread;
+    }
+    EXPECT_EQ(preads, 500u);
+  }
+  // --cgroup: a cgroup v2 holding only the workload (this machine mounts
+  // cgroup v1 at /sys/fs/cgroup, so mount the v2 hierarchy beside it).
+  std::string mnt = dir.path() + "/cg2";
+  std::filesystem::create_directory(mnt);
+  if (mount("none", mnt.c_str(), "cgroup2", 0, nullptr) != 0) GTEST_SKIP() << "cannot mount cgroup2: " << strerror(errno);
+  struct Unmount {
+    std::string m;
+    ~Unmount() { umount2(m.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  std::string cg = mnt + "/ordo-test";
+  ASSERT_EQ(mkdir(cg.c_str(), 0755), 0) << strerror(errno);
+  Workload w;
+  w.Start(dir.path(), "burst", 700);
+  {
+    std::ofstream procs(cg + "/cgroup.procs");
+    procs << w.pid;
+  }
+  Workload other;
+  std::filesystem::create_directory(dir.path() + "/o");
+  other.Start(dir.path() + "/o", "burst", 300);
+  Capturing cap;
+  CaptureOptions o;
+  o.cgroup = cg;
+  o.output = dir.path() + "/cg.ordo";
+  cap.Start(o);
+  w.Go();
+  other.Go();
+  w.Finish();
+  other.Finish();
+  cap.Stop();
+  ASSERT_TRUE(cap.result.ok()) << cap.result.status().ToString();
+  {
+    std::ofstream back(mnt + "/cgroup.procs");  // leave the cgroup empty so it can go
+  }
+  rmdir(cg.c_str());
+  Captured c = Load(o.output);
+  uint64_t preads = 0;
+  for (const auto& io : c.ios) {
+    EXPECT_EQ(io.pid, static_cast<uint32_t>(w.pid));
+    preads += io.op == trace::IoOp::kPread;
+  }
+  EXPECT_EQ(preads, 700u);
+}
+
+TEST(Capture, DurationAndMaxSizeStopTheCapture) {
+  if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
+  TempDir dir(false);
+  CaptureOptions o;
+  o.output = dir.path() + "/d.ordo";
+  o.duration_ns = 1500000000;
+  o.command = {"sleep", "3"};
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = capture::Run(o);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GE(s, 1.4);
+  EXPECT_LT(s, 2.9);  // stopped by --duration, not by the command
+  CaptureOptions m;
+  m.output = dir.path() + "/m.ordo";
+  m.max_size = 20000;
+  m.command = {ORDO_BIN, "loadgen", "--target", dir.path() + "/engine", "--duration", "20s"};
+  m.usdt_binary = ORDO_BIN;
+  t0 = std::chrono::steady_clock::now();
+  auto rm = capture::Run(m);
+  ASSERT_TRUE(rm.ok()) << rm.status().ToString();
+  EXPECT_GE(rm->bytes, 20000u);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 19.0);
+  auto reader = trace::TraceReader::Open(m.output);
+  ASSERT_TRUE(reader.ok());
+  trace::Record rec;
+  while ((*reader)->Next(&rec)) {
+  }
+  EXPECT_TRUE((*reader)->complete());  // a clean stop writes the footer
+  // The command keeps running after the capture stops; this test ends it.
+  std::string stop = "pkill -9 -f 'loadgen --target " + dir.path() + "/engine' >/dev/null 2>&1";
+  (void)!system(stop.c_str());
 }
 
 TEST(Capture, EngineUsdtProbesGiveAnAnalyzableHistory) {

@@ -5,7 +5,9 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,11 +86,15 @@ Result<Child> ForkCommand(const std::vector<std::string>& argv) {
   return Child{pid, fds[1]};
 }
 
+// The id bpf_get_current_cgroup_id() reports for a cgroup v2 directory: its
+// inode number. 0 when `path` is not a directory of a cgroup2 file system.
 uint64_t CgroupId(const std::string& path) {
+  std::string p = path.empty() || path[0] == '/' ? path : "/sys/fs/cgroup/" + path;
+  struct statfs fs;
   struct stat st;
-  std::string p = path.rfind("/sys/fs/cgroup", 0) == 0 ? path : "/sys/fs/cgroup/" + path;
-  if (stat(p.c_str(), &st) != 0) return 0;
-  return st.st_ino;  // cgroup v2: the directory's inode number is the cgroup id
+  if (statfs(p.c_str(), &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC) return 0;
+  if (stat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
+  return st.st_ino;
 }
 
 }  // namespace
@@ -99,7 +105,7 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
     return Status::InvalidArgument("--ring must be a power of two of at least 4 KiB (e.g. 64M)");
   uint64_t cgroup = 0;
   if (!o.cgroup.empty() && (cgroup = CgroupId(o.cgroup)) == 0)
-    return Status::InvalidArgument("--cgroup " + o.cgroup + ": no such cgroup v2 directory");
+    return Status::InvalidArgument("--cgroup " + o.cgroup + ": not a cgroup v2 directory (give its path on a cgroup2 mount)");
   libbpf_set_print([](enum libbpf_print_level level, const char* fmt, va_list args) {
     return level == LIBBPF_WARN && std::getenv("ORDO_BPF_DEBUG") ? vfprintf(stderr, fmt, args) : 0;
   });
@@ -270,9 +276,10 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
   Status closed = (*writer)->Close();
   if (status.ok()) status = closed.ok() ? decoder.status() : closed;
   if (child.pid > 0 && !child_done) {
-    int st = 0;
-    waitpid(child.pid, &st, 0);
-    result.command_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    // Stopped before the command ended (--duration, --max-size, a signal):
+    // tracing stops, the command is left to run — never kill a workload.
+    std::fprintf(stderr, "ordo capture: stopped; %s (pid %d) keeps running untraced\n", o.command[0].c_str(),
+                 static_cast<int>(child.pid));
   }
   if (!status.ok()) return status;
   result.events = decoder.events();

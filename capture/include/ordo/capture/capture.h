@@ -24,7 +24,7 @@ struct CaptureOptions {
   std::string usdt_binary;               // attach ordo:point / ordo:request in this binary
   std::vector<std::string> command;      // run it and trace it and its children
   uint64_t duration_ns = 0;              // 0: until stopped (or the command exits)
-  uint64_t max_size = 0;                 // stop when the trace reaches this many bytes
+  uint64_t max_size = 0;                 // stop once the trace has this many bytes (checked at each flush)
   uint64_t ring_bytes = 64ull << 20;     // power of two
   uint32_t tick_ns = 1000;               // timestamp resolution kept in the trace
   bool redact_paths = false;             // store path hashes
