@@ -119,6 +119,16 @@ bool SkipWithoutBpf() {
   return false;
 }
 
+// preads recorded, checking that every I/O of the trace is from `pid`.
+uint64_t PreadsOnlyFrom(const Captured& c, pid_t pid) {
+  uint64_t preads = 0;
+  for (const auto& io : c.ios) {
+    EXPECT_EQ(io.pid, static_cast<uint32_t>(pid));
+    preads += io.op == trace::IoOp::kPread;
+  }
+  return preads;
+}
+
 TEST(Capture, TracedThreadsIoIsRecordedExactly) {
   if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
   TempDir dir(false);
@@ -254,13 +264,7 @@ TEST(Capture, OtherProcessesAreFilteredOut) {
   other.Finish();
   cap.Stop();
   ASSERT_TRUE(cap.result.ok());
-  Captured c = Load(o.output);
-  uint64_t preads = 0;
-  for (const auto& io : c.ios) {
-    EXPECT_EQ(io.pid, static_cast<uint32_t>(traced.pid));
-    preads += io.op == trace::IoOp::kPread;
-  }
-  EXPECT_EQ(preads, 1000u);
+  EXPECT_EQ(PreadsOnlyFrom(Load(o.output), traced.pid), 1000u);
 }
 
 TEST(Capture, CommAndCgroupFiltersRunInTheKernel) {
@@ -279,13 +283,7 @@ TEST(Capture, CommAndCgroupFiltersRunInTheKernel) {
     w.Finish();
     cap.Stop();
     ASSERT_TRUE(cap.result.ok()) << cap.result.status().ToString();
-    Captured c = Load(o.output);
-    uint64_t preads = 0;
-    for (const auto& io : c.ios) {
-      EXPECT_EQ(io.pid, static_cast<uint32_t>(w.pid));
-      preads += io.op == trace::IoOp::kPread;
-    }
-    EXPECT_EQ(preads, 500u);
+    EXPECT_EQ(PreadsOnlyFrom(Load(o.output), w.pid), 500u);
   }
   // --cgroup: a cgroup v2 holding only the workload (this machine mounts
   // cgroup v1 at /sys/fs/cgroup, so mount the v2 hierarchy beside it).
@@ -322,13 +320,7 @@ TEST(Capture, CommAndCgroupFiltersRunInTheKernel) {
     std::ofstream back(mnt + "/cgroup.procs");  // leave the cgroup empty so it can go
   }
   rmdir(cg.c_str());
-  Captured c = Load(o.output);
-  uint64_t preads = 0;
-  for (const auto& io : c.ios) {
-    EXPECT_EQ(io.pid, static_cast<uint32_t>(w.pid));
-    preads += io.op == trace::IoOp::kPread;
-  }
-  EXPECT_EQ(preads, 700u);
+  EXPECT_EQ(PreadsOnlyFrom(Load(o.output), w.pid), 700u);
 }
 
 TEST(Capture, DurationAndMaxSizeStopTheCapture) {
