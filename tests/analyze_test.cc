@@ -183,5 +183,24 @@ TEST(Analyze, ReplayHistoriesLegacyFlaggedFixedClean) {
   FAIL() << "every legacy seed failed: no passing run to predict from";
 }
 
+TEST(Analyze, CleanControlTraceNeverFailsAndYieldsNoFinding) {
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    ordo::testing::TempDir dir;
+    replay::ReplayOptions o;
+    o.target = dir.path() + "/t";
+    o.engine_mode = engine::EngineMode::kLegacy;
+    o.strategy = seed % 2 ? sched::Strategy::kPct : sched::Strategy::kRandom;
+    o.seed = seed;
+    o.history_path = dir.path() + "/h.ordo";
+    auto r = replay::Replay(std::string(ORDO_SOURCE_DIR) + "/traces/fio-clean-control.ordo", o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->failures, 0) << "seed " << seed;
+    EXPECT_GT(r->ops, 100u);
+    auto a = AnalyzeTrace(o.history_path);
+    ASSERT_TRUE(a.ok());
+    EXPECT_TRUE(a->findings.empty()) << "seed " << seed << ": " << a->findings[0].explanation;
+  }
+}
+
 }  // namespace
 }  // namespace ordo::analyze
