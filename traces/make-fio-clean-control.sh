@@ -6,11 +6,7 @@
 # compacted, so neither FPRE004 ordering can occur.
 # Usage: traces/make-fio-clean-control.sh [ORDO_BINARY]
 set -eu
-ORDO=$(realpath "${1:-build/cli/ordo}")
-HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
+. "$(dirname "$0")/common.sh"
 fio --output=/dev/null --ioengine=psync --filename=data --size=512k --randseed=12 \
     --name=seq --rw=read --bsrange=3k-9k --blockalign=1 --write_iolog=seq.log \
     --name=rand --rw=randread --bsrange=1k-8k --blockalign=1 --write_iolog=rand.log 2>/dev/null

@@ -5,11 +5,7 @@
 # then `ordo trace import` merges the two logs (one thread each).
 # Usage: traces/make-fio-sample.sh [ORDO_BINARY]
 set -eu
-ORDO=$(realpath "${1:-build/cli/ordo}")
-HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
+. "$(dirname "$0")/common.sh"
 fio --output=/dev/null --ioengine=psync --blockalign=1 --bsrange=512-12k --size=16M \
     --number_ios=3000 --filename=data --randseed=4242 \
     --name=mix --rw=randrw --rwmixread=70 --write_iolog=mix.log \

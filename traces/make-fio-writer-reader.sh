@@ -6,11 +6,7 @@
 # writes a v3 iolog, and `ordo trace import` merges them (one thread each).
 # Usage: traces/make-fio-writer-reader.sh [ORDO_BINARY]
 set -eu
-ORDO=$(realpath "${1:-build/cli/ordo}")
-HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK"
+. "$(dirname "$0")/common.sh"
 fio --output=/dev/null --ioengine=psync --filename=data --size=512k --randseed=11 \
     --name=writer --rw=randwrite --bsrange=1k-8k --blockalign=1 --write_iolog=writer.log \
     --name=reader --rw=read --bsrange=3k-9k --blockalign=1 --loops=4 --write_iolog=reader.log 2>/dev/null

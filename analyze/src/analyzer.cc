@@ -336,6 +336,7 @@ Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOption
   auto t0 = std::chrono::steady_clock::now();
   Analyzer a(options);
   AnalyzeResult res;
+  res.header = (*reader)->header();
   trace::Record r;
   while ((*reader)->Next(&r)) {
     ++res.records;

@@ -56,12 +56,10 @@ Status LoadWindow(HistoryInfo* h, uint64_t lo, uint64_t hi) {
 Result<HistoryInfo> Load(const std::string& path) {
   HistoryInfo h;
   h.path = path;
-  auto r = trace::TraceReader::Open(path);
-  if (!r.ok()) return r.status();
-  h.header = (*r)->header();
   auto a = AnalyzeTrace(path);
   if (!a.ok()) return a.status();
   h.analysis = std::move(a).value();
+  h.header = h.analysis.header;
   uint64_t lo = 0, hi = 40;
   if (!h.analysis.findings.empty()) {
     const auto& ev = h.analysis.findings.front().events;

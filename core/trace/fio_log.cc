@@ -49,7 +49,6 @@ class FioLog {
       ++line_;
       if (line.empty()) continue;
       std::istringstream ss(line);
-      std::string f1;
       if (version_ == 3) {
         if (!(ss >> a->time_us)) return Bad(status, "expected a timestamp");
       }

@@ -28,7 +28,7 @@ class OnEngine : public ReplayBackend {
 
 class OnFiles : public ReplayBackend {
  public:
-  OnFiles(std::vector<int> fds, bool direct) : fds_(std::move(fds)), direct_(direct) {}
+  explicit OnFiles(std::vector<int> fds) : fds_(std::move(fds)) {}
   ~OnFiles() override {
     for (int fd : fds_) close(fd);
   }
@@ -67,7 +67,6 @@ class OnFiles : public ReplayBackend {
     return buf.get();
   }
   std::vector<int> fds_;
-  bool direct_;
 };
 
 }  // namespace
@@ -89,7 +88,7 @@ Result<std::unique_ptr<ReplayBackend>> FileBackend(const std::string& target,
     }
     fds.push_back(fd);
   }
-  return std::unique_ptr<ReplayBackend>(new OnFiles(std::move(fds), direct_io));
+  return std::unique_ptr<ReplayBackend>(new OnFiles(std::move(fds)));
 }
 
 }  // namespace ordo::replay

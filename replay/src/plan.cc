@@ -25,16 +25,29 @@ std::string SafeBaseName(const std::string& path) {
   return out;
 }
 
+namespace {
+
+// Threads and files in order of first appearance, for one replay level.
+struct Level {
+  uint64_t ops = 0;
+  std::map<uint64_t, uint32_t> threads;  // (pid << 32 | tid) -> replay thread
+  std::vector<uint32_t> files;           // trace file ids
+  std::map<uint32_t, uint32_t> file_index;
+};
+
+}  // namespace
+
 Result<ReplayPlan> MakePlan(const std::string& trace_path, const ReplayOptions& o) {
   auto reader = trace::TraceReader::Open(trace_path);
   if (!reader.ok()) return reader.status();
-  ReplayPlan plan;
   std::map<uint32_t, std::string> paths;
   std::map<uint32_t, uint64_t> sizes;
-  bool any_api = false;
+  uint64_t first_ns = 0, last_ns = 0, ios = 0;
+  // One pass. Which level replays (the engine's API requests if the trace
+  // has any, else the syscalls) is known only at the end, so both levels'
+  // threads and files are kept: one entry per thread and file, not per record.
+  Level levels[2];  // [0] syscalls, [1] API requests
   trace::Record r;
-  // Pass 1 of 1: everything the replay needs up front. Memory: one entry per
-  // file and per thread.
   while ((*reader)->Next(&r)) {
     if (r.kind == trace::RecordKind::kFile) {
       if (!r.file.path_is_hash) paths[r.file.file] = r.file.path;
@@ -43,10 +56,6 @@ Result<ReplayPlan> MakePlan(const std::string& trace_path, const ReplayOptions& 
     }
     if (r.kind != trace::RecordKind::kIo) continue;
     const trace::IoRecord& io = r.io;
-    if (io.op == trace::IoOp::kEngineRead || io.op == trace::IoOp::kEngineWrite ||
-        io.op == trace::IoOp::kEngineFsync) {
-      any_api = true;
-    }
     if (io.length > o.max_io_bytes) {
       return Status::InvalidArgument(fmt::format(
           "{}: I/O of {} bytes by thread {} at offset {} exceeds the limit of {} bytes per I/O",
@@ -59,42 +68,43 @@ Result<ReplayPlan> MakePlan(const std::string& trace_path, const ReplayOptions& 
     }
     uint64_t& size = sizes[io.file];
     if (trace::IsReadOp(io.op) || trace::IsWriteOp(io.op)) size = std::max(size, io.offset + io.length);
-    if (plan.ops == 0 || io.start_ns < plan.first_ns) plan.first_ns = io.start_ns;
-    plan.last_ns = std::max(plan.last_ns, io.start_ns);
-    ++plan.ops;
+    if (ios == 0 || io.start_ns < first_ns) first_ns = io.start_ns;
+    last_ns = std::max(last_ns, io.start_ns);
+    ++ios;
+    for (int api = 0; api < 2; ++api) {
+      if (!Replayable(io.op, api == 1)) continue;
+      Level& l = levels[api];
+      ++l.ops;
+      uint64_t key = (uint64_t{io.pid} << 32) | io.tid;
+      if (!l.threads.count(key)) {
+        if (l.threads.size() >= o.max_threads) {
+          return Status::InvalidArgument(fmt::format(
+              "{}: more than {} threads to replay (the limit; see --max-threads)", trace_path, o.max_threads));
+        }
+        l.threads.emplace(key, static_cast<uint32_t>(l.threads.size()));
+      }
+      if (l.file_index.emplace(io.file, static_cast<uint32_t>(l.files.size())).second) l.files.push_back(io.file);
+    }
   }
   if (!(*reader)->status().ok()) return (*reader)->status();
-  plan.api_level = any_api;
 
-  // Pass 2 is the replay itself; here only threads and files that have
-  // replayable operations are kept, numbered in order of first appearance.
-  auto again = trace::TraceReader::Open(trace_path);
-  if (!again.ok()) return again.status();
-  plan.ops = 0;
-  while ((*again)->Next(&r)) {
-    if (r.kind != trace::RecordKind::kIo || !Replayable(r.io.op, plan.api_level)) continue;
-    ++plan.ops;
-    uint64_t key = (uint64_t{r.io.pid} << 32) | r.io.tid;
-    if (!plan.thread_index.count(key)) {
-      if (plan.thread_index.size() >= o.max_threads) {
-        return Status::InvalidArgument(fmt::format("{}: more than {} threads to replay (the limit; see --max-threads)",
-                                                   trace_path, o.max_threads));
-      }
-      uint32_t idx = static_cast<uint32_t>(plan.thread_index.size());
-      plan.thread_index[key] = idx;
-    }
-    if (!plan.file_index.count(r.io.file)) {
-      uint32_t idx = static_cast<uint32_t>(plan.files.size());
-      PlannedFile f;
-      f.trace_id = r.io.file;
-      f.trace_path = paths.count(r.io.file) ? paths[r.io.file] : fmt::format("file{}", r.io.file);
-      f.local_name = fmt::format("f{}-{}", idx, SafeBaseName(f.trace_path));
-      f.size = sizes[r.io.file];
-      plan.file_index[r.io.file] = idx;
-      plan.files.push_back(f);
-    }
+  ReplayPlan plan;
+  plan.api_level = levels[1].ops > 0;
+  Level& chosen = levels[plan.api_level ? 1 : 0];
+  plan.ops = chosen.ops;
+  plan.first_ns = first_ns;
+  plan.last_ns = last_ns;
+  plan.thread_index = std::move(chosen.threads);
+  plan.file_index = std::move(chosen.file_index);
+  for (uint32_t idx = 0; idx < chosen.files.size(); ++idx) {
+    uint32_t id = chosen.files[idx];
+    PlannedFile f;
+    f.trace_id = id;
+    f.trace_path = paths.count(id) ? paths[id] : fmt::format("file{}", id);
+    f.local_name = fmt::format("f{}-{}", idx, SafeBaseName(f.trace_path));
+    f.size = sizes[id];
+    plan.files.push_back(f);
   }
-  if (!(*again)->status().ok()) return (*again)->status();
   if (plan.ops == 0) return Status::InvalidArgument(trace_path + ": no I/O to replay");
   return plan;
 }

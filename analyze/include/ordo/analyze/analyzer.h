@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ordo/status.h"
+#include "ordo/trace/header.h"
 #include "ordo/trace/record.h"
 
 namespace ordo::analyze {
@@ -55,6 +56,7 @@ class Analyzer {
 };
 
 struct AnalyzeResult {
+  trace::TraceHeader header;  // of the trace analyzed
   std::vector<Finding> findings;
   uint64_t events = 0;   // engine events analyzed
   uint64_t records = 0;  // all records read
