@@ -24,6 +24,25 @@ struct LoadgenOptions {
   std::string target, engine = "legacy", duration = "10s";
   uint64_t seed = 1;
   int readers = 2;
+  double rate = 0;  // API requests per second across all threads; 0: as fast as it can
+};
+
+// Paces one thread at `per_s` requests per second by absolute deadlines (no
+// drift); free-running when per_s is 0.
+class Pacer {
+ public:
+  explicit Pacer(double per_s)
+      : period_(per_s > 0 ? std::chrono::nanoseconds(static_cast<int64_t>(1e9 / per_s)) : std::chrono::nanoseconds(0)),
+        next_(std::chrono::steady_clock::now()) {}
+  void Wait() {
+    if (period_.count() == 0) return;
+    next_ += period_;
+    std::this_thread::sleep_until(next_);
+  }
+
+ private:
+  std::chrono::nanoseconds period_;
+  std::chrono::steady_clock::time_point next_;
 };
 
 int RunLoadgen(const LoadgenOptions& c) {
@@ -59,14 +78,17 @@ int RunLoadgen(const LoadgenOptions& c) {
     }
   };
   std::vector<std::thread> threads;
+  const double per_thread = c.rate / (c.readers + 2);
   for (int r = 0; r < c.readers; ++r) {
     threads.emplace_back([&, r] {  // burst reads: start mid-block, run across blocks
       std::mt19937_64 rng(c.seed * 100 + r);
       std::string out;
+      Pacer pace(per_thread);
       while (!done) {
         uint64_t off = (rng() % (blocks - 40)) * bs + 1 + rng() % (bs - 1);
         uint64_t len = 5000 + rng() % 7000;
         for (int i = 0; i < 12 && !done; ++i, off += len) {
+          pace.Wait();
           note(eng.Read("data", off, len, &out));
           ++reads;
         }
@@ -76,16 +98,20 @@ int RunLoadgen(const LoadgenOptions& c) {
   threads.emplace_back([&] {  // targeted reads of the hot file
     std::mt19937_64 rng(c.seed * 100 + 50);
     std::string out;
+    Pacer pace(per_thread);
     while (!done) {
+      pace.Wait();
       note(eng.Read("hot", (rng() % 63) * bs + rng() % bs, 3000, &out));
       ++reads;
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
+      if (per_thread == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   });
   threads.emplace_back([&] {  // writes with an fsync every 32
     std::mt19937_64 rng(c.seed * 100 + 60);
     std::string buf(8192, 'w');
+    Pacer pace(per_thread);
     for (uint64_t i = 0; !done; ++i) {
+      pace.Wait();
       for (auto& ch : buf) ch = static_cast<char>(rng());
       bool hot = rng() % 8 == 0;
       note(eng.Write(hot ? "hot" : "data", (rng() % (hot ? 62 : blocks - 4)) * bs + rng() % bs, buf));
@@ -116,6 +142,8 @@ void setup_loadgen(CLI::App& app, int* exit_code) {
   cmd->add_option("--duration", o->duration, "how long")->capture_default_str();
   cmd->add_option("--seed", o->seed, "workload seed")->capture_default_str();
   cmd->add_option("--readers", o->readers, "burst reader threads")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd->add_option("--rate", o->rate, "API requests per second in all (0: as fast as it can)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->callback([o, exit_code] { *exit_code = RunLoadgen(*o); });
 }
 

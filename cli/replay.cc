@@ -4,6 +4,8 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include <nlohmann/json.hpp>
 
 #include "common.h"
@@ -23,6 +25,7 @@ struct ReplayCliOptions {
   uint64_t seed = 1;
   int depth = 10;
   int runs = 1;
+  std::string shard;
   bool until_fail = false;
   std::string history;
   bool json = false;
@@ -66,6 +69,15 @@ int RunReplay(const ReplayCliOptions& c) {
   o.seed = c.seed;
   o.depth = c.depth;
   o.runs = c.runs;
+  if (!c.shard.empty()) {
+    int k = 0, n = 0;
+    char tail = 0;
+    if (std::sscanf(c.shard.c_str(), "%d/%d%c", &k, &n, &tail) != 2 || n < 1 || k < 1 || k > n) {
+      return Fail(Status::InvalidArgument("--shard must be K/N with 1 <= K <= N (e.g. 3/16), not '" + c.shard + "'"));
+    }
+    o.shard_index = k - 1;
+    o.shard_count = n;
+  }
   o.until_fail = c.until_fail;
   o.history_path = c.history;
   o.max_threads = c.max_threads;
@@ -95,13 +107,24 @@ int RunReplay(const ReplayCliOptions& c) {
                {"message", f.message},
                {"reproduce", replay::ReproduceCommand(c.file, o, f)}};
     }
+    nlohmann::ordered_json failing = nlohmann::ordered_json::array();
+    for (const auto& r : s.outcomes) {
+      if (r.failed) {
+        failing.push_back({{"run", r.run}, {"seed", r.seed}, {"message", r.message},
+                           {"reproduce", replay::ReproduceCommand(c.file, o, r)}});
+      }
+    }
     nlohmann::ordered_json j = {
         {"trace", c.file},
         {"backend", c.backend},
         {"engine", c.engine},
         {"runs", s.runs},
+        {"runs_planned", c.runs},
+        {"shard", fmt::format("{}/{}", o.shard_index + 1, o.shard_count)},
+        {"until_fail", c.until_fail},
         {"failures", s.failures},
         {"first_failure", first},
+        {"failing_runs", failing},
         {"outcome", s.failures > 0 ? "FPRE004" : "pass"},
         {"seed", c.seed},
         {"strategy", strategy},
@@ -128,6 +151,10 @@ int RunReplay(const ReplayCliOptions& c) {
     fmt::print("replayed {} ({} threads, {} files, {} level) on the {} backend{}\n", c.file, s.threads, s.files,
                s.api_level ? "engine API" : "syscall", c.backend,
                o.backend == replay::Backend::kEngine ? fmt::format(" ({} engine, explore {})", c.engine, strategy) : "");
+    if (o.shard_count > 1) {
+      fmt::print("shard {}/{}: runs {}, {}, ... of 0..{} (seed {} + run)\n", o.shard_index + 1, o.shard_count,
+                 o.shard_index, o.shard_index + o.shard_count, c.runs - 1, c.seed);
+    }
     fmt::print("runs {}, FPRE004 in {}, {} ops in {:.2f} s ({:.0f} ops/s), {} other errors\n", s.runs,
                s.failures, s.ops, s.seconds, ops_per_s, s.errors);
     fmt::print("{:<6} {:>10} {:>10} {:>10} {:>10}\n", "op", "count", "p50 us", "p99 us", "p99.9 us");
@@ -170,6 +197,7 @@ void setup_replay(CLI::App& app, int* exit_code) {
   cmd->add_option("--seed", o->seed, "seed of the first run (run i uses seed + i)")->capture_default_str();
   cmd->add_option("--depth", o->depth, "PCT bug depth")->check(CLI::Range(1, 100))->capture_default_str();
   cmd->add_option("--runs", o->runs, "runs to make")->check(CLI::Range(1, 100000000))->capture_default_str();
+  cmd->add_option("--shard", o->shard, "K/N: make only runs i with i % N == K-1, to split the seeds across machines");
   cmd->add_flag("--until-fail", o->until_fail, "stop at the first FPRE004");
   cmd->add_option("--history", o->history, "write the failing (or last) run's engine history here");
   cmd->add_flag("--json", o->json, "print one JSON document");

@@ -13,8 +13,8 @@ void setup_report(CLI::App& app, int* exit_code) {
     std::string out;
   };
   auto o = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("report", "Write an HTML or Markdown report from engine histories");
-  cmd->add_option("FILE", o->files, "histories (e.g. the failing legacy run and a fixed run)")->required();
+  CLI::App* cmd = app.add_subcommand("report", "Write an HTML or Markdown report from engine histories and replay results");
+  cmd->add_option("FILE", o->files, "histories (.ordo: e.g. the failing legacy run and a fixed run) and `replay --json` results (.json: shards are merged)")->required();
   cmd->add_option("-o,--output", o->out, "OUT.html or OUT.md")->required();
   cmd->callback([o, exit_code] {
     Status s = analyze::WriteReport(o->files, o->out);

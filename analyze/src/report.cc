@@ -9,6 +9,7 @@
 #include <set>
 
 #include "ordo/analyze/analyzer.h"
+#include "ordo/analyze/shards.h"
 #include "ordo/trace/reader.h"
 
 namespace ordo::analyze {
@@ -117,13 +118,36 @@ std::string Timeline(const HistoryInfo& h) {
   return svg + "</svg>\n";
 }
 
-std::string Html(const std::vector<HistoryInfo>& hs) {
+// One line per exploration: what the shards together found.
+std::string ExplorationSummary(const MergedExploration& m) {
+  std::string shards = m.shards_missing.empty()
+                           ? fmt::format("all {} shards", m.shard_count)
+                           : fmt::format("{} of {} shards (missing: {})", m.shard_count - static_cast<int>(m.shards_missing.size()),
+                                         m.shard_count, fmt::join(m.shards_missing, ", "));
+  return fmt::format("{} on the {} engine, {}{}, seeds {}..{}: {}, {} runs made, FPRE004 in {}", m.trace, m.engine,
+                     m.strategy, m.strategy == "pct" ? fmt::format(" depth {}", m.depth) : "", m.seed,
+                     m.seed + static_cast<uint64_t>(m.runs_planned) - 1, shards, m.runs, m.failing.size());
+}
+
+std::string Html(const std::vector<HistoryInfo>& hs, const std::vector<MergedExploration>& ms) {
   std::string page =
       "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>ordo report: FPRE004</title>\n"
       "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}code,pre{background:#f4f4f4;padding:2px 4px}"
       "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
       ".fail{color:#d62728;font-weight:bold}.pass{color:#2ca02c;font-weight:bold}.scroll{overflow-x:auto}</style>"
       "</head><body>\n<h1>ordo report: FPRE004</h1>\n";
+  if (!ms.empty()) {
+    page += "<h2>Exploration</h2>\n<table id=\"exploration\"><tr><th>exploration</th><th>first failure</th>"
+            "<th>runs to reproduce</th><th>reproduce</th></tr>\n";
+    for (const auto& m : ms) {
+      const FailingRun* f = m.failing.empty() ? nullptr : &m.failing.front();
+      page += fmt::format("<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
+                          Escape(ExplorationSummary(m)), f ? "fail" : "pass",
+                          f ? fmt::format("run {} (seed {})", f->run, f->seed) : "none",
+                          f ? std::to_string(m.runs_to_reproduce()) : "-", f ? Escape(f->reproduce) : "");
+    }
+    page += "</table>\n";
+  }
   // Comparison table.
   page += "<h2>Runs</h2>\n<table><tr><th>history</th><th>outcome</th><th>findings</th><th>engine events</th><th>threads</th><th>reproduce</th></tr>\n";
   for (const auto& h : hs) {
@@ -164,8 +188,27 @@ std::string Html(const std::vector<HistoryInfo>& hs) {
   return page + "</table>\n</body></html>\n";
 }
 
-std::string Markdown(const std::vector<HistoryInfo>& hs) {
-  std::string md = "# FPRE004 report\n\n| history | outcome | findings | reproduce |\n|---|---|---|---|\n";
+std::string Markdown(const std::vector<HistoryInfo>& hs, const std::vector<MergedExploration>& ms) {
+  std::string md = "# FPRE004 report\n\n";
+  if (!ms.empty()) {
+    md += "## Exploration\n\n";
+    for (const auto& m : ms) {
+      md += "- " + ExplorationSummary(m) + "\n";
+      if (!m.failing.empty()) {
+        const FailingRun& f = m.failing.front();
+        md += fmt::format("  - first failure: run {} (seed {}), {} runs to reproduce: `{}`\n", f.run, f.seed,
+                          m.runs_to_reproduce(), f.reproduce);
+        md += fmt::format("  - failing seeds: {}\n", fmt::join([&] {
+                            std::vector<uint64_t> seeds;
+                            for (const auto& x : m.failing) seeds.push_back(x.seed);
+                            return seeds;
+                          }(), ", "));
+      }
+    }
+    md += "\n";
+  }
+  if (hs.empty()) return md;
+  md += "| history | outcome | findings | reproduce |\n|---|---|---|---|\n";
   for (const auto& h : hs) {
     std::string rules;
     for (const auto& f : h.analysis.findings) rules += fmt::format("{} x{}{} ", f.rule, f.count, f.manifested ? " (manifested)" : "");
@@ -197,20 +240,29 @@ std::string Markdown(const std::vector<HistoryInfo>& hs) {
 
 }  // namespace
 
-Status WriteReport(const std::vector<std::string>& histories, const std::string& out) {
+Status WriteReport(const std::vector<std::string>& inputs, const std::string& out) {
   bool html = out.size() >= 5 && out.compare(out.size() - 5, 5, ".html") == 0;
   bool md = out.size() >= 3 && out.compare(out.size() - 3, 3, ".md") == 0;
   if (!html && !md) return Status::InvalidArgument(out + ": the report must end in .html or .md");
-  if (histories.empty()) return Status::InvalidArgument("report: give at least one history");
+  if (inputs.empty()) return Status::InvalidArgument("report: give at least one history or replay result");
   std::vector<HistoryInfo> hs;
-  for (const auto& p : histories) {
+  std::vector<ExplorationResult> results;
+  for (const auto& p : inputs) {
+    if (p.size() >= 5 && p.compare(p.size() - 5, 5, ".json") == 0) {
+      auto r = ReadExplorationResult(p);
+      if (!r.ok()) return r.status();
+      results.push_back(std::move(r).value());
+      continue;
+    }
     auto h = Load(p);
     if (!h.ok()) return h.status();
     hs.push_back(std::move(h).value());
   }
+  auto ms = MergeExplorations(results);
+  if (!ms.ok()) return ms.status();
   std::ofstream f(out, std::ios::binary);
   if (!f) return Status::IoError(out + ": cannot create");
-  f << (html ? Html(hs) : Markdown(hs));
+  f << (html ? Html(hs, ms.value()) : Markdown(hs, ms.value()));
   if (!f.good()) return Status::IoError(out + ": write failed");
   return Status::Ok();
 }

@@ -215,6 +215,7 @@ class Runner {
     ORDO_RETURN_IF_ERROR(dispatch);
     out.history_seq = sink.first_fail();
     for (auto& st : stats) {
+      out.thread_ops.push_back(st.ops);
       for (int k = 0; k < 3; ++k) total->latency[k].Merge(st.latency[k]);
       total->issue_error.Merge(st.issue_error);
       total->ops += st.ops;
@@ -280,6 +281,9 @@ Clock* RealClock() {
 
 Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions& o) {
   if (o.runs < 1) return Status::InvalidArgument("--runs must be at least 1");
+  if (o.shard_count < 1 || o.shard_index < 0 || o.shard_index >= o.shard_count) {
+    return Status::InvalidArgument("--shard K/N needs 1 <= K <= N");
+  }
   if (o.timing == Timing::kScaled && !(o.speed > 0)) return Status::InvalidArgument("timing scale must be > 0");
   auto plan = MakePlan(trace_path, o);
   if (!plan.ok()) return plan.status();
@@ -296,7 +300,9 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   const uint64_t t0 = RealClock()->NowNs();
   bool history_kept = false;
   std::string tmp = o.history_path + ".partial";
-  for (int run = 0; run < o.runs; ++run) {
+  // The last run this shard makes, for "keep the last run's history".
+  const int last_run = o.shard_index + (o.runs - 1 - o.shard_index) / o.shard_count * o.shard_count;
+  for (int run = o.shard_index; run < o.runs; run += o.shard_count) {
     std::unique_ptr<trace::TraceWriter> writer;
     bool want_history = !o.history_path.empty() && !history_kept;
     if (want_history) {
@@ -316,7 +322,7 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
     if (!outcome.ok()) return outcome.status();
     if (writer) {
       ORDO_RETURN_IF_ERROR(writer->Close());
-      if (outcome->failed || run == o.runs - 1) {
+      if (outcome->failed || run == last_run) {
         std::error_code ec;
         fs::rename(tmp, o.history_path, ec);
         if (ec) return Status::IoError(o.history_path + ": " + ec.message());

@@ -1,6 +1,7 @@
 // Reports a team can act on: a self-contained HTML page (inline SVG timeline,
 // no network) or a Markdown summary for a ticket, from one or more engine
-// histories (for example the legacy run that failed and a fixed run).
+// histories (for example the legacy run that failed and a fixed run) and from
+// the results of an exploration split into shards across machines.
 #pragma once
 
 #include <string>
@@ -10,7 +11,9 @@
 
 namespace ordo::analyze {
 
-// Writes `out` (.html or .md, by its extension) about `histories`.
-Status WriteReport(const std::vector<std::string>& histories, const std::string& out);
+// Writes `out` (.html or .md, by its extension) about `inputs`: engine
+// histories (.ordo) and `ordo replay --json` results (.json), the latter
+// merged per exploration when they are shards of one (see shards.h).
+Status WriteReport(const std::vector<std::string>& inputs, const std::string& out);
 
 }  // namespace ordo::analyze

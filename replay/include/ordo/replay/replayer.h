@@ -48,7 +48,12 @@ struct ReplayOptions {
   // often as depth 3.
   int depth = 10;
   int runs = 1;
-  bool until_fail = false;      // stop at the first FPRE004
+  // Sharding the seed space across machines: this process makes only the
+  // runs i with i % shard_count == shard_index (run i still uses seed + i),
+  // so N shards together make exactly the runs of one unsharded replay.
+  int shard_index = 0;
+  int shard_count = 1;
+  bool until_fail = false;      // stop at the first FPRE004 (of this shard)
   std::string history_path;     // write the failing (or last) run's history here
   // Hostile-trace limits.
   uint32_t max_threads = 1024;
@@ -68,10 +73,14 @@ struct RunOutcome {
   uint64_t op_index = 0;    // its index among that thread's operations
   int64_t history_seq = -1; // the verify_fail event in the history, if kept
   uint64_t steps = 0;       // scheduling decisions the run took
+  // Operations each replay thread (in the trace's order of first appearance)
+  // had executed when the run was decided: everything after them played no
+  // part in a failure.
+  std::vector<uint64_t> thread_ops;
 };
 
 struct ReplaySummary {
-  int runs = 0;
+  int runs = 0;  // runs made (by this shard)
   int failures = 0;
   std::optional<RunOutcome> first_failure;
   std::vector<RunOutcome> outcomes;  // one per run

@@ -1,0 +1,60 @@
+// Exploration split across machines: each `ordo replay --shard K/N --json`
+// writes one result; merged, the N results say what one unsharded replay
+// of the same seeds would have said (which runs failed, the first of them,
+// how many runs it took).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ordo/status.h"
+
+namespace ordo::analyze {
+
+struct FailingRun {
+  int run = 0;
+  uint64_t seed = 0;
+  std::string message;
+  std::string reproduce;  // the command that repeats this run alone
+};
+
+// One `ordo replay --json` document.
+struct ExplorationResult {
+  std::string path;  // where it was read from
+  std::string trace, engine, strategy;
+  int depth = 0;
+  uint64_t seed = 0;     // seed of run 0
+  int runs_planned = 0;  // --runs: the seed space is seed .. seed + runs_planned - 1
+  int shard_index = 0;   // 0-based
+  int shard_count = 1;
+  int runs = 0;  // runs this shard made
+  bool until_fail = false;
+  std::vector<FailingRun> failing;
+};
+
+// What the shards of one exploration say together.
+struct MergedExploration {
+  std::string trace, engine, strategy;
+  int depth = 0;
+  uint64_t seed = 0;
+  int runs_planned = 0;
+  int shard_count = 1;
+  std::vector<int> shards_missing;  // 1-based
+  int runs = 0;                     // made by the shards present
+  std::vector<FailingRun> failing;  // by run index
+  std::vector<std::string> sources;
+  // Runs an unsharded replay would have made up to and including the first
+  // failure (first failing run index + 1); 0 when nothing failed.
+  int runs_to_reproduce() const { return failing.empty() ? 0 : failing.front().run + 1; }
+};
+
+// Reads a replay --json document; InvalidArgument naming the file if it is not one.
+Result<ExplorationResult> ReadExplorationResult(const std::string& path);
+
+// Groups results by exploration (trace, engine, strategy, depth, seed, runs,
+// shard count) and merges each group. A shard given twice is an error.
+Result<std::vector<MergedExploration>> MergeExplorations(
+    const std::vector<ExplorationResult>& results);
+
+}  // namespace ordo::analyze
