@@ -28,8 +28,10 @@ constexpr size_t kMaxOps = 1 << 20;
 struct Loaded {
   trace::TraceHeader header;
   std::vector<trace::Record> tables;  // file and thread records, always kept
-  std::vector<trace::Record> ops;     // I/O records
+  std::vector<trace::Record> ops;     // the operations replay executes
 };
+
+uint64_t ThreadKey(const trace::Record& r) { return (uint64_t{r.io.pid} << 32) | r.io.tid; }
 
 Result<Loaded> Load(const std::string& path) {
   auto r = trace::TraceReader::Open(path);
@@ -37,15 +39,28 @@ Result<Loaded> Load(const std::string& path) {
   Loaded l;
   l.header = (*r)->header();
   trace::Record rec;
+  // Only what replay executes: a capture's syscalls beneath the engine's API
+  // requests are dropped with the rest of its unreplayable records.
+  std::vector<trace::Record> syscalls;
+  bool api_level = false;
   while ((*r)->Next(&rec)) {
     if (rec.kind == trace::RecordKind::kFile || rec.kind == trace::RecordKind::kThread) {
       l.tables.push_back(rec);
     } else if (rec.kind == trace::RecordKind::kIo) {
-      if (l.ops.size() >= kMaxOps) return Status::InvalidArgument(path + ": too many operations to minimize (over 1 M)");
-      l.ops.push_back(rec);
+      if (replay::Replayable(rec.io.op, true)) {
+        if (!api_level) syscalls.clear();
+        api_level = true;
+        l.ops.push_back(rec);
+      } else if (!api_level && replay::Replayable(rec.io.op, false)) {
+        syscalls.push_back(rec);
+      }
+      if (l.ops.size() + syscalls.size() > kMaxOps) {
+        return Status::InvalidArgument(path + ": too many operations to minimize (over 1 M)");
+      }
     }
   }
   if (!(*r)->status().ok()) return (*r)->status();
+  if (!api_level) l.ops = std::move(syscalls);
   return l;
 }
 
@@ -70,8 +85,10 @@ class Minimizer {
     return (*w)->Close();
   }
 
-  // Does this subset reproduce within the seeds [seed, seed + runs)?
-  Result<bool> Fails(const std::vector<size_t>& keep, uint64_t seed, int runs, int depth, uint64_t* failing_seed) {
+  // Does this subset reproduce within the seeds [seed, seed + runs)? The
+  // failing run is stored in `failing` when it does.
+  Result<bool> Fails(const std::vector<size_t>& keep, uint64_t seed, int runs, int depth,
+                     replay::RunOutcome* failing) {
     if (keep.empty()) return false;
     std::string path = work_ + "/candidate.ordo";
     ORDO_RETURN_IF_ERROR(Write(keep, path, "minimize candidate"));
@@ -86,7 +103,7 @@ class Minimizer {
     auto r = replay::Replay(path, ro);
     if (!r.ok()) return r.status();
     runs_ += static_cast<uint64_t>(r->runs);
-    if (r->first_failure && failing_seed) *failing_seed = r->first_failure->seed;
+    if (r->first_failure && failing) *failing = *r->first_failure;
     return r->failures > 0;
   }
 
@@ -117,6 +134,44 @@ class Minimizer {
       }
     }
     return units;
+  }
+
+  // Each thread's last `window` operations before the point where a failing
+  // run was decided (`done`: operations per replay thread, threads numbered
+  // by first appearance as replay numbers them).
+  std::vector<size_t> LastBefore(const std::vector<size_t>& ops, const std::vector<uint64_t>& done,
+                                 uint64_t window) const {
+    std::map<uint64_t, size_t> thread;
+    std::vector<uint64_t> seen;
+    std::vector<size_t> keep;
+    for (size_t i : ops) {
+      auto [it, fresh] = thread.emplace(ThreadKey(l_.ops[i]), thread.size());
+      if (fresh) seen.push_back(0);
+      uint64_t k = seen[it->second]++;
+      uint64_t end = it->second < done.size() ? done[it->second] : 0;
+      if (k < end && k + window >= end) keep.push_back(i);
+    }
+    return keep;
+  }
+
+  // Cuts a long trace down to the failure before ddmin: what no thread had
+  // reached when the failing run was decided played no part in it, and the
+  // race lives among the last few operations of each thread. Tries windows of
+  // 8, 16, 32, ... operations per thread; returns `ops` if none reproduces.
+  Result<std::vector<size_t>> CutToFailure(const std::vector<size_t>& ops, const replay::RunOutcome& failing) {
+    uint64_t longest = 0;
+    for (uint64_t n : failing.thread_ops) longest = std::max(longest, n);
+    for (uint64_t window = 8;; window *= 2) {
+      std::vector<size_t> keep = LastBefore(ops, failing.thread_ops, window);
+      if (keep.size() >= ops.size() || OutOfBudget()) break;
+      auto fails = Fails(keep, o_.seed, o_.runs_per_test, o_.depth, nullptr);
+      if (!fails.ok()) return fails.status();
+      Progress(fmt::format("cut to the failure: last {} operations per thread, {} in all: {} ({} replay runs so far)",
+                           window, keep.size(), fails.value() ? "reproduces" : "does not", runs_));
+      if (fails.value()) return keep;
+      if (window >= longest) break;
+    }
+    return ops;
   }
 
   static std::vector<size_t> Flatten(const std::vector<std::vector<size_t>>& units) {
@@ -162,7 +217,8 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   Minimizer m(l, o, work);
   std::vector<size_t> all(l.ops.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-  auto first = m.Fails(all, o.seed, o.runs_per_test, o.depth, nullptr);
+  replay::RunOutcome failing;
+  auto first = m.Fails(all, o.seed, o.runs_per_test, o.depth, &failing);
   if (!first.ok()) return first.status();
   if (!first.value()) {
     return Status::InvalidArgument(fmt::format("{}: FPRE004 does not reproduce in seeds {}..{} ({} engine); nothing to minimize",
@@ -170,11 +226,11 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
                                                engine::EngineModeName(o.mode)));
   }
   auto t0 = Clock::now();
+  auto cut = m.CutToFailure(all, failing);
+  if (!cut.ok()) return cut.status();
   // Whole threads first, then single operations.
   std::map<uint64_t, std::vector<size_t>> by_thread;
-  for (size_t i = 0; i < l.ops.size(); ++i) {
-    by_thread[(uint64_t{l.ops[i].io.pid} << 32) | l.ops[i].io.tid].push_back(i);
-  }
+  for (size_t i : cut.value()) by_thread[ThreadKey(l.ops[i])].push_back(i);
   std::vector<std::vector<size_t>> units;
   for (auto& [k, v] : by_thread) units.push_back(v);
   auto threads = m.Ddmin(units, "threads");
@@ -191,17 +247,17 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   res.seed = o.seed;
   bool found = false;
   for (int depth = 1; depth <= o.depth && !found; ++depth) {
-    uint64_t seed = 0;
-    auto f = m.Fails(final_ops, o.seed, o.runs_per_test, depth, &seed);
+    replay::RunOutcome run;
+    auto f = m.Fails(final_ops, o.seed, o.runs_per_test, depth, &run);
     if (!f.ok()) return f.status();
     if (f.value()) {
       res.depth = depth;
-      res.seed = seed;
+      res.seed = run.seed;
       found = true;
     }
   }
   std::set<uint64_t> thread_set;
-  for (size_t i : final_ops) thread_set.insert((uint64_t{l.ops[i].io.pid} << 32) | l.ops[i].io.tid);
+  for (size_t i : final_ops) thread_set.insert(ThreadKey(l.ops[i]));
   res.original_ops = l.ops.size();
   res.minimized_ops = final_ops.size();
   res.threads = static_cast<uint32_t>(thread_set.size());

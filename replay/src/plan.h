@@ -30,9 +30,6 @@ struct ReplayPlan {
   uint64_t ops = 0;
 };
 
-// True for the ops replay executes at the chosen level.
-bool Replayable(trace::IoOp op, bool api_level);
-
 Result<ReplayPlan> MakePlan(const std::string& trace_path, const ReplayOptions& options);
 
 // "data/db-01.log" -> "db-01.log"; anything outside [A-Za-z0-9._-] becomes '_'.

@@ -1,7 +1,13 @@
 // Minimization: the smallest trace that still reproduces FPRE004 under the
-// same engine mode and strategy. Delta debugging (ddmin) over whole threads,
-// then over single operations; then the smallest depth and seed that still
-// reproduce. Each test is a bounded replay (runs_per_test seeds).
+// same engine mode and strategy. First the trace is cut to the failure (each
+// thread's last few operations before the failing run was decided, the window
+// doubling until it reproduces), then delta debugging (ddmin) over whole
+// threads and over single operations; then the smallest depth and seed that
+// still reproduce. Each test is a bounded replay (runs_per_test seeds). Only
+// the operations replay executes are kept (a capture's engine API requests,
+// not the syscalls beneath them). The candidate trace is held in memory: it
+// is meant for failing reproductions (up to 1 M operations), not day-long
+// captures.
 #pragma once
 
 #include <cstdint>

@@ -16,6 +16,7 @@
 #include "ordo/replay/latency.h"
 #include "ordo/sched/scheduler.h"
 #include "ordo/status.h"
+#include "ordo/trace/record.h"
 
 namespace ordo::replay {
 
@@ -99,6 +100,10 @@ struct ReplaySummary {
 // Replays `trace_path` as `options` says. Bad input (unreadable or hostile
 // trace, unsafe target) is an error; FPRE004 is an outcome, not an error.
 Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions& options);
+
+// True for the operations a replay executes at its level: the engine's API
+// requests when the trace holds any (api_level), else the I/O syscalls.
+bool Replayable(trace::IoOp op, bool api_level);
 
 // The command line that repeats one run exactly.
 std::string ReproduceCommand(const std::string& trace_path, const ReplayOptions& options,
