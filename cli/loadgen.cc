@@ -3,12 +3,12 @@
 // across block boundaries, targeted reads of a hot file, writes and fsyncs,
 // with background compaction, from several threads. The "production host" of
 // the demo, and a workload to point `ordo capture --usdt` at.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
-#include <mutex>
 #include <chrono>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -32,7 +32,8 @@ struct LoadgenOptions {
 class Pacer {
  public:
   explicit Pacer(double per_s)
-      : period_(per_s > 0 ? std::chrono::nanoseconds(static_cast<int64_t>(1e9 / per_s)) : std::chrono::nanoseconds(0)),
+      : period_(per_s > 0 ? std::chrono::nanoseconds(static_cast<int64_t>(1e9 / per_s))
+                          : std::chrono::nanoseconds(0)),
         next_(std::chrono::steady_clock::now()) {}
   void Wait() {
     if (period_.count() == 0) return;
@@ -114,7 +115,8 @@ int RunLoadgen(const LoadgenOptions& c) {
       pace.Wait();
       for (auto& ch : buf) ch = static_cast<char>(rng());
       bool hot = rng() % 8 == 0;
-      note(eng.Write(hot ? "hot" : "data", (rng() % (hot ? 62 : blocks - 4)) * bs + rng() % bs, buf));
+      note(eng.Write(hot ? "hot" : "data", (rng() % (hot ? 62 : blocks - 4)) * bs + rng() % bs,
+                     buf));
       ++writes;
       if (i % 32 == 31) note(eng.Fsync("data"));
     }
@@ -124,9 +126,11 @@ int RunLoadgen(const LoadgenOptions& c) {
   for (auto& t : threads) t.join();
   engine::EngineStats st = eng.stats();
   Status closed = eng.Close();
-  fmt::print("loadgen ({} engine, {}): {} reads, {} writes, {} prefetched, {} blocks relocated, {} FPRE004, {} other errors\n",
-             c.engine, c.duration, reads.load(), writes.load(), st.prefetch_filled, st.blocks_relocated,
-             failures.load(), errors.load());
+  fmt::print(
+      "loadgen ({} engine, {}): {} reads, {} writes, {} prefetched, {} blocks relocated, {} "
+      "FPRE004, {} other errors\n",
+      c.engine, c.duration, reads.load(), writes.load(), st.prefetch_filled, st.blocks_relocated,
+      failures.load(), errors.load());
   if (!first_failure.empty()) fmt::print("first: {}\n", first_failure);
   if (!closed.ok()) return Fail(closed);
   return failures > 0 ? kExitFound : kExitOk;
@@ -136,14 +140,20 @@ int RunLoadgen(const LoadgenOptions& c) {
 
 void setup_loadgen(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<LoadgenOptions>();
-  CLI::App* cmd = app.add_subcommand("loadgen", "Run a production-like workload on the cache engine");
+  CLI::App* cmd =
+      app.add_subcommand("loadgen", "Run a production-like workload on the cache engine");
   cmd->add_option("--target", o->target, "engine directory")->required();
-  cmd->add_option("--engine", o->engine, "engine orderings")->check(CLI::IsMember({"legacy", "fixed"}))->capture_default_str();
+  cmd->add_option("--engine", o->engine, "engine orderings")
+      ->check(CLI::IsMember({"legacy", "fixed"}))
+      ->capture_default_str();
   cmd->add_option("--duration", o->duration, "how long")->capture_default_str();
   cmd->add_option("--seed", o->seed, "workload seed")->capture_default_str();
-  cmd->add_option("--readers", o->readers, "burst reader threads")->check(CLI::Range(1, 64))->capture_default_str();
+  cmd->add_option("--readers", o->readers, "burst reader threads")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   cmd->add_option("--rate", o->rate, "API requests per second in all (0: as fast as it can)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->callback([o, exit_code] { *exit_code = RunLoadgen(*o); });
 }
 

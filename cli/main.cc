@@ -12,6 +12,7 @@ void setup_analyze(CLI::App& app, int* exit_code);
 void setup_report(CLI::App& app, int* exit_code);
 void setup_minimize(CLI::App& app, int* exit_code);
 void setup_loadgen(CLI::App& app, int* exit_code);
+void setup_demo(CLI::App& app, int* exit_code);
 void setup_capture(CLI::App& app, int* exit_code, const std::string* source);
 }  // namespace ordo::cli
 
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   ordo::cli::setup_report(app, &exit_code);
   ordo::cli::setup_minimize(app, &exit_code);
   ordo::cli::setup_loadgen(app, &exit_code);
+  ordo::cli::setup_demo(app, &exit_code);
   const std::string source = ordo::cli::QuoteCommand(argc, argv);
   ordo::cli::setup_capture(app, &exit_code, &source);
   try {

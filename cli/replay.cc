@@ -1,11 +1,10 @@
 // `ordo replay FILE --target DIR ...`: replay a trace against the engine or
 // plain files, exploring schedules until FPRE004 shows.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "common.h"
@@ -59,11 +58,12 @@ int RunReplay(const ReplayCliOptions& c) {
     } catch (...) {
       o.speed = 0;
     }
-    if (!(o.speed > 0)) return Fail(Status::InvalidArgument("--timing scale:X needs a number X > 0 (e.g. scale:2)"));
+    if (!(o.speed > 0))
+      return Fail(Status::InvalidArgument("--timing scale:X needs a number X > 0 (e.g. scale:2)"));
   } else {
     return Fail(Status::InvalidArgument("--timing must be fast, original or scale:X"));
   }
-  o.strategy = c.explore == "pct" ? sched::Strategy::kPct
+  o.strategy = c.explore == "pct"      ? sched::Strategy::kPct
                : c.explore == "random" ? sched::Strategy::kRandom
                                        : sched::Strategy::kFree;
   o.seed = c.seed;
@@ -73,7 +73,8 @@ int RunReplay(const ReplayCliOptions& c) {
     int k = 0, n = 0;
     char tail = 0;
     if (std::sscanf(c.shard.c_str(), "%d/%d%c", &k, &n, &tail) != 2 || n < 1 || k < 1 || k > n) {
-      return Fail(Status::InvalidArgument("--shard must be K/N with 1 <= K <= N (e.g. 3/16), not '" + c.shard + "'"));
+      return Fail(Status::InvalidArgument(
+          "--shard must be K/N with 1 <= K <= N (e.g. 3/16), not '" + c.shard + "'"));
     }
     o.shard_index = k - 1;
     o.shard_count = n;
@@ -110,7 +111,9 @@ int RunReplay(const ReplayCliOptions& c) {
     nlohmann::ordered_json failing = nlohmann::ordered_json::array();
     for (const auto& r : s.outcomes) {
       if (r.failed) {
-        failing.push_back({{"run", r.run}, {"seed", r.seed}, {"message", r.message},
+        failing.push_back({{"run", r.run},
+                           {"seed", r.seed},
+                           {"message", r.message},
                            {"reproduce", replay::ReproduceCommand(c.file, o, r)}});
       }
     }
@@ -140,44 +143,53 @@ int RunReplay(const ReplayCliOptions& c) {
         {"p50_us", all.Percentile(0.50) / 1e3},
         {"p99_us", all.Percentile(0.99) / 1e3},
         {"p999_us", all.Percentile(0.999) / 1e3},
-        {"per_op", {{"read", Percentiles(s.latency[0])}, {"write", Percentiles(s.latency[1])},
-                    {"sync", Percentiles(s.latency[2])}}},
+        {"per_op",
+         {{"read", Percentiles(s.latency[0])},
+          {"write", Percentiles(s.latency[1])},
+          {"sync", Percentiles(s.latency[2])}}},
         {"trace_duration_ns", s.trace_duration_ns},
         {"issue_error_p99_us", s.issue_error.Percentile(0.99) / 1e3},
-        {"history", c.history.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(c.history)},
+        {"history",
+         c.history.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(c.history)},
     };
     fmt::print("{}\n", j.dump(2));
   } else {
-    fmt::print("replayed {} ({} threads, {} files, {} level) on the {} backend{}\n", c.file, s.threads, s.files,
-               s.api_level ? "engine API" : "syscall", c.backend,
-               o.backend == replay::Backend::kEngine ? fmt::format(" ({} engine, explore {})", c.engine, strategy) : "");
+    fmt::print("replayed {} ({} threads, {} files, {} level) on the {} backend{}\n", c.file,
+               s.threads, s.files, s.api_level ? "engine API" : "syscall", c.backend,
+               o.backend == replay::Backend::kEngine
+                   ? fmt::format(" ({} engine, explore {})", c.engine, strategy)
+                   : "");
     if (o.shard_count > 1) {
-      fmt::print("shard {}/{}: runs {}, {}, ... of 0..{} (seed {} + run)\n", o.shard_index + 1, o.shard_count,
-                 o.shard_index, o.shard_index + o.shard_count, c.runs - 1, c.seed);
+      fmt::print("shard {}/{}: runs {}, {}, ... of 0..{} (seed {} + run)\n", o.shard_index + 1,
+                 o.shard_count, o.shard_index, o.shard_index + o.shard_count, c.runs - 1, c.seed);
     }
-    fmt::print("runs {}, FPRE004 in {}, {} ops in {:.2f} s ({:.0f} ops/s), {} other errors\n", s.runs,
-               s.failures, s.ops, s.seconds, ops_per_s, s.errors);
-    fmt::print("{:<6} {:>10} {:>10} {:>10} {:>10}\n", "op", "count", "p50 us", "p99 us", "p99.9 us");
+    fmt::print("runs {}, FPRE004 in {}, {} ops in {:.2f} s ({:.0f} ops/s), {} other errors\n",
+               s.runs, s.failures, s.ops, s.seconds, ops_per_s, s.errors);
+    fmt::print("{:<6} {:>10} {:>10} {:>10} {:>10}\n", "op", "count", "p50 us", "p99 us",
+               "p99.9 us");
     const char* names[] = {"read", "write", "sync"};
     for (int k = 0; k < 3; ++k) {
       const auto& h = s.latency[k];
       if (h.count() == 0) continue;
-      fmt::print("{:<6} {:>10} {:>10.1f} {:>10.1f} {:>10.1f}\n", names[k], h.count(), h.Percentile(0.5) / 1e3,
-                 h.Percentile(0.99) / 1e3, h.Percentile(0.999) / 1e3);
+      fmt::print("{:<6} {:>10} {:>10.1f} {:>10.1f} {:>10.1f}\n", names[k], h.count(),
+                 h.Percentile(0.5) / 1e3, h.Percentile(0.99) / 1e3, h.Percentile(0.999) / 1e3);
     }
     if (o.timing != replay::Timing::kFast && s.issue_error.count()) {
-      fmt::print("issue-time error vs the trace: p50 {:.1f} us, p99 {:.1f} us\n", s.issue_error.Percentile(0.5) / 1e3,
-                 s.issue_error.Percentile(0.99) / 1e3);
+      fmt::print("issue-time error vs the trace: p50 {:.1f} us, p99 {:.1f} us\n",
+                 s.issue_error.Percentile(0.5) / 1e3, s.issue_error.Percentile(0.99) / 1e3);
     }
     if (s.first_failure) {
       const auto& f = *s.first_failure;
-      fmt::print("\nFPRE004 reproduced in run {} (seed {}): thread {}, its operation #{}, history event #{}\n  {}\n",
-                 f.run, f.seed, f.thread, f.op_index, f.history_seq, f.message);
+      fmt::print(
+          "\nFPRE004 reproduced in run {} (seed {}): thread {}, its operation #{}, history event "
+          "#{}\n  {}\n",
+          f.run, f.seed, f.thread, f.op_index, f.history_seq, f.message);
       fmt::print("reproduce with:\n  {}\n", replay::ReproduceCommand(c.file, o, f));
     } else {
       fmt::print("\noutcome: pass (no FPRE004 in {} runs)\n", s.runs);
     }
-    if (!c.history.empty()) fmt::print("history of the {} run: {}\n", s.first_failure ? "failing" : "last", c.history);
+    if (!c.history.empty())
+      fmt::print("history of the {} run: {}\n", s.first_failure ? "failing" : "last", c.history);
   }
   return s.failures > 0 ? kExitFound : kExitOk;
 }
@@ -189,21 +201,34 @@ void setup_replay(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("replay", "Replay a trace against the engine or plain files");
   cmd->add_option("FILE", o->file, "trace to replay")->required();
   cmd->add_option("--target", o->target, "directory replay may write in")->required();
-  cmd->add_option("--backend", o->backend, "what to drive")->check(CLI::IsMember({"engine", "file"}))->capture_default_str();
-  cmd->add_option("--engine", o->engine, "engine orderings")->check(CLI::IsMember({"legacy", "fixed"}))->capture_default_str();
-  cmd->add_option("--timing", o->timing, "fast, original, or scale:X (X times faster)")->capture_default_str();
+  cmd->add_option("--backend", o->backend, "what to drive")
+      ->check(CLI::IsMember({"engine", "file"}))
+      ->capture_default_str();
+  cmd->add_option("--engine", o->engine, "engine orderings")
+      ->check(CLI::IsMember({"legacy", "fixed"}))
+      ->capture_default_str();
+  cmd->add_option("--timing", o->timing, "fast, original, or scale:X (X times faster)")
+      ->capture_default_str();
   cmd->add_option("--explore", o->explore, "schedule exploration (engine backend)")
-      ->check(CLI::IsMember({"none", "pct", "random"}))->capture_default_str();
-  cmd->add_option("--seed", o->seed, "seed of the first run (run i uses seed + i)")->capture_default_str();
-  cmd->add_option("--depth", o->depth, "PCT bug depth")->check(CLI::Range(1, 100))->capture_default_str();
-  cmd->add_option("--runs", o->runs, "runs to make")->check(CLI::Range(1, 100000000))->capture_default_str();
-  cmd->add_option("--shard", o->shard, "K/N: make only runs i with i % N == K-1, to split the seeds across machines");
+      ->check(CLI::IsMember({"none", "pct", "random"}))
+      ->capture_default_str();
+  cmd->add_option("--seed", o->seed, "seed of the first run (run i uses seed + i)")
+      ->capture_default_str();
+  cmd->add_option("--depth", o->depth, "PCT bug depth")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cmd->add_option("--runs", o->runs, "runs to make")
+      ->check(CLI::Range(1, 100000000))
+      ->capture_default_str();
+  cmd->add_option("--shard", o->shard,
+                  "K/N: make only runs i with i % N == K-1, to split the seeds across machines");
   cmd->add_flag("--until-fail", o->until_fail, "stop at the first FPRE004");
   cmd->add_option("--history", o->history, "write the failing (or last) run's engine history here");
   cmd->add_flag("--json", o->json, "print one JSON document");
   cmd->add_flag("--force", o->force, "use a non-empty target ordo did not create");
   cmd->add_flag("--direct", o->direct, "file backend: open files with O_DIRECT");
-  cmd->add_option("--max-threads", o->max_threads, "refuse traces with more threads")->capture_default_str();
+  cmd->add_option("--max-threads", o->max_threads, "refuse traces with more threads")
+      ->capture_default_str();
   cmd->callback([o, exit_code] { *exit_code = RunReplay(*o); });
 }
 

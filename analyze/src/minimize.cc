@@ -3,9 +3,9 @@
 #include <fmt/core.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <algorithm>
 #include <map>
 #include <set>
 #include <vector>
@@ -74,7 +74,8 @@ class Minimizer {
            std::chrono::duration<double>(Clock::now() - start_).count() >= o_.max_seconds;
   }
 
-  Status Write(const std::vector<size_t>& keep, const std::string& path, const std::string& source) {
+  Status Write(const std::vector<size_t>& keep, const std::string& path,
+               const std::string& source) {
     trace::TraceHeader h = l_.header;
     h.kind = "minimized";
     h.source = source;
@@ -108,7 +109,8 @@ class Minimizer {
   }
 
   // ddmin over `units` (each a set of op indices); returns the kept units.
-  Result<std::vector<std::vector<size_t>>> Ddmin(std::vector<std::vector<size_t>> units, const char* what) {
+  Result<std::vector<std::vector<size_t>>> Ddmin(std::vector<std::vector<size_t>> units,
+                                                 const char* what) {
     size_t n = 2;
     while (units.size() >= 2 && !OutOfBudget()) {
       size_t chunk = (units.size() + n - 1) / n;
@@ -158,7 +160,8 @@ class Minimizer {
   // reached when the failing run was decided played no part in it, and the
   // race lives among the last few operations of each thread. Tries windows of
   // 8, 16, 32, ... operations per thread; returns `ops` if none reproduces.
-  Result<std::vector<size_t>> CutToFailure(const std::vector<size_t>& ops, const replay::RunOutcome& failing) {
+  Result<std::vector<size_t>> CutToFailure(const std::vector<size_t>& ops,
+                                           const replay::RunOutcome& failing) {
     uint64_t longest = 0;
     for (uint64_t n : failing.thread_ops) longest = std::max(longest, n);
     for (uint64_t window = 8;; window *= 2) {
@@ -166,8 +169,10 @@ class Minimizer {
       if (keep.size() >= ops.size() || OutOfBudget()) break;
       auto fails = Fails(keep, o_.seed, o_.runs_per_test, o_.depth, nullptr);
       if (!fails.ok()) return fails.status();
-      Progress(fmt::format("cut to the failure: last {} operations per thread, {} in all: {} ({} replay runs so far)",
-                           window, keep.size(), fails.value() ? "reproduces" : "does not", runs_));
+      Progress(
+          fmt::format("cut to the failure: last {} operations per thread, {} in all: {} ({} replay "
+                      "runs so far)",
+                      window, keep.size(), fails.value() ? "reproduces" : "does not", runs_));
       if (fails.value()) return keep;
       if (window >= longest) break;
     }
@@ -203,8 +208,10 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   const Loaded& l = loaded.value();
   // Thousands of short replays: on tmpfs when there is one, so their engine
   // set-up and fsyncs cost memory copies, not disk flushes.
-  std::string tmpl = fs::is_directory("/dev/shm") ? "/dev/shm/ordo-minimize-XXXXXX" : "/tmp/ordo-minimize-XXXXXX";
-  if (mkdtemp(tmpl.data()) == nullptr) return Status::IoError("minimize: cannot create a work directory");
+  std::string tmpl =
+      fs::is_directory("/dev/shm") ? "/dev/shm/ordo-minimize-XXXXXX" : "/tmp/ordo-minimize-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr)
+    return Status::IoError("minimize: cannot create a work directory");
   std::string work = tmpl;
   struct Cleanup {
     std::string dir;
@@ -221,9 +228,9 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   auto first = m.Fails(all, o.seed, o.runs_per_test, o.depth, &failing);
   if (!first.ok()) return first.status();
   if (!first.value()) {
-    return Status::InvalidArgument(fmt::format("{}: FPRE004 does not reproduce in seeds {}..{} ({} engine); nothing to minimize",
-                                               trace_path, o.seed, o.seed + o.runs_per_test - 1,
-                                               engine::EngineModeName(o.mode)));
+    return Status::InvalidArgument(fmt::format(
+        "{}: FPRE004 does not reproduce in seeds {}..{} ({} engine); nothing to minimize",
+        trace_path, o.seed, o.seed + o.runs_per_test - 1, engine::EngineModeName(o.mode)));
   }
   auto t0 = Clock::now();
   auto cut = m.CutToFailure(all, failing);
@@ -264,11 +271,13 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   res.runs = m.runs();
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   const char* explore = o.strategy == sched::Strategy::kRandom ? "random" : "pct";
-  res.reproduce = fmt::format("ordo replay {} --target DIR --engine {} --explore {} --seed {} --depth {} --runs 1",
-                              out_path, engine::EngineModeName(o.mode), explore, res.seed, res.depth);
-  ORDO_RETURN_IF_ERROR(m.Write(final_ops, out_path,
-                               fmt::format("minimized from {} ({} of {} operations); reproduce: {}", trace_path,
-                                           res.minimized_ops, res.original_ops, res.reproduce)));
+  res.reproduce = fmt::format(
+      "ordo replay {} --target DIR --engine {} --explore {} --seed {} --depth {} --runs 1",
+      out_path, engine::EngineModeName(o.mode), explore, res.seed, res.depth);
+  ORDO_RETURN_IF_ERROR(
+      m.Write(final_ops, out_path,
+              fmt::format("minimized from {} ({} of {} operations); reproduce: {}", trace_path,
+                          res.minimized_ops, res.original_ops, res.reproduce)));
   return res;
 }
 

@@ -29,11 +29,20 @@ std::string Escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -95,8 +104,10 @@ std::string Timeline(const HistoryInfo& h) {
       width, height);
   for (const auto& [tid, l] : lane) {
     int y = top + l * lane_h + lane_h / 2;
-    svg += fmt::format("<text x=\"4\" y=\"{}\">T{}</text><line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#bbb\"/>\n",
-                       y + 4, tid, left, y, width - 10, y);
+    svg += fmt::format(
+        "<text x=\"4\" y=\"{}\">T{}</text><line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" "
+        "stroke=\"#bbb\"/>\n",
+        y + 4, tid, left, y, width - 10, y);
   }
   int hot_labels = 0;
   for (size_t k = 0; k < h.window.size(); ++k) {
@@ -105,14 +116,18 @@ std::string Timeline(const HistoryInfo& h) {
     int y = top + lane[e.tid] * lane_h + lane_h / 2;
     bool is_hot = hot.count(e.seq) != 0;
     std::string name = trace::EngineEventKindName(e.kind);
-    svg += fmt::format("<circle class=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"><title>#{} T{} {} block {} arg {}</title></circle>\n",
-                       is_hot ? "race" : "event", x, y, is_hot ? 6 : 3, is_hot ? "#d62728" : "#555", e.seq, e.tid,
-                       name, e.block & 0xffffffffu, e.arg);
+    svg += fmt::format(
+        "<circle class=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"><title>#{} T{} {} block {} "
+        "arg {}</title></circle>\n",
+        is_hot ? "race" : "event", x, y, is_hot ? 6 : 3, is_hot ? "#d62728" : "#555", e.seq, e.tid,
+        name, e.block & 0xffffffffu, e.arg);
     if (is_hot) {
       // Labels alternate above and below the lane so neighbours do not collide.
       int ly = (hot_labels++ % 2 == 0) ? y - 10 : y + 22;
-      svg += fmt::format("<text class=\"race-label\" x=\"{}\" y=\"{}\" fill=\"#d62728\" transform=\"rotate(-20 {} {})\">#{} {}</text>\n",
-                         x + 6, ly, x + 6, ly, e.seq, name);
+      svg += fmt::format(
+          "<text class=\"race-label\" x=\"{}\" y=\"{}\" fill=\"#d62728\" transform=\"rotate(-20 {} "
+          "{})\">#{} {}</text>\n",
+          x + 6, ly, x + 6, ly, e.seq, name);
     }
   }
   return svg + "</svg>\n";
@@ -122,42 +137,54 @@ std::string Timeline(const HistoryInfo& h) {
 std::string ExplorationSummary(const MergedExploration& m) {
   std::string shards = m.shards_missing.empty()
                            ? fmt::format("all {} shards", m.shard_count)
-                           : fmt::format("{} of {} shards (missing: {})", m.shard_count - static_cast<int>(m.shards_missing.size()),
+                           : fmt::format("{} of {} shards (missing: {})",
+                                         m.shard_count - static_cast<int>(m.shards_missing.size()),
                                          m.shard_count, fmt::join(m.shards_missing, ", "));
-  return fmt::format("{} on the {} engine, {}{}, seeds {}..{}: {}, {} runs made, FPRE004 in {}", m.trace, m.engine,
-                     m.strategy, m.strategy == "pct" ? fmt::format(" depth {}", m.depth) : "", m.seed,
-                     m.seed + static_cast<uint64_t>(m.runs_planned) - 1, shards, m.runs, m.failing.size());
+  return fmt::format(
+      "{} on the {} engine, {}{}, seeds {}..{}: {}, {} runs made, FPRE004 in {}", m.trace, m.engine,
+      m.strategy, m.strategy == "pct" ? fmt::format(" depth {}", m.depth) : "", m.seed,
+      m.seed + static_cast<uint64_t>(m.runs_planned) - 1, shards, m.runs, m.failing.size());
 }
 
 std::string Html(const std::vector<HistoryInfo>& hs, const std::vector<MergedExploration>& ms) {
   std::string page =
       "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>ordo report: FPRE004</title>\n"
-      "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}code,pre{background:#f4f4f4;padding:2px 4px}"
+      "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}code,pre{background:#f4f4f4;"
+      "padding:2px 4px}"
       "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
-      ".fail{color:#d62728;font-weight:bold}.pass{color:#2ca02c;font-weight:bold}.scroll{overflow-x:auto}</style>"
+      ".fail{color:#d62728;font-weight:bold}.pass{color:#2ca02c;font-weight:bold}.scroll{overflow-"
+      "x:auto}</style>"
       "</head><body>\n<h1>ordo report: FPRE004</h1>\n";
   if (!ms.empty()) {
-    page += "<h2>Exploration</h2>\n<table id=\"exploration\"><tr><th>exploration</th><th>first failure</th>"
-            "<th>runs to reproduce</th><th>reproduce</th></tr>\n";
+    page +=
+        "<h2>Exploration</h2>\n<table id=\"exploration\"><tr><th>exploration</th><th>first "
+        "failure</th>"
+        "<th>runs to reproduce</th><th>reproduce</th></tr>\n";
     for (const auto& m : ms) {
       const FailingRun* f = m.failing.empty() ? nullptr : &m.failing.front();
-      page += fmt::format("<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
-                          Escape(ExplorationSummary(m)), f ? "fail" : "pass",
-                          f ? fmt::format("run {} (seed {})", f->run, f->seed) : "none",
-                          f ? std::to_string(m.runs_to_reproduce()) : "-", f ? Escape(f->reproduce) : "");
+      page += fmt::format(
+          "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
+          Escape(ExplorationSummary(m)), f ? "fail" : "pass",
+          f ? fmt::format("run {} (seed {})", f->run, f->seed) : "none",
+          f ? std::to_string(m.runs_to_reproduce()) : "-", f ? Escape(f->reproduce) : "");
     }
     page += "</table>\n";
   }
   // Comparison table.
-  page += "<h2>Runs</h2>\n<table><tr><th>history</th><th>outcome</th><th>findings</th><th>engine events</th><th>threads</th><th>reproduce</th></tr>\n";
+  page +=
+      "<h2>Runs</h2>\n<table><tr><th>history</th><th>outcome</th><th>findings</th><th>engine "
+      "events</th><th>threads</th><th>reproduce</th></tr>\n";
   for (const auto& h : hs) {
     bool failed = h.verify_failures > 0;
     std::string rules;
-    for (const auto& f : h.analysis.findings) rules += fmt::format("{} ({}{}) ", f.rule, f.count, f.manifested ? ", manifested" : "");
-    page += fmt::format("<tr><td><code>{}</code></td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
-                        Escape(h.path), failed ? "fail" : "pass", failed ? "FPRE004" : "pass",
-                        rules.empty() ? "none" : Escape(rules), h.analysis.events, h.threads.size(),
-                        Escape(h.header.source));
+    for (const auto& f : h.analysis.findings)
+      rules += fmt::format("{} ({}{}) ", f.rule, f.count, f.manifested ? ", manifested" : "");
+    page += fmt::format(
+        "<tr><td><code>{}</code></td><td "
+        "class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
+        Escape(h.path), failed ? "fail" : "pass", failed ? "FPRE004" : "pass",
+        rules.empty() ? "none" : Escape(rules), h.analysis.events, h.threads.size(),
+        Escape(h.header.source));
   }
   page += "</table>\n";
   for (const auto& h : hs) {
@@ -168,22 +195,27 @@ std::string Html(const std::vector<HistoryInfo>& hs, const std::vector<MergedExp
     }
     page += "<h3>Findings</h3>\n<ol class=\"findings\">\n";
     for (const auto& f : h.analysis.findings) {
-      page += fmt::format("<li class=\"finding\"><b>{}</b> on block {} of file {} (offset {}) — {}{}<br>{}<br>"
-                          "<small>threads {}; events #{}</small></li>\n",
-                          f.rule, f.block & 0xffffffffu, f.file, f.offset,
-                          f.manifested ? "<span class=\"fail\">manifested</span>" : "predicted",
-                          f.count > 1 ? fmt::format(", seen {} times", f.count) : "", Escape(f.explanation),
-                          fmt::join(f.threads, ", "), fmt::join(f.events, ", #"));
+      page += fmt::format(
+          "<li class=\"finding\"><b>{}</b> on block {} of file {} (offset {}) — {}{}<br>{}<br>"
+          "<small>threads {}; events #{}</small></li>\n",
+          f.rule, f.block & 0xffffffffu, f.file, f.offset,
+          f.manifested ? "<span class=\"fail\">manifested</span>" : "predicted",
+          f.count > 1 ? fmt::format(", seen {} times", f.count) : "", Escape(f.explanation),
+          fmt::join(f.threads, ", "), fmt::join(f.events, ", #"));
     }
-    page += "</ol>\n<h3>Timeline of the first finding</h3>\n<p>One lane per thread; red marks are the racing steps.</p>\n";
+    page +=
+        "</ol>\n<h3>Timeline of the first finding</h3>\n<p>One lane per thread; red marks are the "
+        "racing steps.</p>\n";
     page += "<div class=\"scroll\">" + Timeline(h) + "</div>\n";
   }
   page += "<h2>Environment</h2>\n<table>\n";
   for (const auto& h : hs) {
-    page += fmt::format("<tr><td><code>{}</code></td><td>{}</td><td>format {}.{}, host {}, kernel {}, kind {}</td></tr>\n",
-                        Escape(h.path), Escape(h.header.tool_version), h.header.format_major, h.header.format_minor,
-                        Escape(h.header.host.empty() ? "-" : h.header.host),
-                        Escape(h.header.kernel.empty() ? "-" : h.header.kernel), Escape(h.header.kind));
+    page += fmt::format(
+        "<tr><td><code>{}</code></td><td>{}</td><td>format {}.{}, host {}, kernel {}, kind "
+        "{}</td></tr>\n",
+        Escape(h.path), Escape(h.header.tool_version), h.header.format_major, h.header.format_minor,
+        Escape(h.header.host.empty() ? "-" : h.header.host),
+        Escape(h.header.kernel.empty() ? "-" : h.header.kernel), Escape(h.header.kind));
   }
   return page + "</table>\n</body></html>\n";
 }
@@ -196,13 +228,16 @@ std::string Markdown(const std::vector<HistoryInfo>& hs, const std::vector<Merge
       md += "- " + ExplorationSummary(m) + "\n";
       if (!m.failing.empty()) {
         const FailingRun& f = m.failing.front();
-        md += fmt::format("  - first failure: run {} (seed {}), {} runs to reproduce: `{}`\n", f.run, f.seed,
-                          m.runs_to_reproduce(), f.reproduce);
-        md += fmt::format("  - failing seeds: {}\n", fmt::join([&] {
-                            std::vector<uint64_t> seeds;
-                            for (const auto& x : m.failing) seeds.push_back(x.seed);
-                            return seeds;
-                          }(), ", "));
+        md += fmt::format("  - first failure: run {} (seed {}), {} runs to reproduce: `{}`\n",
+                          f.run, f.seed, m.runs_to_reproduce(), f.reproduce);
+        md += fmt::format("  - failing seeds: {}\n", fmt::join(
+                                                         [&] {
+                                                           std::vector<uint64_t> seeds;
+                                                           for (const auto& x : m.failing)
+                                                             seeds.push_back(x.seed);
+                                                           return seeds;
+                                                         }(),
+                                                         ", "));
       }
     }
     md += "\n";
@@ -211,29 +246,34 @@ std::string Markdown(const std::vector<HistoryInfo>& hs, const std::vector<Merge
   md += "| history | outcome | findings | reproduce |\n|---|---|---|---|\n";
   for (const auto& h : hs) {
     std::string rules;
-    for (const auto& f : h.analysis.findings) rules += fmt::format("{} x{}{} ", f.rule, f.count, f.manifested ? " (manifested)" : "");
-    md += fmt::format("| `{}` | {} | {} | `{}` |\n", h.path, h.verify_failures ? "**FPRE004**" : "pass",
-                      rules.empty() ? "none" : rules, h.header.source);
+    for (const auto& f : h.analysis.findings)
+      rules += fmt::format("{} x{}{} ", f.rule, f.count, f.manifested ? " (manifested)" : "");
+    md += fmt::format("| `{}` | {} | {} | `{}` |\n", h.path,
+                      h.verify_failures ? "**FPRE004**" : "pass", rules.empty() ? "none" : rules,
+                      h.header.source);
   }
   for (const auto& h : hs) {
     if (h.analysis.findings.empty()) continue;
     md += fmt::format("\n## {}\n\n", h.path);
     for (const auto& f : h.analysis.findings) {
-      md += fmt::format("- **{}** on block {} of file {} (offset {}), {}: {}\n", f.rule, f.block & 0xffffffffu, f.file,
-                        f.offset, f.manifested ? "manifested" : "predicted", f.explanation);
+      md += fmt::format("- **{}** on block {} of file {} (offset {}), {}: {}\n", f.rule,
+                        f.block & 0xffffffffu, f.file, f.offset,
+                        f.manifested ? "manifested" : "predicted", f.explanation);
     }
     md += "\nEvents of the first finding:\n\n```\n";
-    std::set<uint64_t> hot(h.analysis.findings.front().events.begin(), h.analysis.findings.front().events.end());
+    std::set<uint64_t> hot(h.analysis.findings.front().events.begin(),
+                           h.analysis.findings.front().events.end());
     for (const auto& e : h.window) {
-      md += fmt::format("{} #{:<6} T{:<3} {:<28} block {}\n", hot.count(e.seq) ? ">>" : "  ", e.seq, e.tid,
-                        trace::EngineEventKindName(e.kind), e.block & 0xffffffffu);
+      md += fmt::format("{} #{:<6} T{:<3} {:<28} block {}\n", hot.count(e.seq) ? ">>" : "  ", e.seq,
+                        e.tid, trace::EngineEventKindName(e.kind), e.block & 0xffffffffu);
     }
     md += "```\n";
   }
   md += "\nEnvironment:\n\n";
   for (const auto& h : hs) {
     md += fmt::format("- `{}`: {}, host {}, kernel {}\n", h.path, h.header.tool_version,
-                      h.header.host.empty() ? "-" : h.header.host, h.header.kernel.empty() ? "-" : h.header.kernel);
+                      h.header.host.empty() ? "-" : h.header.host,
+                      h.header.kernel.empty() ? "-" : h.header.kernel);
   }
   return md;
 }
@@ -244,7 +284,8 @@ Status WriteReport(const std::vector<std::string>& inputs, const std::string& ou
   bool html = out.size() >= 5 && out.compare(out.size() - 5, 5, ".html") == 0;
   bool md = out.size() >= 3 && out.compare(out.size() - 3, 3, ".md") == 0;
   if (!html && !md) return Status::InvalidArgument(out + ": the report must end in .html or .md");
-  if (inputs.empty()) return Status::InvalidArgument("report: give at least one history or replay result");
+  if (inputs.empty())
+    return Status::InvalidArgument("report: give at least one history or replay result");
   std::vector<HistoryInfo> hs;
   std::vector<ExplorationResult> results;
   for (const auto& p : inputs) {

@@ -39,7 +39,8 @@ class MonotonicClock : public Clock {
     uint64_t now = NowNs();
     if (deadline > now + kSpinNs) {
       uint64_t wake = deadline - kSpinNs;
-      timespec ts{static_cast<time_t>(wake / 1000000000ull), static_cast<long>(wake % 1000000000ull)};
+      timespec ts{static_cast<time_t>(wake / 1000000000ull),
+                  static_cast<long>(wake % 1000000000ull)};
       while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
       }
     }
@@ -161,7 +162,9 @@ class Runner {
           if (failed.load()) continue;  // the run is decided: drain
           if (!controlled && o_.timing != Timing::kFast) {
             double speed = o_.timing == Timing::kScaled ? o_.speed : 1.0;
-            uint64_t deadline = base + static_cast<uint64_t>(static_cast<double>(op.start_ns - plan_.first_ns) / speed);
+            uint64_t deadline =
+                base +
+                static_cast<uint64_t>(static_cast<double>(op.start_ns - plan_.first_ns) / speed);
             clock_->SleepUntilNs(deadline);
             uint64_t now = clock_->NowNs();
             st.issue_error.Add(now > deadline ? now - deadline : deadline - now);
@@ -226,24 +229,33 @@ class Runner {
 
  private:
   // A fresh engine directory holding every planned file at its size with its
-  // initial content, built outside the scheduler and the history.
+  // initial content, built outside the scheduler and the history: once per
+  // replay (engine-template under the target), then copied for each run.
   Status FreshEngine(const std::string& dir) {
     std::error_code ec;
     fs::remove_all(dir, ec);
-    engine::EngineOptions eo;
-    eo.prefetch_workers = 0;
-    eo.compaction = false;
-    auto e = engine::Engine::Open(dir, eo);
-    if (!e.ok()) return e.status();
-    std::string chunk;
-    for (uint32_t i = 0; i < plan_.files.size(); ++i) {
-      for (uint64_t off = 0; off < plan_.files[i].size; off += 1 << 20) {
-        chunk.resize(static_cast<size_t>(std::min<uint64_t>(1 << 20, plan_.files[i].size - off)));
-        FillContent(i, off, chunk.data(), chunk.size());
-        ORDO_RETURN_IF_ERROR((*e)->Write(EngineFileName(i), off, chunk));
+    const std::string tmpl = o_.target + "/engine-template";
+    if (!template_ready_) {
+      fs::remove_all(tmpl, ec);
+      engine::EngineOptions eo;
+      eo.prefetch_workers = 0;
+      eo.compaction = false;
+      auto e = engine::Engine::Open(tmpl, eo);
+      if (!e.ok()) return e.status();
+      std::string chunk;
+      for (uint32_t i = 0; i < plan_.files.size(); ++i) {
+        for (uint64_t off = 0; off < plan_.files[i].size; off += 1 << 20) {
+          chunk.resize(static_cast<size_t>(std::min<uint64_t>(1 << 20, plan_.files[i].size - off)));
+          FillContent(i, off, chunk.data(), chunk.size());
+          ORDO_RETURN_IF_ERROR((*e)->Write(EngineFileName(i), off, chunk));
+        }
       }
+      ORDO_RETURN_IF_ERROR((*e)->Close());
+      template_ready_ = true;
     }
-    return (*e)->Close();
+    fs::copy(tmpl, dir, fs::copy_options::recursive, ec);
+    if (ec) return Status::IoError(dir + ": cannot copy the engine template: " + ec.message());
+    return Status::Ok();
   }
 
   // Streams the trace into the per-thread queues, blocking while one is full.
@@ -270,6 +282,7 @@ class Runner {
   const ReplayOptions& o_;
   const ReplayPlan& plan_;
   Clock* clock_;
+  bool template_ready_ = false;
 };
 
 }  // namespace
@@ -284,7 +297,8 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   if (o.shard_count < 1 || o.shard_index < 0 || o.shard_index >= o.shard_count) {
     return Status::InvalidArgument("--shard K/N needs 1 <= K <= N");
   }
-  if (o.timing == Timing::kScaled && !(o.speed > 0)) return Status::InvalidArgument("timing scale must be > 0");
+  if (o.timing == Timing::kScaled && !(o.speed > 0))
+    return Status::InvalidArgument("timing scale must be > 0");
   auto plan = MakePlan(trace_path, o);
   if (!plan.ok()) return plan.status();
   ORDO_RETURN_IF_ERROR(ClaimTarget(o.target, o.force));
@@ -350,14 +364,16 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   return summary;
 }
 
-std::string ReproduceCommand(const std::string& trace_path, const ReplayOptions& o, const RunOutcome& run) {
+std::string ReproduceCommand(const std::string& trace_path, const ReplayOptions& o,
+                             const RunOutcome& run) {
   std::string cmd = fmt::format("ordo replay {} --target {} --backend {}", trace_path, o.target,
                                 o.backend == Backend::kEngine ? "engine" : "file");
   if (o.backend == Backend::kEngine) {
     const char* explore = o.strategy == sched::Strategy::kPct      ? "pct"
                           : o.strategy == sched::Strategy::kRandom ? "random"
                                                                    : "none";
-    cmd += fmt::format(" --engine {} --explore {} --seed {}", engine::EngineModeName(o.engine_mode), explore, run.seed);
+    cmd += fmt::format(" --engine {} --explore {} --seed {}", engine::EngineModeName(o.engine_mode),
+                       explore, run.seed);
     if (o.strategy == sched::Strategy::kPct) cmd += fmt::format(" --depth {}", o.depth);
   }
   return cmd + " --runs 1";
