@@ -34,15 +34,15 @@ struct History {
 
 TEST(Analyze, StaleCleanWhileTheWriteLockIsHeldIsFlaggedAndManifests) {
   History h;
-  h.Add(1, K::kPrefetchIssue);           // #0 reader asks for block 7 ahead
-  h.Add(2, K::kBlockLock);               // #1 writer locks block 7
-  h.Add(3, K::kPrefetchFill);            // #2 prefetch reads the old bytes
-  h.Add(3, K::kPrefetchMarkClean);       // #3 and marks them clean
-  h.Add(2, K::kBlockWrite);              // #4
-  h.Add(2, K::kBlockUnlock);             // #5
-  h.Add(1, K::kVerifyCheckCacheReady);   // #6
-  h.Add(1, K::kVerifyCheckPending);      // #7
-  h.Add(1, K::kVerifyFail, 1);           // #8 checksum mismatch
+  h.Add(1, K::kPrefetchIssue);          // #0 reader asks for block 7 ahead
+  h.Add(2, K::kBlockLock);              // #1 writer locks block 7
+  h.Add(3, K::kPrefetchFill);           // #2 prefetch reads the old bytes
+  h.Add(3, K::kPrefetchMarkClean);      // #3 and marks them clean
+  h.Add(2, K::kBlockWrite);             // #4
+  h.Add(2, K::kBlockUnlock);            // #5
+  h.Add(1, K::kVerifyCheckCacheReady);  // #6
+  h.Add(1, K::kVerifyCheckPending);     // #7
+  h.Add(1, K::kVerifyFail, 1);          // #8 checksum mismatch
   auto f = h.Analyze();
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].rule, "FPRE004-A");
@@ -51,23 +51,61 @@ TEST(Analyze, StaleCleanWhileTheWriteLockIsHeldIsFlaggedAndManifests) {
   EXPECT_EQ(f[0].offset, 7u * 4096);
   EXPECT_EQ(f[0].events, (std::vector<uint64_t>{1, 2, 3}));
   EXPECT_EQ(f[0].threads, (std::vector<uint32_t>{2, 3}));
-  EXPECT_NE(f[0].explanation.find("T2 took the write lock on block 7 of file 1 (offset 28672) at #1"), std::string::npos)
+  EXPECT_NE(
+      f[0].explanation.find("T2 took the write lock on block 7 of file 1 (offset 28672) at #1"),
+      std::string::npos)
       << f[0].explanation;
-  EXPECT_NE(f[0].explanation.find("marked it clean at #3, while the lock was held"), std::string::npos);
+  EXPECT_NE(f[0].explanation.find("marked it clean at #3, while the lock was held"),
+            std::string::npos);
+}
+
+// The read-miss form: a reader caches the old version while the write holds
+// the lock; legacy's publish keeps it (it replaces only what was cached when
+// it locked), fixed's replaces whatever is cached.
+TEST(Analyze, ReadMissCachedInsideALegacyWriteIsFlaggedAndAFixedOneIsNot) {
+  for (int replaces_any = 0; replaces_any < 2; ++replaces_any) {
+    History h;
+    h.Add(2, K::kBlockLock);                   // #0 writer locks block 7
+    h.Add(2, K::kBlockWrite);                  // #1
+    h.Add(3, K::kCacheFill);                   // #2 a read miss caches the old bytes
+    h.Add(2, K::kCachePublish, replaces_any);  // #3 the write publishes its checksum
+    h.Add(2, K::kBlockUnlock);                 // #4
+    if (replaces_any == 0) {
+      h.Add(1, K::kVerifyCheckCacheReady);  // #5
+      h.Add(1, K::kVerifyCheckPending);     // #6
+      h.Add(1, K::kVerifyFail, 1);          // #7 checksum mismatch
+    }
+    auto f = h.Analyze();
+    if (replaces_any == 1) {
+      EXPECT_TRUE(f.empty()) << f[0].explanation;
+      continue;
+    }
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].rule, "FPRE004-A");
+    EXPECT_TRUE(f[0].manifested);
+    EXPECT_EQ(f[0].events, (std::vector<uint64_t>{0, 2}));  // the lock and the fill inside it
+    EXPECT_NE(
+        f[0].explanation.find(
+            "T3 missed the cache, read the block's old version from disk and cached it at #2, "
+            "while the lock was held"),
+        std::string::npos)
+        << f[0].explanation;
+  }
 }
 
 TEST(Analyze, StaleCleanIsPredictedEvenWhenTheRunPassed) {
   History h;
   h.Add(2, K::kBlockLock);
   h.Add(2, K::kBlockWrite);
-  h.Add(2, K::kBlockUnlock);     // the write is done...
-  h.Add(3, K::kPrefetchFill);    // ...before prefetch runs, but nothing orders them
+  h.Add(2, K::kBlockUnlock);   // the write is done...
+  h.Add(3, K::kPrefetchFill);  // ...before prefetch runs, but nothing orders them
   h.Add(3, K::kPrefetchMarkClean);
   auto f = h.Analyze();
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].rule, "FPRE004-A");
   EXPECT_FALSE(f[0].manifested);
-  EXPECT_NE(f[0].explanation.find("not ordered after T2's unlock (its unlock at #2)"), std::string::npos);
+  EXPECT_NE(f[0].explanation.find("not ordered after T2's unlock (its unlock at #2)"),
+            std::string::npos);
 }
 
 TEST(Analyze, PrefetchThatTakesTheBlockLockIsOrderedAndClean) {
@@ -94,7 +132,7 @@ History Compaction(bool legacy_order, bool ordered_by_lock) {
   } else {
     h.Add(1, K::kVerifyCheckPending);
   }
-  h.Add(5, K::kCompactCacheReady);        // #4
+  h.Add(5, K::kCompactCacheReady);  // #4
   h.Add(5, K::kCompactEnd);
   h.Add(5, K::kBlockUnlock, 2);
   if (ordered_by_lock) {  // the reader synchronizes with compaction first
@@ -103,7 +141,7 @@ History Compaction(bool legacy_order, bool ordered_by_lock) {
     h.Add(1, K::kVerifyCheckCacheReady);
     h.Add(1, K::kVerifyCheckPending);
   } else if (legacy_order) {
-    h.Add(1, K::kVerifyCheckPending);     // #7 sees "not pending"
+    h.Add(1, K::kVerifyCheckPending);  // #7 sees "not pending"
     h.Add(1, K::kVerifyFail, 2);
   } else {
     h.Add(1, K::kVerifyCheckCacheReady);
@@ -118,8 +156,9 @@ TEST(Analyze, VerifyOrderDuringCompactionIsFlaggedAndManifests) {
   EXPECT_EQ(f[0].rule, "FPRE004-B");
   EXPECT_TRUE(f[0].manifested);
   EXPECT_EQ(f[0].events, (std::vector<uint64_t>{2, 3, 4, 7}));
-  EXPECT_NE(f[0].explanation.find("T1 read \"cache ready\" at #3 and then \"last write pending\" at #7"),
-            std::string::npos)
+  EXPECT_NE(
+      f[0].explanation.find("T1 read \"cache ready\" at #3 and then \"last write pending\" at #7"),
+      std::string::npos)
       << f[0].explanation;
 }
 

@@ -23,15 +23,36 @@ struct Step {
   uint64_t seq = 0;     // history index
 };
 
+// One occurrence of a rule, kept compact; its explanation is written only
+// for the findings shown.
+struct Instance {
+  int rule = 0;           // 0: FPRE004-A, 1: FPRE004-B
+  bool demand = false;    // A: cached by a read miss, not by prefetch
+  bool observed = false;  // A: marked while the lock was visibly held
+  bool closed = false;    // A: the write had unlocked; B: compaction had ended
+  uint64_t block = 0;
+  uint32_t first = 0, second = 0;  // dense threads: A writer, prefetcher; B compactor, reader
+  uint64_t e[4] = {};  // A: lock, fill, mark, unlock; B: pending, ready read, pending read, ready
+  bool manifested = false;
+  uint64_t count = 1;
+};
+
 struct WriteRegion {
   Step lock;
   Step unlock;
   bool open = true;
+  // How its publish treats the cache (cache_publish): -1 not yet published,
+  // 0 replaces only a buffer cached when the lock was taken (legacy), 1
+  // replaces whatever is cached. Read-miss fills inside the region are
+  // judged by it, so they wait here until the publish.
+  int replaces_any = -1;
+  std::vector<Instance> waiting;
 };
 
 struct Mark {
   Step fill;
   Step mark;
+  bool demand = false;  // a read miss cached it (fill and mark are one step)
 };
 
 struct Compaction {
@@ -48,19 +69,6 @@ struct CheckPair {  // legacy verify order: "cache ready" read, then "pending"
 
 EngineEventKind Kind(uint16_t k) { return static_cast<EngineEventKind>(k); }
 using K = EngineEventKind;
-
-// One occurrence of a rule, kept compact; its explanation is written only
-// for the findings shown.
-struct Instance {
-  int rule = 0;  // 0: FPRE004-A, 1: FPRE004-B
-  bool observed = false;  // A: marked while the lock was visibly held
-  bool closed = false;    // A: the write had unlocked; B: compaction had ended
-  uint64_t block = 0;
-  uint32_t first = 0, second = 0;  // dense threads: A writer, prefetcher; B compactor, reader
-  uint64_t e[4] = {};  // A: lock, fill, mark, unlock; B: pending, ready read, pending read, ready
-  bool manifested = false;
-  uint64_t count = 1;
-};
 
 // The live state of one block: the latest step of each kind per thread.
 struct BlockState {
@@ -91,11 +99,13 @@ struct Analyzer::Impl {
   std::vector<uint32_t> tids;                    // index -> recorded tid
   std::vector<VC> clock;                         // per thread
   std::unordered_map<uint64_t, BlockState> blocks;
-  std::vector<Step> last_fill;      // per thread: its next mark pairs with it
-  std::vector<CheckPair> checks;    // per thread: a "cache ready" read awaiting its "pending" read
+  std::vector<Step> last_fill;    // per thread: its next mark pairs with it
+  std::vector<CheckPair> checks;  // per thread: a "cache ready" read awaiting its "pending" read
   std::vector<bool> checking;
-  std::vector<Instance> shown;      // one per rule (deduplicated) or every instance
-  int shown_index[2] = {-1, -1};
+  std::vector<Instance> shown;        // one per signature (deduplicated) or every instance
+  int shown_index[3] = {-1, -1, -1};  // A by prefetch, B, A by read miss
+
+  static int Signature(const Instance& in) { return in.rule == 0 && in.demand ? 2 : in.rule; }
 
   uint32_t Thread(uint32_t tid) {
     auto [it, fresh] = dense.try_emplace(tid, static_cast<uint32_t>(tids.size()));
@@ -119,11 +129,12 @@ struct Analyzer::Impl {
   void Report(BlockState& bs, const Instance& in) {
     bs.latest[in.rule] = in;
     bs.has_latest[in.rule] = true;
-    if (options.deduplicate && shown_index[in.rule] >= 0) {
-      ++shown[shown_index[in.rule]].count;
+    int sig = Signature(in);
+    if (options.deduplicate && shown_index[sig] >= 0) {
+      ++shown[shown_index[sig]].count;
       return;
     }
-    if (shown_index[in.rule] < 0) shown_index[in.rule] = static_cast<int>(shown.size());
+    if (shown_index[sig] < 0) shown_index[sig] = static_cast<int>(shown.size());
     shown.push_back(in);
   }
 
@@ -133,15 +144,16 @@ struct Analyzer::Impl {
     if (!bs.has_latest[rule]) return;
     Instance in = bs.latest[rule];
     in.manifested = true;
-    if (shown_index[rule] < 0) {
-      shown_index[rule] = static_cast<int>(shown.size());
+    int sig = Signature(in);
+    if (shown_index[sig] < 0) {
+      shown_index[sig] = static_cast<int>(shown.size());
       shown.push_back(in);
       return;
     }
-    Instance& ex = shown[shown_index[rule]];
+    Instance& ex = shown[shown_index[sig]];
     if (!options.deduplicate) {
       for (auto& x : shown) {
-        if (x.rule == rule && x.block == in.block) x.manifested = true;
+        if (Signature(x) == sig && x.block == in.block) x.manifested = true;
       }
       return;
     }
@@ -164,41 +176,70 @@ struct Analyzer::Impl {
     f.manifested = in.manifested;
     f.count = in.count;
     f.threads = {tids[in.first], tids[in.second]};
-    if (in.rule == 0) {
+    if (in.rule == 0 && in.demand) {
       f.rule = "FPRE004-A";
-      f.signature = "FPRE004-A:block_lock(write)|prefetch_fill|prefetch_mark_clean|block_unlock(write)";
+      f.signature = "FPRE004-A:block_lock(write)|cache_fill(read miss)|block_unlock(write)";
+      f.events = {in.e[0], in.e[2]};
+      if (in.closed) f.events.push_back(in.e[3]);
+      std::string unlock =
+          in.closed ? fmt::format("its unlock at #{}", in.e[3]) : "its unlock comes later";
+      f.explanation = fmt::format(
+          "T{} took the write lock on {} at #{}; T{} missed the cache, read the block's old "
+          "version from disk and "
+          "cached it at #{}, {} T{}'s unlock ({}); the legacy write replaces only a buffer that "
+          "was cached when it "
+          "took the lock, so the old bytes stay cached under the new checksum: FPRE004-A (by a "
+          "read miss)",
+          tids[in.first], Where(in.block), in.e[0], tids[in.second], in.e[2],
+          in.observed ? "while the lock was held, not ordered after" : "not ordered after",
+          tids[in.first], unlock);
+    } else if (in.rule == 0) {
+      f.rule = "FPRE004-A";
+      f.signature =
+          "FPRE004-A:block_lock(write)|prefetch_fill|prefetch_mark_clean|block_unlock(write)";
       f.events = {in.e[0], in.e[1], in.e[2]};
       if (in.closed) f.events.push_back(in.e[3]);
-      std::string unlock = in.closed ? fmt::format("its unlock at #{}", in.e[3]) : "its unlock comes later";
+      std::string unlock =
+          in.closed ? fmt::format("its unlock at #{}", in.e[3]) : "its unlock comes later";
       f.explanation = fmt::format(
-          "T{} took the write lock on {} at #{}; T{} filled a buffer for it at #{} and marked it clean at #{}, {} "
-          "T{}'s unlock ({}); nothing (no lock, no prefetch hand-off) orders the mark after the write, so the "
-          "buffer can hold the bytes from before the write while the checksum is the new one: FPRE004-A",
+          "T{} took the write lock on {} at #{}; T{} filled a buffer for it at #{} and marked it "
+          "clean at #{}, {} "
+          "T{}'s unlock ({}); nothing (no lock, no prefetch hand-off) orders the mark after the "
+          "write, so the "
+          "buffer can hold the bytes from before the write while the checksum is the new one: "
+          "FPRE004-A",
           tids[in.first], Where(in.block), in.e[0], tids[in.second], in.e[1], in.e[2],
-          in.observed ? "while the lock was held, not ordered after" : "not ordered after", tids[in.first], unlock);
+          in.observed ? "while the lock was held, not ordered after" : "not ordered after",
+          tids[in.first], unlock);
     } else {
       f.rule = "FPRE004-B";
       f.signature =
-          "FPRE004-B:verify_check_cache_ready>verify_check_pending|compact_last_write_pending|compact_cache_ready";
+          "FPRE004-B:verify_check_cache_ready>verify_check_pending|compact_last_write_pending|"
+          "compact_cache_ready";
       f.events = {in.e[0], in.e[1], in.e[2]};
       if (in.closed) f.events.push_back(in.e[3]);
       f.explanation = fmt::format(
-          "T{} set \"last write pending\" and cleared \"cache ready\" on {} at #{} and {}; T{} read \"cache ready\" "
-          "at #{} and then \"last write pending\" at #{} (the legacy order); nothing orders T{}'s two reads with "
-          "T{}'s steps, so it can read \"not ready\" before compaction ends and \"not pending\" after it, a pair "
+          "T{} set \"last write pending\" and cleared \"cache ready\" on {} at #{} and {}; T{} "
+          "read \"cache ready\" "
+          "at #{} and then \"last write pending\" at #{} (the legacy order); nothing orders T{}'s "
+          "two reads with "
+          "T{}'s steps, so it can read \"not ready\" before compaction ends and \"not pending\" "
+          "after it, a pair "
           "that never existed: FPRE004-B",
           tids[in.first], Where(in.block), in.e[0],
-          in.closed ? fmt::format("set \"cache ready\" again at #{}", in.e[3]) : "had not yet set \"cache ready\" again",
+          in.closed ? fmt::format("set \"cache ready\" again at #{}", in.e[3])
+                    : "had not yet set \"cache ready\" again",
           tids[in.second], in.e[1], in.e[2], tids[in.second], tids[in.first]);
     }
     std::sort(f.events.begin(), f.events.end());
     return f;
   }
 
-  void StaleClean(BlockState& bs, uint64_t block, uint32_t w, const WriteRegion& r, uint32_t p, const Mark& m,
-                  bool observed) {
+  void StaleClean(BlockState& bs, uint64_t block, uint32_t w, WriteRegion& r, uint32_t p,
+                  const Mark& m, bool observed) {
     Instance in;
     in.rule = 0;
+    in.demand = m.demand;
     in.observed = observed;
     in.closed = !r.open;
     in.block = block;
@@ -208,8 +249,13 @@ struct Analyzer::Impl {
     in.e[1] = m.fill.seq;
     in.e[2] = m.mark.seq;
     in.e[3] = r.unlock.seq;
-    Report(bs, in);
+    if (!m.demand || r.replaces_any == 0) {
+      Report(bs, in);
+    } else if (r.replaces_any < 0 && r.waiting.size() < kMaxWaiting) {
+      r.waiting.push_back(in);  // judged when the write publishes
+    }
   }
+  static constexpr size_t kMaxWaiting = 64;
 
   void Add(const trace::EngineRecord& e) {
     ++events;
@@ -246,6 +292,19 @@ struct Analyzer::Impl {
         }
         break;
       }
+      case K::kCachePublish: {
+        BlockState& bs = blocks[b];
+        WriteRegion& r = Slot(bs.writes, t);
+        r.replaces_any = e.arg != 0 ? 1 : 0;
+        if (r.replaces_any == 0) {
+          for (Instance& in : r.waiting) {
+            in.closed = false;
+            Report(bs, in);
+          }
+        }
+        r.waiting.clear();
+        break;
+      }
       case K::kPrefetchIssue:
         blocks[b].issued = vc;
         break;
@@ -253,9 +312,11 @@ struct Analyzer::Impl {
         Join(vc, blocks[b].issued);
         last_fill[t] = here;
         break;
-      case K::kPrefetchMarkClean: {
+      case K::kPrefetchMarkClean:
+      case K::kCacheFill: {
         BlockState& bs = blocks[b];
-        Mark m{last_fill[t], here};
+        Mark m{last_fill[t], here, kind == K::kCacheFill};
+        if (m.demand) m.fill = here;
         for (auto& [wt, r] : bs.writes) {
           if (wt == t) continue;
           if (r.open) {
@@ -292,7 +353,8 @@ struct Analyzer::Impl {
           BlockState& bs = blocks[b];
           for (auto& [ct, c] : bs.compactions) {
             if (ct == t) continue;
-            bool ended_before = !c.open && At(checks[t].clock_at_read, c.ready.thread) >= c.ready.stamp;
+            bool ended_before =
+                !c.open && At(checks[t].clock_at_read, c.ready.thread) >= c.ready.stamp;
             if (ended_before) continue;
             Instance in;
             in.rule = 1;
@@ -320,7 +382,9 @@ struct Analyzer::Impl {
   }
 };
 
-Analyzer::Analyzer(const AnalyzerOptions& options) : impl_(std::make_unique<Impl>()) { impl_->options = options; }
+Analyzer::Analyzer(const AnalyzerOptions& options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+}
 Analyzer::~Analyzer() = default;
 void Analyzer::Add(const trace::EngineRecord& event) { impl_->Add(event); }
 std::vector<Finding> Analyzer::Findings() const {

@@ -14,9 +14,12 @@ std::string_view EngineModeName(EngineMode mode) {
 }
 
 bool ParseEngineMode(std::string_view name, EngineMode* mode) {
-  if (name == "legacy") *mode = EngineMode::kLegacy;
-  else if (name == "fixed") *mode = EngineMode::kFixed;
-  else return false;
+  if (name == "legacy")
+    *mode = EngineMode::kLegacy;
+  else if (name == "fixed")
+    *mode = EngineMode::kFixed;
+  else
+    return false;
   return true;
 }
 
@@ -34,7 +37,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& dir, const Engin
     s = own.get();
   }
   if (s->controlled() && s->CurrentIndex() < 0) {
-    return Status::InvalidArgument("engine: under a controlled scheduler, open it from a thread that takes part (Attach)");
+    return Status::InvalidArgument(
+        "engine: under a controlled scheduler, open it from a thread that takes part (Attach)");
   }
   if (options.block_size == 0 || options.prefetch_workers < 0) {
     return Status::InvalidArgument("engine: block size must be > 0 and workers >= 0");
@@ -193,12 +197,18 @@ Status Engine::Impl::ReadBlock(FileState& f, uint64_t b, char* out) {
   if (Crc32c(0, out, options.block_size) != v.crc) {
     ++counters.verify_failures;
     ORDO_POINT(points, kVerifyFail, key, 0);
-    return Status::VerifyFailed(fmt::format("FPRE004: on-disk block {} of \"{}\" (offset {}) fails its checksum",
-                                            b, f.name, b * options.block_size));
+    return Status::VerifyFailed(
+        fmt::format("FPRE004: on-disk block {} of \"{}\" (offset {}) fails its checksum", b, f.name,
+                    b * options.block_size));
   }
   auto fresh = std::make_shared<Buffer>();
   fresh->data.assign(out, options.block_size);
-  cache.PutIfCurrent(key, *meta, version, std::move(fresh));
+  // Legacy and fixed alike cache what a miss read. A write holding the block's
+  // lock has not published yet, so this is the old version; legacy keeps it
+  // past the write (it only replaces what was cached when it locked): the
+  // demand-read form of FPRE004-A. Observed, not a scheduling point.
+  if (cache.PutIfCurrent(key, *meta, version, std::move(fresh)))
+    ORDO_OBSERVE(points, kCacheFill, key, 0);
   return Status::Ok();
 }
 
@@ -274,7 +284,8 @@ Status Engine::Write(std::string_view name, uint64_t offset, std::string_view da
   }
   ORDO_POINT(e.points, kWriteEnd, BlockKey(f.id, offset / bs), status.ok() ? data.size() : 0);
   uint32_t every = e.options.compaction_every_writes;
-  if (every != 0 && e.options.compaction && e.counters.writes.load() % every == 0) RequestCompaction();
+  if (every != 0 && e.options.compaction && e.counters.writes.load() % every == 0)
+    RequestCompaction();
   return status;
 }
 
@@ -292,14 +303,16 @@ Status Engine::Impl::WriteBlock(FileState& f, uint64_t b, uint32_t in, std::stri
   buffer->data.assign(options.block_size, '\0');
   uint64_t old = meta.version.load();
   Status s;
-  if (old != 0 && data.size() < options.block_size) s = store->ReadBlock(Unpack(old), buffer->data.data());
+  if (old != 0 && data.size() < options.block_size)
+    s = store->ReadBlock(Unpack(old), buffer->data.data());
   if (s.ok()) {
     std::memcpy(buffer->data.data() + in, data.data(), data.size());
     BlockVersion prev = Unpack(old);
     auto v = store->WriteBlock(f.id, b, buffer->data.data(), old != 0 ? &prev : nullptr);
     if (v.ok()) {
-      cache.Publish(key, meta, Pack(v.value()), buffer,
-                    options.mode == EngineMode::kFixed || cached_at_lock);
+      bool replace_any = options.mode == EngineMode::kFixed;
+      cache.Publish(key, meta, Pack(v.value()), buffer, replace_any || cached_at_lock);
+      ORDO_OBSERVE(points, kCachePublish, key, replace_any ? 1 : 0);
     } else {
       s = v.status();
     }

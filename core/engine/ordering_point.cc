@@ -13,10 +13,11 @@ __attribute__((section(".probes"))) volatile unsigned short ordo_request_semapho
 
 namespace ordo::engine {
 
-void OrderingPoints::Hit(EngineEventKind kind, uint64_t block, uint64_t arg) {
+void OrderingPoints::Hit(EngineEventKind kind, uint64_t block, uint64_t arg, bool yield) {
   // Yield first: the strategy decides who takes this step next; the event is
   // recorded by the thread that then performs it, so history order is effect order.
-  if (scheduler_ != nullptr && scheduler_->controlled()) scheduler_->Yield(static_cast<uint32_t>(kind) + 1);
+  if (yield && scheduler_ != nullptr && scheduler_->controlled())
+    scheduler_->Yield(static_cast<uint32_t>(kind) + 1);
   int logical = scheduler_ != nullptr ? scheduler_->CurrentIndex() : -1;
   if (ordo_point_semaphore) {
     unsigned k = static_cast<unsigned>(kind);
@@ -25,7 +26,8 @@ void OrderingPoints::Hit(EngineEventKind kind, uint64_t block, uint64_t arg) {
   if (history_ == nullptr) return;
   trace::EngineRecord e;
   e.kind = static_cast<uint16_t>(kind);
-  e.tid = logical >= 0 ? static_cast<uint32_t>(logical) : static_cast<uint32_t>(syscall(SYS_gettid));
+  e.tid =
+      logical >= 0 ? static_cast<uint32_t>(logical) : static_cast<uint32_t>(syscall(SYS_gettid));
   e.block = block;
   e.arg = arg;
   std::lock_guard<std::mutex> lock(mu_);
@@ -45,7 +47,8 @@ void TraceHistory::Record(const trace::EngineRecord& event) {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     e.has_wall = true;
-    e.wall_ns = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+    e.wall_ns =
+        static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
   }
   status_ = writer_->Add(trace::Record::Engine(e));
 }

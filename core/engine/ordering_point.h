@@ -30,8 +30,8 @@ class OrderingPoints {
         active_(history != nullptr || (scheduler != nullptr && scheduler->controlled())) {}
 
   bool active() const { return active_; }
-  // The slow path behind ORDO_POINT.
-  void Hit(EngineEventKind kind, uint64_t block, uint64_t arg);
+  // The slow path behind ORDO_POINT (and ORDO_OBSERVE, which does not yield).
+  void Hit(EngineEventKind kind, uint64_t block, uint64_t arg, bool yield = true);
   // An API request (fires ordo:request for capture): op, file id, offset, length.
   static void Request(trace::IoOp op, uint32_t file, uint64_t offset, uint64_t length) {
     if (__builtin_expect(ordo_request_semaphore != 0, 0)) FireRequest(op, file, offset, length);
@@ -48,8 +48,16 @@ class OrderingPoints {
 
 }  // namespace ordo::engine
 
-#define ORDO_POINT(points, kind, block, arg)                                          \
-  do {                                                                                \
-    if (__builtin_expect((points).active() || ordo_point_semaphore != 0, 0))          \
-      (points).Hit(::ordo::trace::EngineEventKind::kind, (block), (arg));            \
+#define ORDO_POINT(points, kind, block, arg)                                 \
+  do {                                                                       \
+    if (__builtin_expect((points).active() || ordo_point_semaphore != 0, 0)) \
+      (points).Hit(::ordo::trace::EngineEventKind::kind, (block), (arg));    \
+  } while (0)
+
+// A step recorded (history, USDT) but not a place to switch threads: what
+// happened is seen, the schedules explored (and so every seed) stay the same.
+#define ORDO_OBSERVE(points, kind, block, arg)                                   \
+  do {                                                                           \
+    if (__builtin_expect((points).active() || ordo_point_semaphore != 0, 0))     \
+      (points).Hit(::ordo::trace::EngineEventKind::kind, (block), (arg), false); \
   } while (0)

@@ -6,23 +6,35 @@ namespace ordo::trace {
 
 namespace {
 constexpr std::array<std::string_view, static_cast<size_t>(IoOp::kCount)> kOpNames = {
-    "read",  "write",     "pread", "pwrite", "readv",       "writev",       "preadv",
-    "pwritev", "preadv2", "pwritev2", "fsync", "fdatasync", "open", "close", "trim",
-    "engine_read", "engine_write", "engine_fsync"};
+    "read",   "write",   "pread",   "pwrite",      "readv",        "writev",
+    "preadv", "pwritev", "preadv2", "pwritev2",    "fsync",        "fdatasync",
+    "open",   "close",   "trim",    "engine_read", "engine_write", "engine_fsync"};
 
 constexpr std::array<std::string_view, static_cast<size_t>(EngineEventKind::kCount)> kEventNames = {
-    "read_begin",       "read_end",
-    "write_begin",      "write_end",
-    "fsync_begin",      "fsync_end",
-    "block_lock",       "block_unlock",
-    "prefetch_issue",   "prefetch_fill",
+    "read_begin",
+    "read_end",
+    "write_begin",
+    "write_end",
+    "fsync_begin",
+    "fsync_end",
+    "block_lock",
+    "block_unlock",
+    "prefetch_issue",
+    "prefetch_fill",
     "prefetch_mark_clean",
-    "compact_begin",    "compact_last_write_pending",
-    "compact_cache_ready", "compact_end",
-    "verify_check_cache_ready", "verify_check_pending",
-    "verify_ok",        "verify_fail",
-    "thread_start",     "thread_exit",
-    "block_write"};
+    "compact_begin",
+    "compact_last_write_pending",
+    "compact_cache_ready",
+    "compact_end",
+    "verify_check_cache_ready",
+    "verify_check_pending",
+    "verify_ok",
+    "verify_fail",
+    "thread_start",
+    "thread_exit",
+    "block_write",
+    "cache_fill",
+    "cache_publish"};
 }  // namespace
 
 std::string_view IoOpName(IoOp op) {
@@ -42,8 +54,12 @@ bool ParseIoOp(std::string_view name, IoOp* op) {
 
 bool IsReadOp(IoOp op) {
   switch (op) {
-    case IoOp::kRead: case IoOp::kPread: case IoOp::kReadv: case IoOp::kPreadv:
-    case IoOp::kPreadv2: case IoOp::kEngineRead:
+    case IoOp::kRead:
+    case IoOp::kPread:
+    case IoOp::kReadv:
+    case IoOp::kPreadv:
+    case IoOp::kPreadv2:
+    case IoOp::kEngineRead:
       return true;
     default:
       return false;
@@ -52,8 +68,12 @@ bool IsReadOp(IoOp op) {
 
 bool IsWriteOp(IoOp op) {
   switch (op) {
-    case IoOp::kWrite: case IoOp::kPwrite: case IoOp::kWritev: case IoOp::kPwritev:
-    case IoOp::kPwritev2: case IoOp::kEngineWrite:
+    case IoOp::kWrite:
+    case IoOp::kPwrite:
+    case IoOp::kWritev:
+    case IoOp::kPwritev:
+    case IoOp::kPwritev2:
+    case IoOp::kEngineWrite:
       return true;
     default:
       return false;

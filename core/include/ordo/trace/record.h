@@ -35,6 +35,9 @@ enum class EngineEventKind : uint16_t {
   kVerifyCheckCacheReady, kVerifyCheckPending, kVerifyOk, kVerifyFail,
   kThreadStart, kThreadExit,
   kBlockWrite,  // a write updates a locked block's data and checksum
+  kCacheFill,   // a read miss put the block it read from disk into the cache
+  kCachePublish,  // a write published its version; arg 1: it replaced whatever
+                  // was cached, 0: only a buffer cached when it took the lock
   kCount  // not a kind: number of kinds known to this build
 };
 
