@@ -62,27 +62,12 @@ fuzz: deps
 bench: build
 	bench/run.sh $(BUILD)
 
-# For now the demo shows the trace tooling on the committed sample traces,
-# FPRE004 reproduced from a fio-derived trace and repeated from its seed, the
-# fixed engine clean over 100 seeds, and fio replaying what ordo exports.
+# `ordo demo`: loadgen on the legacy engine captured with eBPF (as root; else
+# the committed sample trace), FPRE004 reproduced under pct and again from its
+# seed, analyzed, minimized, reported; the fixed engine clean; a table.
 demo: build
-	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)/target
-	$(ORDO) trace info traces/fio-misaligned-mix.ordo
-	$(ORDO) trace stat traces/fio-misaligned-mix.ordo
-	$(ORDO) trace cat traces/fio-misaligned-mix.ordo --limit 10
-	$(ORDO) trace export --format fio traces/fio-misaligned-mix.ordo -o $(DEMO_DIR)/replay.log \
-	  --target-dir $(DEMO_DIR)/target
-	truncate -s 16M $(DEMO_DIR)/target/file1
-	fio --name=replay --ioengine=psync --replay_no_stall=1 --read_iolog=$(DEMO_DIR)/replay.log \
-	  | grep -E 'issued rwts' | sed 's/^ */fio replayed the exported trace: /'
-	@echo "== FPRE004 from a fio trace (one writer, one misaligned sequential reader), legacy engine, pct"
-	$(ORDO) replay traces/fio-writer-reader.ordo --target $(DEMO_DIR)/replay --engine legacy --runs 100 \
-	  --until-fail --seed 1000 --history $(DEMO_DIR)/fail.ordo; test $$? -eq 1
-	@echo "== the same seed again"
-	$(ORDO) replay traces/fio-writer-reader.ordo --target $(DEMO_DIR)/replay --engine legacy --seed 1000 --runs 1 \
-	  | grep -A1 'FPRE004 reproduced'; true
-	@echo "== the fixed engine, 100 seeds"
-	$(ORDO) replay traces/fio-writer-reader.ordo --target $(DEMO_DIR)/replay --engine fixed --runs 100 | tail -1
+	rm -rf $(DEMO_DIR)
+	$(ORDO) demo --workdir $(DEMO_DIR)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz out

@@ -37,6 +37,7 @@ struct DemoOptions {
   double rate = 1000;
   int max_runs = 200;
   int fixed_runs = 30;
+  std::string minimize_time = "60s";
 };
 
 using SteadyClock = std::chrono::steady_clock;
@@ -257,7 +258,9 @@ class Demo {
       analyze::MinimizeOptions mo;
       mo.mode = engine::EngineMode::kLegacy;
       mo.seed = failure_.seed;
-      mo.max_seconds = 60;
+      auto budget = ParseDuration(o_.minimize_time);
+      if (!budget.ok()) return Fail(budget.status());
+      mo.max_seconds = static_cast<double>(budget.value()) / 1e9;
       auto m = analyze::Minimize(trace_, dir_ + "/min.ordo", mo);
       if (!m.ok()) return Fail(m.status());
       minimized_ = m.value();
@@ -360,6 +363,8 @@ void setup_demo(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--fixed-runs", o->fixed_runs, "seeds the fixed engine is replayed with")
       ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd->add_option("--minimize-time", o->minimize_time, "time budget of the minimization")
       ->capture_default_str();
   cmd->callback([o, exit_code] { *exit_code = Demo(*o).Run(); });
 }

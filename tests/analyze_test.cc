@@ -167,6 +167,26 @@ TEST(Analyze, FixedVerifyOrderAndOrderedReadsAreClean) {
   EXPECT_TRUE(Compaction(true, true).Analyze().empty());
 }
 
+// Fixed verify retries while compaction moves the block: pending, ready,
+// pending, ready. The "ready" then "pending" in the middle belongs to two
+// fixed-order attempts, not to one legacy pair.
+TEST(Analyze, FixedVerifyRetryIsNotTheLegacyOrder) {
+  History h;
+  h.Add(5, K::kBlockLock, 2);
+  h.Add(5, K::kCompactBegin);
+  h.Add(5, K::kCompactLastWritePending);
+  h.Add(1, K::kVerifyCheckPending);
+  h.Add(1, K::kVerifyCheckCacheReady);
+  h.Add(5, K::kCompactCacheReady);
+  h.Add(1, K::kVerifyCheckPending);  // the generation moved: retry
+  h.Add(1, K::kVerifyCheckCacheReady);
+  h.Add(1, K::kVerifyOk);
+  h.Add(5, K::kCompactEnd);
+  h.Add(5, K::kBlockUnlock, 2);
+  auto f = h.Analyze();
+  EXPECT_TRUE(f.empty()) << f[0].explanation;
+}
+
 TEST(Analyze, FindingsAreDeduplicatedBySignatureWithCounts) {
   History h;
   for (uint64_t b = 0; b < 10; ++b) {

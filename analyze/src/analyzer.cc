@@ -102,6 +102,10 @@ struct Analyzer::Impl {
   std::vector<Step> last_fill;    // per thread: its next mark pairs with it
   std::vector<CheckPair> checks;  // per thread: a "cache ready" read awaiting its "pending" read
   std::vector<bool> checking;
+  // Per thread: its last step read "last write pending" of this block (+1; 0
+  // none). A "cache ready" read right after it is the fixed order's second
+  // read, not the first of a legacy pair, even when a retry follows.
+  std::vector<uint64_t> pending_read;
   std::vector<Instance> shown;        // one per signature (deduplicated) or every instance
   int shown_index[3] = {-1, -1, -1};  // A by prefetch, B, A by read miss
 
@@ -115,6 +119,7 @@ struct Analyzer::Impl {
       last_fill.emplace_back();
       checks.emplace_back();
       checking.push_back(false);
+      pending_read.push_back(0);
     }
     return it->second;
   }
@@ -268,6 +273,8 @@ struct Analyzer::Impl {
     const K kind = Kind(e.kind);
     // A legacy check pair is two adjacent steps of one verify.
     if (kind != K::kVerifyCheckPending && kind != K::kVerifyCheckCacheReady) checking[t] = false;
+    const uint64_t pending_before = pending_read[t];
+    pending_read[t] = kind == K::kVerifyCheckPending ? b + 1 : 0;
     switch (kind) {
       case K::kBlockLock: {
         BlockState& bs = blocks[b];
@@ -341,6 +348,10 @@ struct Analyzer::Impl {
         break;
       }
       case K::kVerifyCheckCacheReady:
+        if (pending_before == b + 1) {  // fixed order: "pending" then "ready"
+          checking[t] = false;
+          break;
+        }
         checks[t].block = b;
         checks[t].ready_read = here;
         checks[t].clock_at_read.assign(vc.begin(), vc.end());
