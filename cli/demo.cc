@@ -117,7 +117,11 @@ class Demo {
   }
 
  private:
-  void Step(const std::string& what) { fmt::print("\n== [{:5.1f} s] {}\n", Since(t0_), what); }
+  void Step(const std::string& what) {
+    std::fflush(stdout);  // in order with the traced command's output, also in a log
+    fmt::print("\n== [{:5.1f} s] {}\n", Since(t0_), what);
+    std::fflush(stdout);
+  }
 
   replay::ReplayOptions Lab(engine::EngineMode mode, sched::Strategy strategy, uint64_t seed,
                             int runs) const {

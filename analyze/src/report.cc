@@ -20,7 +20,8 @@ struct HistoryInfo {
   std::string path;
   trace::TraceHeader header;
   AnalyzeResult analysis;
-  std::vector<trace::EngineRecord> window;  // the events around the first finding
+  int shown = -1;  // the finding the timeline shows: the first manifested, else the first
+  std::vector<trace::EngineRecord> window;  // the events around that finding's own events
   uint64_t verify_failures = 0;
   std::set<uint32_t> threads;
 };
@@ -48,17 +49,24 @@ std::string Escape(const std::string& s) {
   return out;
 }
 
-// Second pass: the events in [lo, hi] of the history, for the timeline.
-Status LoadWindow(HistoryInfo* h, uint64_t lo, uint64_t hi) {
+// Second pass: the events within kMargin of any of `around` (sorted), for the
+// timeline; all of them when `around` is empty, up to kMaxWindow.
+constexpr uint64_t kMargin = 4;
+constexpr size_t kMaxWindow = 120;
+
+Status LoadWindow(HistoryInfo* h, const std::vector<uint64_t>& around) {
   auto r = trace::TraceReader::Open(h->path);
   if (!r.ok()) return r.status();
   trace::Record rec;
+  size_t next = 0;
   while ((*r)->Next(&rec)) {
     if (rec.kind != trace::RecordKind::kEngine) continue;
     const auto& e = rec.engine;
     if (e.kind == static_cast<uint16_t>(trace::EngineEventKind::kVerifyFail)) ++h->verify_failures;
     h->threads.insert(e.tid);
-    if (e.seq >= lo && e.seq <= hi) h->window.push_back(e);
+    while (next < around.size() && around[next] + kMargin < e.seq) ++next;
+    bool near = around.empty() || (next < around.size() && e.seq + kMargin >= around[next]);
+    if (near && h->window.size() < kMaxWindow) h->window.push_back(e);
   }
   return (*r)->status();
 }
@@ -70,17 +78,14 @@ Result<HistoryInfo> Load(const std::string& path) {
   if (!a.ok()) return a.status();
   h.analysis = std::move(a).value();
   h.header = h.analysis.header;
-  uint64_t lo = 0, hi = 40;
-  if (!h.analysis.findings.empty()) {
-    const auto& ev = h.analysis.findings.front().events;
-    lo = ev.front() > 6 ? ev.front() - 6 : 0;
-    hi = ev.back() + 6;
-    if (hi - lo > 120) {  // keep the timeline readable: the finding's own events and a margin
-      lo = ev.front() > 3 ? ev.front() - 3 : 0;
-      hi = std::min(hi, lo + 120);
-    }
+  const auto& fs = h.analysis.findings;
+  for (size_t i = 0; i < fs.size() && h.shown < 0; ++i) {
+    if (fs[i].manifested) h.shown = static_cast<int>(i);
   }
-  ORDO_RETURN_IF_ERROR(LoadWindow(&h, lo, hi));
+  if (h.shown < 0 && !fs.empty()) h.shown = 0;
+  std::vector<uint64_t> around;
+  if (h.shown >= 0) around = fs[static_cast<size_t>(h.shown)].events;  // sorted
+  ORDO_RETURN_IF_ERROR(LoadWindow(&h, around));
   return h;
 }
 
@@ -88,15 +93,18 @@ Result<HistoryInfo> Load(const std::string& path) {
 // event, the finding's events in red with their names.
 std::string Timeline(const HistoryInfo& h) {
   std::set<uint64_t> hot;
-  if (!h.analysis.findings.empty()) {
-    for (uint64_t e : h.analysis.findings.front().events) hot.insert(e);
+  if (h.shown >= 0) {
+    for (uint64_t e : h.analysis.findings[static_cast<size_t>(h.shown)].events) hot.insert(e);
   }
+  // Where the window skips events, the timeline shows a gap.
+  int gaps = 0;
+  for (size_t k = 1; k < h.window.size(); ++k) gaps += h.window[k].seq > h.window[k - 1].seq + 1;
   std::map<uint32_t, int> lane;
   for (const auto& e : h.window) lane.emplace(e.tid, 0);
   int i = 0;
   for (auto& [tid, l] : lane) l = i++;
   const int lane_h = 46, left = 70, step = 14, top = 70;
-  int width = left + static_cast<int>(h.window.size()) * step + 240;
+  int width = left + static_cast<int>(h.window.size() + 2 * gaps) * step + 240;
   int height = static_cast<int>(lane.size()) * lane_h + top + 60;
   std::string svg = fmt::format(
       "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
@@ -109,10 +117,23 @@ std::string Timeline(const HistoryInfo& h) {
         "stroke=\"#bbb\"/>\n",
         y + 4, tid, left, y, width - 10, y);
   }
-  int hot_labels = 0;
+  int hot_labels = 0, column = 0;
   for (size_t k = 0; k < h.window.size(); ++k) {
     const auto& e = h.window[k];
-    int x = left + static_cast<int>(k) * step;
+    if (k > 0 && e.seq > h.window[k - 1].seq + 1) {  // skipped events: a marked gap
+      int gx = left + (column + 1) * step;
+      svg += fmt::format(
+          "<text class=\"gap\" x=\"{}\" y=\"{}\" fill=\"#888\" "
+          "text-anchor=\"middle\">&#8943;<title>{} "
+          "events</title></text>\n",
+          gx, top - 20, e.seq - h.window[k - 1].seq - 1);
+      svg += fmt::format(
+          "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#ddd\" "
+          "stroke-dasharray=\"3,3\"/>\n",
+          gx, top - 15, height - 40);
+      column += 2;
+    }
+    int x = left + column++ * step;
     int y = top + lane[e.tid] * lane_h + lane_h / 2;
     bool is_hot = hot.count(e.seq) != 0;
     std::string name = trace::EngineEventKindName(e.kind);
@@ -203,9 +224,12 @@ std::string Html(const std::vector<HistoryInfo>& hs, const std::vector<MergedExp
           f.count > 1 ? fmt::format(", seen {} times", f.count) : "", Escape(f.explanation),
           fmt::join(f.threads, ", "), fmt::join(f.events, ", #"));
     }
-    page +=
-        "</ol>\n<h3>Timeline of the first finding</h3>\n<p>One lane per thread; red marks are the "
-        "racing steps.</p>\n";
+    page += fmt::format(
+        "</ol>\n<h3>Timeline of finding {} ({})</h3>\n<p>One lane per thread; red marks are the "
+        "racing steps, with the {} events around each; &#8943; marks events left out.</p>\n",
+        h.shown + 1,
+        h.analysis.findings[static_cast<size_t>(h.shown)].manifested ? "manifested" : "the first",
+        kMargin);
     page += "<div class=\"scroll\">" + Timeline(h) + "</div>\n";
   }
   page += "<h2>Environment</h2>\n<table>\n";
@@ -260,10 +284,16 @@ std::string Markdown(const std::vector<HistoryInfo>& hs, const std::vector<Merge
                         f.block & 0xffffffffu, f.file, f.offset,
                         f.manifested ? "manifested" : "predicted", f.explanation);
     }
-    md += "\nEvents of the first finding:\n\n```\n";
-    std::set<uint64_t> hot(h.analysis.findings.front().events.begin(),
-                           h.analysis.findings.front().events.end());
-    for (const auto& e : h.window) {
+    md += fmt::format(
+        "\nEvents of finding {} ({}), {} around each racing step (>>):\n\n```\n", h.shown + 1,
+        h.analysis.findings[static_cast<size_t>(h.shown)].manifested ? "manifested" : "the first",
+        kMargin);
+    const auto& shown = h.analysis.findings[static_cast<size_t>(h.shown)].events;
+    std::set<uint64_t> hot(shown.begin(), shown.end());
+    for (size_t k = 0; k < h.window.size(); ++k) {
+      const auto& e = h.window[k];
+      if (k > 0 && e.seq > h.window[k - 1].seq + 1)
+        md += fmt::format("   ... {} events\n", e.seq - h.window[k - 1].seq - 1);
       md += fmt::format("{} #{:<6} T{:<3} {:<28} block {}\n", hot.count(e.seq) ? ">>" : "  ", e.seq,
                         e.tid, trace::EngineEventKindName(e.kind), e.block & 0xffffffffu);
     }

@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 #include <sys/prctl.h>
+#include <sys/utsname.h>
 #include <time.h>
 
 #include <atomic>
@@ -324,6 +325,11 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
       h.tool_version = std::string("ordo ") + ORDO_VERSION;
       h.kind = "history";
       h.clock = "logical";
+      struct utsname u;
+      if (uname(&u) == 0) {  // where the run was made, for reports
+        h.host = u.nodename;
+        h.kernel = std::string(u.sysname) + " " + u.release;
+      }
       RunOutcome probe;
       probe.run = run;
       probe.seed = o.seed + static_cast<uint64_t>(run);
