@@ -13,3 +13,4 @@ echo "== engine: legacy vs fixed latency (same run), ordering point cost, engine
 "$BUILD/bench/engine_bench"
 echo "== replay"; "$HERE/replay_bench.sh" "$BUILD"
 echo "== analyze"; "$HERE/analyze_bench.sh" "$BUILD"
+echo "== minimize"; "$HERE/minimize_bench.sh" "$BUILD"
