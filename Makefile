@@ -3,7 +3,7 @@
 
 # Every Debian package the build, the tests and the demo need.
 PACKAGES := cmake ninja-build g++ binutils clang pkg-config zstd libzstd-dev libcli11-dev libfmt-dev \
-            nlohmann-json3-dev libisal-dev libgtest-dev libbenchmark-dev libbpf-dev bpftool \
+            nlohmann-json3-dev libabsl-dev libisal-dev libgtest-dev libbenchmark-dev libbpf-dev bpftool \
             systemtap-sdt-dev libclang-rt-14-dev fio strace util-linux chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD ?= build

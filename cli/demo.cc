@@ -38,6 +38,7 @@ struct DemoOptions {
   int max_runs = 200;
   int fixed_runs = 30;
   std::string minimize_time = "60s";
+  uint64_t minimize_runs = 5000;
 };
 
 using SteadyClock = std::chrono::steady_clock;
@@ -265,6 +266,7 @@ class Demo {
       auto budget = ParseDuration(o_.minimize_time);
       if (!budget.ok()) return Fail(budget.status());
       mo.max_seconds = static_cast<double>(budget.value()) / 1e9;
+      mo.max_runs = o_.minimize_runs;
       auto m = analyze::Minimize(trace_, dir_ + "/min.ordo", mo);
       if (!m.ok()) return Fail(m.status());
       minimized_ = m.value();
@@ -369,6 +371,8 @@ void setup_demo(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   cmd->add_option("--minimize-time", o->minimize_time, "time budget of the minimization")
+      ->capture_default_str();
+  cmd->add_option("--minimize-runs", o->minimize_runs, "replay-run budget of the minimization")
       ->capture_default_str();
   cmd->callback([o, exit_code] { *exit_code = Demo(*o).Run(); });
 }

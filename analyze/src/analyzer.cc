@@ -4,8 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <unordered_map>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "ordo/trace/reader.h"
 
 namespace ordo::analyze {
@@ -13,7 +14,12 @@ namespace ordo::analyze {
 namespace {
 
 using trace::EngineEventKind;
-using VC = std::vector<uint32_t>;
+// Vector clocks and per-block slots live inside the block's hash-map entry
+// (inline up to a few threads), so an event costs one cache miss for its
+// block rather than one per vector.
+using VC = absl::InlinedVector<uint32_t, 8>;
+template <typename T>
+using PerThread = absl::InlinedVector<std::pair<uint32_t, T>, 2>;
 
 // One step of one thread, as far as ordering is concerned: x happens before
 // a later point of thread u iff clock_u[x.thread] >= x.stamp.
@@ -74,15 +80,15 @@ using K = EngineEventKind;
 struct BlockState {
   VC lock_release;  // clock at its last unlock
   VC issued;        // clock at its last prefetch issue
-  std::vector<std::pair<uint32_t, WriteRegion>> writes;
-  std::vector<std::pair<uint32_t, Mark>> marks;
-  std::vector<std::pair<uint32_t, Compaction>> compactions;
+  PerThread<WriteRegion> writes;
+  PerThread<Mark> marks;
+  PerThread<Compaction> compactions;
   bool has_latest[2] = {false, false};
   Instance latest[2];  // per rule, for read-verify failures on this block
 };
 
 template <typename T>
-T& Slot(std::vector<std::pair<uint32_t, T>>& v, uint32_t thread) {
+T& Slot(PerThread<T>& v, uint32_t thread) {
   for (auto& [t, x] : v) {
     if (t == thread) return x;
   }
@@ -95,10 +101,22 @@ T& Slot(std::vector<std::pair<uint32_t, T>>& v, uint32_t thread) {
 struct Analyzer::Impl {
   AnalyzerOptions options;
   uint64_t events = 0;
-  std::unordered_map<uint32_t, uint32_t> dense;  // recorded tid -> index
-  std::vector<uint32_t> tids;                    // index -> recorded tid
-  std::vector<VC> clock;                         // per thread
-  std::unordered_map<uint64_t, BlockState> blocks;
+  absl::flat_hash_map<uint32_t, uint32_t> dense;  // recorded tid -> index
+  static constexpr uint32_t kSmallTids = 1024;
+  std::vector<uint32_t> small_tids;  // tid < kSmallTids -> index + 1 (0: not seen)
+  std::vector<uint32_t> tids;        // index -> recorded tid
+  std::vector<VC> clock;             // per thread
+  // Block key -> index into `states`: a small hash table (it stays in cache)
+  // beside the states themselves. A reference into `states` lives until the
+  // next new block.
+  absl::flat_hash_map<uint64_t, uint32_t> block_index;
+  std::vector<BlockState> states;
+
+  BlockState& Block(uint64_t key) {
+    auto [it, fresh] = block_index.try_emplace(key, static_cast<uint32_t>(states.size()));
+    if (fresh) states.emplace_back();
+    return states[it->second];
+  }
   std::vector<Step> last_fill;    // per thread: its next mark pairs with it
   std::vector<CheckPair> checks;  // per thread: a "cache ready" read awaiting its "pending" read
   std::vector<bool> checking;
@@ -112,7 +130,13 @@ struct Analyzer::Impl {
   static int Signature(const Instance& in) { return in.rule == 0 && in.demand ? 2 : in.rule; }
 
   uint32_t Thread(uint32_t tid) {
+    // Small tids (a replay's scheduler indexes) skip the hash table.
+    if (tid < small_tids.size() && small_tids[tid] != 0) return small_tids[tid] - 1;
     auto [it, fresh] = dense.try_emplace(tid, static_cast<uint32_t>(tids.size()));
+    if (fresh && tid < kSmallTids) {
+      if (small_tids.size() <= tid) small_tids.resize(tid + 1, 0);
+      small_tids[tid] = it->second + 1;
+    }
     if (fresh) {
       tids.push_back(tid);
       clock.emplace_back();
@@ -277,7 +301,7 @@ struct Analyzer::Impl {
     pending_read[t] = kind == K::kVerifyCheckPending ? b + 1 : 0;
     switch (kind) {
       case K::kBlockLock: {
-        BlockState& bs = blocks[b];
+        BlockState& bs = Block(b);
         Join(vc, bs.lock_release);
         if (e.arg != 0) break;  // prefetch (1) or compaction (2): not a write
         WriteRegion r;
@@ -290,7 +314,7 @@ struct Analyzer::Impl {
         break;
       }
       case K::kBlockUnlock: {
-        BlockState& bs = blocks[b];
+        BlockState& bs = Block(b);
         bs.lock_release = vc;
         if (e.arg == 0) {
           WriteRegion& r = Slot(bs.writes, t);
@@ -300,7 +324,7 @@ struct Analyzer::Impl {
         break;
       }
       case K::kCachePublish: {
-        BlockState& bs = blocks[b];
+        BlockState& bs = Block(b);
         WriteRegion& r = Slot(bs.writes, t);
         r.replaces_any = e.arg != 0 ? 1 : 0;
         if (r.replaces_any == 0) {
@@ -313,15 +337,15 @@ struct Analyzer::Impl {
         break;
       }
       case K::kPrefetchIssue:
-        blocks[b].issued = vc;
+        Block(b).issued = vc;
         break;
       case K::kPrefetchFill:
-        Join(vc, blocks[b].issued);
+        Join(vc, Block(b).issued);
         last_fill[t] = here;
         break;
       case K::kPrefetchMarkClean:
       case K::kCacheFill: {
-        BlockState& bs = blocks[b];
+        BlockState& bs = Block(b);
         Mark m{last_fill[t], here, kind == K::kCacheFill};
         if (m.demand) m.fill = here;
         for (auto& [wt, r] : bs.writes) {
@@ -338,11 +362,11 @@ struct Analyzer::Impl {
       case K::kCompactLastWritePending: {
         Compaction c;
         c.pending = here;
-        Slot(blocks[b].compactions, t) = c;
+        Slot(Block(b).compactions, t) = c;
         break;
       }
       case K::kCompactCacheReady: {
-        Compaction& c = Slot(blocks[b].compactions, t);
+        Compaction& c = Slot(Block(b).compactions, t);
         c.open = false;
         c.ready = here;
         break;
@@ -361,7 +385,7 @@ struct Analyzer::Impl {
         if (checking[t] && checks[t].block == b) {
           // Legacy order. A compaction of the block counts as ordered only if
           // its end happens before the first read (both reads then see it).
-          BlockState& bs = blocks[b];
+          BlockState& bs = Block(b);
           for (auto& [ct, c] : bs.compactions) {
             if (ct == t) continue;
             bool ended_before =
@@ -385,7 +409,7 @@ struct Analyzer::Impl {
       }
       case K::kVerifyFail:
         // arg 1: checksum mismatch (A); arg 2: inconsistent flags (B).
-        Manifested(blocks[b], e.arg == 2 ? 1 : 0);
+        Manifested(Block(b), e.arg == 2 ? 1 : 0);
         break;
       default:
         break;
@@ -398,6 +422,16 @@ Analyzer::Analyzer(const AnalyzerOptions& options) : impl_(std::make_unique<Impl
 }
 Analyzer::~Analyzer() = default;
 void Analyzer::Add(const trace::EngineRecord& event) { impl_->Add(event); }
+void Analyzer::Prefetch(uint64_t block, bool state) const {
+  if (!state) {
+    impl_->block_index.prefetch(block);
+    return;
+  }
+  auto it = impl_->block_index.find(block);
+  if (it == impl_->block_index.end()) return;
+  const char* p = reinterpret_cast<const char*>(&impl_->states[it->second]);
+  for (size_t off = 0; off < sizeof(BlockState); off += 64) __builtin_prefetch(p + off);
+}
 std::vector<Finding> Analyzer::Findings() const {
   std::vector<Finding> out;
   for (const auto& in : impl_->shown) out.push_back(impl_->Explain(in));
@@ -412,11 +446,26 @@ Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOption
   Analyzer a(options);
   AnalyzeResult res;
   res.header = (*reader)->header();
+  // Events are read kAhead ahead of the one analyzed so that the block state
+  // each will touch is on its way into the cache: two prefetch stages, the
+  // hash slot at kAhead, the state itself at kAhead / 2.
+  constexpr size_t kAhead = 16;
+  trace::EngineRecord ring[kAhead];
+  size_t queued = 0, head = 0;
   trace::Record r;
   while ((*reader)->Next(&r)) {
     ++res.records;
-    if (r.kind == trace::RecordKind::kEngine) a.Add(r.engine);
+    if (r.kind != trace::RecordKind::kEngine) continue;
+    if (queued == kAhead) {
+      a.Add(ring[head]);
+      --queued;
+      head = (head + 1) % kAhead;
+    }
+    a.Prefetch(r.engine.block, false);
+    a.Prefetch(ring[(head + kAhead / 2) % kAhead].block, true);
+    ring[(head + queued++) % kAhead] = r.engine;
   }
+  for (; queued > 0; --queued, head = (head + 1) % kAhead) a.Add(ring[head]);
   if (!(*reader)->status().ok()) return (*reader)->status();
   res.findings = a.Findings();
   res.events = a.events();

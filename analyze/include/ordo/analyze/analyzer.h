@@ -21,16 +21,16 @@
 namespace ordo::analyze {
 
 struct Finding {
-  std::string rule;                // "FPRE004-A" or "FPRE004-B"
-  std::string signature;           // rule + the code points involved (for deduplication)
-  uint64_t block = 0;              // block key: (file id << 32) | block index
+  std::string rule;       // "FPRE004-A" or "FPRE004-B"
+  std::string signature;  // rule + the code points involved (for deduplication)
+  uint64_t block = 0;     // block key: (file id << 32) | block index
   uint32_t file = 0;
-  uint64_t offset = 0;             // byte offset of the block in its file
-  std::vector<uint32_t> threads;   // as recorded (tids)
-  std::vector<uint64_t> events;    // history indices of the smallest window showing it
-  bool manifested = false;         // a read-verify failure on this block followed
-  std::string explanation;         // step by step, with event indices
-  uint64_t count = 1;              // occurrences with this signature
+  uint64_t offset = 0;            // byte offset of the block in its file
+  std::vector<uint32_t> threads;  // as recorded (tids)
+  std::vector<uint64_t> events;   // history indices of the smallest window showing it
+  bool manifested = false;        // a read-verify failure on this block followed
+  std::string explanation;        // step by step, with event indices
+  uint64_t count = 1;             // occurrences with this signature
 };
 
 struct AnalyzerOptions {
@@ -46,6 +46,10 @@ class Analyzer {
   // Feeds the next engine event of the history (index = position among
   // engine events, 0-based).
   void Add(const trace::EngineRecord& event);
+  // A hint that an event on `block` will be added soon: brings the block's
+  // hash slot (state = false) or its state (true, once the slot is near) into
+  // the cache. Changes no result.
+  void Prefetch(uint64_t block, bool state) const;
   // Findings so far, in order of first occurrence.
   std::vector<Finding> Findings() const;
   uint64_t events() const;
