@@ -1,6 +1,8 @@
-// `ordo trace import|export`: to and from fio iologs, and out to JSON lines.
-#include <CLI/CLI.hpp>
+// `ordo trace import|export`: in from fio iologs and blkparse, out to fio
+// iologs, JSON lines and Chrome trace events.
 #include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
 
 #include "common.h"
 #include "ordo/trace/interop.h"
@@ -27,7 +29,7 @@ struct ExportOptions {
 };
 
 int RunImport(const ImportOptions& o) {
-  std::string source = "fio iolog:";
+  std::string source = o.format == "fio" ? "fio iolog:" : "blkparse:";
   for (const auto& in : o.inputs) source += " " + in;
   trace::TraceHeader h = LocalHeader("import", source);
   h.tick_ns = trace::kFioTickNs;
@@ -37,15 +39,25 @@ int RunImport(const ImportOptions& o) {
   wo.zstd_level = o.level;
   auto w = trace::TraceWriter::Create(o.out, h, wo);
   if (!w.ok()) return Fail(w.status());
-  trace::FioImportStats stats;
-  Status s = trace::ImportFioLogs(o.inputs, w->get(), &stats);
+  std::string what;
+  Status s;
+  if (o.format == "fio") {
+    trace::FioImportStats stats;
+    s = trace::ImportFioLogs(o.inputs, w->get(), &stats);
+    what = fmt::format("{} I/Os from {} logs, {} files", stats.ios, o.inputs.size(), stats.files);
+  } else {
+    trace::BlkparseImportStats stats;
+    s = trace::ImportBlkparse(o.inputs, w->get(), &stats);
+    what = fmt::format("{} requests ({} with their completion) on {} devices", stats.ios,
+                       stats.completed, stats.devices);
+  }
   if (!s.ok()) return Fail(s);
   s = (*w)->Close();
   if (!s.ok()) return Fail(s);
   if (o.out != "-") {
     const auto& sum = (*w)->summary();
-    fmt::print(stderr, "{}: {} I/Os from {} logs, {} files, {} events in {} bytes ({:.2f} bytes/event)\n",
-               o.out, stats.ios, o.inputs.size(), stats.files, sum.events, (*w)->bytes_written(),
+    fmt::print(stderr, "{}: {}, {} events in {} bytes ({:.2f} bytes/event)\n", o.out, what,
+               sum.events, (*w)->bytes_written(),
                sum.events ? double((*w)->bytes_written()) / sum.events : 0.0);
   }
   return kExitOk;
@@ -68,7 +80,8 @@ int RunExport(const ExportOptions& o) {
     s = trace::ExportJsonl(reader->get(), sink->get(), &n);
   }
   if (!s.ok()) return Fail(s);
-  if (o.out != "-") fmt::print(stderr, "{}: wrote {} {}\n", o.out, n, o.format == "fio" ? "I/Os" : "records");
+  if (o.out != "-")
+    fmt::print(stderr, "{}: wrote {} {}\n", o.out, n, o.format == "fio" ? "I/Os" : "records");
   return kExitOk;
 }
 
@@ -77,17 +90,26 @@ int RunExport(const ExportOptions& o) {
 void setup_trace_import(CLI::App& trace, int* exit_code) {
   auto o = std::make_shared<ImportOptions>();
   CLI::App* cmd = trace.add_subcommand("import", "Convert other tools' logs into a .ordo trace");
-  cmd->add_option("--format", o->format, "input format")->required()->check(CLI::IsMember({"fio"}));
-  cmd->add_option("INPUT", o->inputs, "fio iolog v2/v3 files, one per thread")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--format", o->format, "input format")
+      ->required()
+      ->check(CLI::IsMember({"fio", "blkparse"}));
+  cmd->add_option("INPUT", o->inputs,
+                  "fio iolog v2/v3 files (one per thread), or blkparse text output")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", o->out, "trace to write (- for stdout)")->required();
-  cmd->add_option("--level", o->level, "zstd level")->check(CLI::Range(1, 22))->capture_default_str();
+  cmd->add_option("--level", o->level, "zstd level")
+      ->check(CLI::Range(1, 22))
+      ->capture_default_str();
   cmd->callback([o, exit_code] { *exit_code = RunImport(*o); });
 }
 
 void setup_trace_export(CLI::App& trace, int* exit_code) {
   auto o = std::make_shared<ExportOptions>();
   CLI::App* cmd = trace.add_subcommand("export", "Convert a .ordo trace for other tools");
-  cmd->add_option("--format", o->format, "output format")->required()->check(CLI::IsMember({"fio", "jsonl", "chrome"}));
+  cmd->add_option("--format", o->format, "output format")
+      ->required()
+      ->check(CLI::IsMember({"fio", "jsonl", "chrome"}));
   cmd->add_option("INPUT", o->input, "trace file (- for stdin)")->required();
   cmd->add_option("-o,--output", o->out, "file to write (- for stdout)")->required();
   cmd->add_option("--target-dir", o->target_dir,

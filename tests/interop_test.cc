@@ -1,14 +1,16 @@
 // fio iolog import/export and JSON lines, checked against real fio where it
 // matters: fio must replay what ordo exports, I/O for I/O.
+#include "ordo/trace/interop.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
-#include "ordo/trace/interop.h"
 #include "trace_test_util.h"
 
 namespace ordo::trace {
@@ -84,7 +86,9 @@ std::vector<std::string> IoLines(const std::string& text, bool v3) {
 }
 
 TEST_F(Interop, V3LogsBecomeOneThreadEachMergedInTimeOrder) {
-  auto a = Write("a.log", "fio version 3 iolog\n0 /d/x add\n5 /d/x open\n10 /d/x read 4095 8193\n30 /d/x write 1 2\n");
+  auto a = Write(
+      "a.log",
+      "fio version 3 iolog\n0 /d/x add\n5 /d/x open\n10 /d/x read 4095 8193\n30 /d/x write 1 2\n");
   auto b = Write("b.log", "fio version 3 iolog\n0 /d/y add\n20 /d/y read 7 9\n40 /d/y sync\n");
   Status s;
   auto recs = ReadAll(Import({a, b}, &s));
@@ -108,7 +112,9 @@ TEST_F(Interop, V3LogsBecomeOneThreadEachMergedInTimeOrder) {
 }
 
 TEST_F(Interop, V2LogsTakeTheirTimeFromWaits) {
-  auto a = Write("v2.log", "fio version 2 iolog\n/d/x add\n/d/x open\n/d/x read 0 10\n/d/x wait 250\n/d/x read 10 10\n");
+  auto a = Write(
+      "v2.log",
+      "fio version 2 iolog\n/d/x add\n/d/x open\n/d/x read 0 10\n/d/x wait 250\n/d/x read 10 10\n");
   Status s;
   auto recs = ReadAll(Import({a}, &s));
   ASSERT_TRUE(s.ok()) << s.ToString();
@@ -138,9 +144,14 @@ bool HaveFio() { return system("fio --version >/dev/null 2>&1") == 0; }
 void RunFio(const std::string& dir) {
   std::string cmd = "cd " + dir +
                     " && fio --output=/dev/null --ioengine=psync --blockalign=1 --bsrange=512-12k "
-                    "--size=4M --number_ios=600 --filename=" + dir + "/data "
-                    "--name=rand --rw=randrw --write_iolog=" + dir + "/rand.log "
-                    "--name=seq --rw=read --write_iolog=" + dir + "/seq.log";
+                    "--size=4M --number_ios=600 --filename=" +
+                    dir +
+                    "/data "
+                    "--name=rand --rw=randrw --write_iolog=" +
+                    dir +
+                    "/rand.log "
+                    "--name=seq --rw=read --write_iolog=" +
+                    dir + "/seq.log";
   ASSERT_EQ(system(cmd.c_str()), 0) << cmd;
 }
 
@@ -182,9 +193,12 @@ TEST_F(Interop, FioReplaysTheExportedLogIoForIo) {
   ASSERT_EQ(system(("truncate -s 8M " + dir_ + "/target/file1").c_str()), 0);
   // fio ignores --write_iolog while replaying, so its per-I/O latency log
   // (with offsets) is the record of what it did.
-  std::string cmd = "fio --output=/dev/null --name=replay --ioengine=psync --replay_no_stall=1 "
-                    "--read_iolog=" + dir_ + "/export.log --write_lat_log=" + dir_ + "/replay "
-                    "--log_offset=1";
+  std::string cmd =
+      "fio --output=/dev/null --name=replay --ioengine=psync --replay_no_stall=1 "
+      "--read_iolog=" +
+      dir_ + "/export.log --write_lat_log=" + dir_ +
+      "/replay "
+      "--log_offset=1";
   ASSERT_EQ(system(cmd.c_str()), 0) << cmd;
   std::ifstream a(dir_ + "/seq.log"), b(dir_ + "/replay_clat.1.log");
   std::string original((std::istreambuf_iterator<char>(a)), {});
@@ -197,11 +211,71 @@ TEST_F(Interop, FioReplaysTheExportedLogIoForIo) {
     std::istringstream ls(line);
     uint64_t ms, lat, ddir, bs, off;
     ls >> ms >> lat >> ddir >> bs >> off;
-    got.push_back(std::string(ddir == 0 ? "read" : ddir == 1 ? "write" : "trim") + " " +
-                  std::to_string(off) + " " + std::to_string(bs));
+    got.push_back(std::string(ddir == 0   ? "read"
+                              : ddir == 1 ? "write"
+                                          : "trim") +
+                  " " + std::to_string(off) + " " + std::to_string(bs));
   }
   ASSERT_GT(want.size(), 100u);
   EXPECT_EQ(want, got);
+}
+
+// blkparse's default output: Q starts a request, C completes it (matched by
+// device, sector and length, possibly out of order); other actions and the
+// summary lines are skipped.
+TEST_F(Interop, BlkparseRequestsBecomeIoWithTheirCompletionTimes) {
+  auto in = Write("trace.txt",
+                  "  8,0    3        1     0.000000000   697  Q  WS 3417048 + 8 [kjournald]\n"
+                  "  8,0    3        2     0.000001500   697  G  WS 3417048 + 8 [kjournald]\n"
+                  "  8,0    3        3     0.000002000   697  P   N [kjournald]\n"
+                  "  8,0    1        4     0.000010000  4242  Q   R 2048 + 24 [fio]\n"
+                  "  8,0    1        5     0.000011000  4242  D   R 2048 + 24 [fio]\n"
+                  "  8,16   0        1     0.000020000  4242  Q  RA 100 + 8 [fio]\n"
+                  "  8,0    1        6     0.000500000     0  C   R 2048 + 24 [0]\n"
+                  "  8,0    3        7     0.000700000     0  C  WS 3417048 + 8 [0]\n"
+                  "  8,0    1        8     0.000800000  4242  Q  FWS 0 + 0 [fio]\n"
+                  "  8,0    1        9     0.000900000  4242  Q   D 4096 + 8 [fstrim]\n"
+                  "CPU0 (8,0):\n Reads Queued:           1,       12KiB\n"
+                  "Total (8,0):\n Reads Queued:           1,       12KiB\n");
+  std::string out = dir_ + "/blk.ordo";
+  auto w = TraceWriter::Create(out, ordo::testing::TestHeader());
+  ASSERT_TRUE(w.ok());
+  BlkparseImportStats st;
+  Status s = ImportBlkparse({in}, w->get(), &st);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE((*w)->Close().ok());
+  EXPECT_EQ(st.ios, 5u);
+  EXPECT_EQ(st.completed, 2u);
+  EXPECT_EQ(st.unmatched, 3u);
+  EXPECT_EQ(st.devices, 2u);
+  std::vector<IoRecord> ios;
+  std::map<uint32_t, std::string> files;
+  for (const auto& r : ReadAll(out)) {
+    if (r.kind == RecordKind::kIo) ios.push_back(r.io);
+    if (r.kind == RecordKind::kFile) files[r.file.file] = r.file.path;
+  }
+  ASSERT_EQ(ios.size(), 5u);  // in the order they were queued
+  EXPECT_EQ(ios[0].op, IoOp::kPwrite);
+  EXPECT_EQ(ios[0].offset, 3417048u * 512);
+  EXPECT_EQ(ios[0].length, 8u * 512);
+  EXPECT_EQ(ios[0].pid, 697u);
+  EXPECT_EQ(ios[0].end_ns, 700'000u);  // completed after the read that was queued later
+  EXPECT_EQ(ios[1].op, IoOp::kPread);
+  EXPECT_EQ(ios[1].offset, 2048u * 512);
+  EXPECT_EQ(ios[1].length, 24u * 512);
+  EXPECT_EQ(ios[1].start_ns, 10'000u);
+  EXPECT_EQ(ios[1].end_ns, 500'000u);
+  EXPECT_EQ(files[ios[1].file], "blkdev:8,0");
+  EXPECT_EQ(files[ios[2].file], "blkdev:8,16");
+  EXPECT_EQ(ios[3].op, IoOp::kFsync);  // a flush with no data
+  EXPECT_EQ(ios[4].op, IoOp::kTrim);
+  EXPECT_EQ(ios[4].end_ns, ios[4].start_ns);  // never completed in the input
+
+  auto empty = Write("empty.txt", "nothing here\n");
+  auto w2 = TraceWriter::Create(dir_ + "/e.ordo", ordo::testing::TestHeader());
+  Status bad = ImportBlkparse({empty}, w2->get(), nullptr);
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("no blkparse events"), std::string::npos);
 }
 
 TEST_F(Interop, JsonLinesHaveOneObjectPerRecord) {

@@ -34,6 +34,23 @@ struct FioImportStats {
 Status ImportFioLogs(const std::vector<std::string>& logs, TraceWriter* writer,
                      FioImportStats* stats);
 
+struct BlkparseImportStats {
+  uint64_t lines = 0;
+  uint64_t events = 0;     // request event lines parsed
+  uint64_t ios = 0;        // queued requests (Q) written as I/O records
+  uint64_t completed = 0;  // of them, matched with their completion (C)
+  uint64_t unmatched = 0;  // written with no completion seen (end = start)
+  uint64_t devices = 0;
+};
+
+// Reads blkparse's default text output (`blkparse -i DEV`, several files in
+// order) and writes one I/O record per queued request (Q): the device as a
+// file "blkdev:MAJ,MIN", offset and length in bytes, the queuing process as
+// pid and tid, start at Q and end at the matching completion (C). Other
+// actions (G, I, D, M, plugs) and blkparse's summaries are skipped. Streams,
+// holding at most 65,536 requests awaiting completion.
+Status ImportBlkparse(const std::vector<std::string>& inputs, TraceWriter* writer, BlkparseImportStats* stats);
+
 struct FioExportOptions {
   // When set, file i is written as "<target_dir>/file<i>" instead of its
   // recorded path, so a replay touches only that directory.
