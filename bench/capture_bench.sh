@@ -15,8 +15,16 @@ iops() { python3 -c "import json,sys; t=sys.stdin.read(); print(round(json.loads
 for round in 1 2; do
   base=$($FIO --output-format=json | iops)
   traced=$("$ORDO" capture -o "$WORK/t.ordo" -- $FIO --output-format=json 2>"$WORK/cap.err" | iops)
+  # The floor: probes attached but the workload not selected (capture of pid 1),
+  # so every syscall pays the tracepoints and an early return, nothing more.
+  "$ORDO" capture --pid 1 --duration 8s -o "$WORK/idle.ordo" 2>/dev/null &
+  IDLE=$!
+  sleep 1
+  floor=$($FIO --output-format=json | iops)
+  wait $IDLE
   straced=$(strace -f -qq -e trace=pread64 -o /dev/null $FIO --output-format=json | iops)
-  echo "round $round: untraced $base IOPS; ordo capture $traced ($(python3 -c "print(round($traced/$base,3))")x); strace $straced ($(python3 -c "print(round($straced/$base,3))")x)"
+  ratio() { python3 -c "print(round($1/$base,3))"; }
+  echo "round $round: untraced $base IOPS; ordo capture $traced ($(ratio $traced)x); probes attached, workload not selected $floor ($(ratio $floor)x); strace $straced ($(ratio $straced)x)"
   sed 's/^/  /' "$WORK/cap.err"
 done
 $FIO --runtime=9 --output=/dev/null &
