@@ -2,6 +2,8 @@
 // iolog as independent ground truth; lost events counted; filters; and the
 // clear refusal without privilege. Needs root (CI runs as root); without BPF
 // the tests say why they skip.
+#include "ordo/capture/capture.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -9,21 +11,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 #include <iterator>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "engine_test_util.h"
 #include "ordo/analyze/analyzer.h"
-#include "ordo/capture/capture.h"
 #include "ordo/trace/reader.h"
 
 namespace ordo::capture {
@@ -126,7 +128,8 @@ uint64_t PreadsFrom(const Captured& c, pid_t pid, std::vector<pid_t> excluded) {
   excluded.push_back(getpid());  // the test itself writes the trace
   uint64_t preads = 0;
   for (const auto& io : c.ios) {
-    for (pid_t x : excluded) EXPECT_NE(io.pid, static_cast<uint32_t>(x)) << "I/O from a filtered-out process";
+    for (pid_t x : excluded)
+      EXPECT_NE(io.pid, static_cast<uint32_t>(x)) << "I/O from a filtered-out process";
     if (io.pid == static_cast<uint32_t>(pid)) preads += io.op == trace::IoOp::kPread;
   }
   return preads;
@@ -163,7 +166,8 @@ TEST(Capture, TracedThreadsIoIsRecordedExactly) {
     const std::string& p = c.paths[io.file];
     if (p.rfind(dir.path(), 0) != 0) continue;  // the loader's own reads of libraries
     got[std::to_string(io.tid)].push_back(std::string(trace::IoOpName(io.op)) + " " + p + " " +
-                                          std::to_string(io.offset) + " " + std::to_string(io.length));
+                                          std::to_string(io.offset) + " " +
+                                          std::to_string(io.length));
   }
   // The 64 KiB initial writes of pre-* happened before capture began.
   ASSERT_EQ(want.size(), 3u);
@@ -180,16 +184,28 @@ TEST(Capture, TracedThreadsIoIsRecordedExactly) {
 
 TEST(Capture, FioRunMatchesFiosOwnIologExactly) {
   if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
-  if (system("fio --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "fio is not installed (make test installs it)";
+  if (system("fio --version >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "fio is not installed (make test installs it)";
   TempDir dir(false);
   std::string data = dir.path() + "/data";
   CaptureOptions o;
   o.output = dir.path() + "/fio.ordo";
   o.path_prefixes = {data};
   o.tick_ns = 1;
-  o.command = {"fio", "--output=/dev/null", "--ioengine=psync", "--blockalign=1", "--bsrange=512-12k",
-               "--size=4M", "--number_ios=400", "--filename=" + data, "--name=a", "--rw=randrw",
-               "--write_iolog=" + dir.path() + "/a.log", "--name=b", "--rw=read", "--write_iolog=" + dir.path() + "/b.log"};
+  o.command = {"fio",
+               "--output=/dev/null",
+               "--ioengine=psync",
+               "--blockalign=1",
+               "--bsrange=512-12k",
+               "--size=4M",
+               "--number_ios=400",
+               "--filename=" + data,
+               "--name=a",
+               "--rw=randrw",
+               "--write_iolog=" + dir.path() + "/a.log",
+               "--name=b",
+               "--rw=read",
+               "--write_iolog=" + dir.path() + "/b.log"};
   auto r = capture::Run(o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->command_status, 0);
@@ -209,17 +225,21 @@ TEST(Capture, FioRunMatchesFiosOwnIologExactly) {
   }
   for (const auto& io : c.ios) {
     if (trace::IsReadOp(io.op) || trace::IsWriteOp(io.op)) {
-      got.insert(std::string(trace::IsReadOp(io.op) ? "read" : "write") + " " + std::to_string(io.offset) + " " +
-                 std::to_string(io.length));
+      got.insert(std::string(trace::IsReadOp(io.op) ? "read" : "write") + " " +
+                 std::to_string(io.offset) + " " + std::to_string(io.length));
     }
   }
   // fio lays out the file before the jobs run (writes not in its iolog).
   std::multiset<std::string> layout;
-  std::set_difference(got.begin(), got.end(), want.begin(), want.end(), std::inserter(layout, layout.end()));
-  for (const auto& extra : layout) EXPECT_EQ(extra.rfind("write ", 0), 0u) << "unexpected " << extra;
+  std::set_difference(got.begin(), got.end(), want.begin(), want.end(),
+                      std::inserter(layout, layout.end()));
+  for (const auto& extra : layout)
+    EXPECT_EQ(extra.rfind("write ", 0), 0u) << "unexpected " << extra;
   std::multiset<std::string> missing;
-  std::set_difference(want.begin(), want.end(), got.begin(), got.end(), std::inserter(missing, missing.end()));
-  EXPECT_TRUE(missing.empty()) << missing.size() << " of fio's I/Os were not captured, e.g. " << *missing.begin();
+  std::set_difference(want.begin(), want.end(), got.begin(), got.end(),
+                      std::inserter(missing, missing.end()));
+  EXPECT_TRUE(missing.empty()) << missing.size() << " of fio's I/Os were not captured, e.g. "
+                               << *missing.begin();
   EXPECT_GT(want.size(), 500u);
 }
 
@@ -242,8 +262,8 @@ TEST(Capture, LostEventsAreCountedExactlyWithATinyRing) {
   Captured c = Load(o.output);
   uint64_t preads = 0;
   for (const auto& io : c.ios) preads += io.op == trace::IoOp::kPread;
-  std::printf("tiny ring: %llu preads recorded, %llu lost, of %ld\n", static_cast<unsigned long long>(preads),
-              static_cast<unsigned long long>(c.lost), n);
+  std::printf("tiny ring: %llu preads recorded, %llu lost, of %ld\n",
+              static_cast<unsigned long long>(preads), static_cast<unsigned long long>(c.lost), n);
   EXPECT_GT(c.lost, 0u);
   EXPECT_EQ(c.lost, cap.result->lost);
   EXPECT_EQ(preads + c.lost, static_cast<uint64_t>(n));
@@ -292,7 +312,8 @@ TEST(Capture, CommAndCgroupFiltersRunInTheKernel) {
   // cgroup v1 at /sys/fs/cgroup, so mount the v2 hierarchy beside it).
   std::string mnt = dir.path() + "/cg2";
   std::filesystem::create_directory(mnt);
-  if (mount("none", mnt.c_str(), "cgroup2", 0, nullptr) != 0) GTEST_SKIP() << "cannot mount cgroup2: " << strerror(errno);
+  if (mount("none", mnt.c_str(), "cgroup2", 0, nullptr) != 0)
+    GTEST_SKIP() << "cannot mount cgroup2: " << strerror(errno);
   struct Unmount {
     std::string m;
     ~Unmount() { umount2(m.c_str(), MNT_DETACH); }
@@ -353,7 +374,8 @@ TEST(Capture, DurationAndMaxSizeStopTheCapture) {
   }
   EXPECT_TRUE((*reader)->complete());  // a clean stop writes the footer
   // The commands keep running after the capture stops; this test ends them.
-  std::string stop = "pkill -9 -f 'loadgen --target " + dir.path() + "/engine' >/dev/null 2>&1; pkill -9 -x -f 'sleep 30'";
+  std::string stop = "pkill -9 -f 'loadgen --target " + dir.path() +
+                     "/engine' >/dev/null 2>&1; pkill -9 -x -f 'sleep 30'";
   (void)!system(stop.c_str());
 }
 
@@ -363,14 +385,16 @@ TEST(Capture, EngineUsdtProbesGiveAnAnalyzableHistory) {
   CaptureOptions o;
   o.output = dir.path() + "/lg.ordo";
   o.usdt_binary = ORDO_BIN;
-  o.command = {ORDO_BIN, "loadgen", "--target", dir.path() + "/engine", "--duration", "1s", "--engine", "legacy"};
+  o.command = {ORDO_BIN,     "loadgen", "--target", dir.path() + "/engine",
+               "--duration", "1s",      "--engine", "legacy"};
   auto r = capture::Run(o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->lost, 0u);
   Captured c = Load(o.output);
   uint64_t api = 0;
-  for (const auto& io : c.ios) api += io.op == trace::IoOp::kEngineRead || io.op == trace::IoOp::kEngineWrite;
-  EXPECT_GT(api, 1000u);  // ordo:request
+  for (const auto& io : c.ios)
+    api += io.op == trace::IoOp::kEngineRead || io.op == trace::IoOp::kEngineWrite;
+  EXPECT_GT(api, 1000u);                     // ordo:request
   auto a = analyze::AnalyzeTrace(o.output);  // ordo:point events
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   EXPECT_GT(a->events, 10000u);
@@ -408,13 +432,45 @@ TEST(Capture, KilledCaptureLeavesAReadableTrace) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+// On a terminal a status line (events/s, lost, bytes written) is redrawn
+// about once a second; in a pipe or file there is none.
+TEST(Capture, ShowsALiveStatusLineOnATerminalOnly) {
+  if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
+  if (system("script --version >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "script (util-linux) is not installed";
+  TempDir dir(false);
+  const std::string workload =
+      "-- sh -c 'for i in 1 2 3; do cat /etc/passwd >/dev/null; sleep 1; done'";
+  std::string tty_cmd = "script -qc \"" + std::string(ORDO_BIN) + " capture -o " + dir.path() +
+                        "/a.ordo " + workload + "\" /dev/null >" + dir.path() + "/tty.out 2>&1";
+  ASSERT_EQ(system(tty_cmd.c_str()), 0);
+  std::ifstream tty(dir.path() + "/tty.out");
+  std::string out((std::istreambuf_iterator<char>(tty)), {});
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(out, m,
+                        std::regex("\rcapture: [0-9]+ s, ([0-9]+) events \\([0-9]+/s\\), 0 lost, "
+                                   "[0-9]+ written")))
+      << out;
+  EXPECT_GT(std::stoul(m[1]), 0u);
+  std::string pipe_cmd = std::string(ORDO_BIN) + " capture -o " + dir.path() + "/b.ordo " +
+                         workload + " 2>" + dir.path() + "/pipe.err";
+  ASSERT_EQ(system(pipe_cmd.c_str()), 0);
+  std::ifstream pipe(dir.path() + "/pipe.err");
+  std::string err((std::istreambuf_iterator<char>(pipe)), {});
+  EXPECT_EQ(err.find("\rcapture:"), std::string::npos) << err;
+  EXPECT_NE(err.find("b.ordo: "), std::string::npos) << err;  // the closing summary is always there
+}
+
 TEST(Capture, WithoutPrivilegeExitsThreeNamingWhatIsMissing) {
   if (SkipWithoutBpf()) GTEST_SKIP() << "not root: cannot drop privileges to test this";
-  if (system("setpriv --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "setpriv (util-linux) is not installed";
+  if (system("setpriv --version >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "setpriv (util-linux) is not installed";
   TempDir dir(false);
   chmod(dir.path().c_str(), 0777);
-  std::string cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " + std::string(ORDO_BIN) +
-                    " capture --pid 1 -o " + dir.path() + "/x.ordo 2>" + dir.path() + "/err";
+  std::string cmd = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " +
+                    std::string(ORDO_BIN) + " capture --pid 1 -o " + dir.path() + "/x.ordo 2>" +
+                    dir.path() + "/err";
   int st = system(cmd.c_str());
   ASSERT_TRUE(WIFEXITED(st));
   EXPECT_EQ(WEXITSTATUS(st), 3);
