@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <set>
 #include <vector>
 
@@ -86,8 +87,10 @@ class Minimizer {
     return (*w)->Close();
   }
 
-  // Does this subset reproduce within the seeds [seed, seed + runs)? The
-  // failing run is stored in `failing` when it does.
+  // Does this subset reproduce the original failure (the same kind of
+  // read-verify failure, see FailureKind) within the seeds [seed, seed + runs)?
+  // The failing run is stored in `failing` when it does. The first call sets
+  // the kind.
   Result<bool> Fails(const std::vector<size_t>& keep, uint64_t seed, int runs, int depth,
                      replay::RunOutcome* failing) {
     if (keep.empty()) return false;
@@ -97,15 +100,34 @@ class Minimizer {
     ro.target = work_ + "/target";
     ro.engine_mode = o_.mode;
     ro.strategy = o_.strategy;
-    ro.seed = seed;
     ro.depth = depth;
-    ro.runs = runs;
     ro.until_fail = true;
-    auto r = replay::Replay(path, ro);
-    if (!r.ok()) return r.status();
-    runs_ += static_cast<uint64_t>(r->runs);
-    if (r->first_failure && failing) *failing = *r->first_failure;
-    return r->failures > 0;
+    for (uint64_t end = seed + static_cast<uint64_t>(runs); seed < end;) {
+      ro.seed = seed;
+      ro.runs = static_cast<int>(end - seed);
+      auto r = replay::Replay(path, ro);
+      if (!r.ok()) return r.status();
+      runs_ += static_cast<uint64_t>(r->runs);
+      if (!r->first_failure) return false;
+      std::string kind = FailureKind(r->first_failure->message);
+      if (kind_.empty()) kind_ = kind;
+      if (kind == kind_) {
+        if (failing) *failing = *r->first_failure;
+        return true;
+      }
+      seed = r->first_failure->seed + 1;  // another kind of failure: go on
+    }
+    return false;
+  }
+
+  // "checksum mismatch" (a stale cached buffer: FPRE004-A), "neither" (the
+  // inconsistent flag pair: FPRE004-B) or "on-disk" (a block failing its
+  // checksum on disk), from the engine's message.
+  static std::string FailureKind(const std::string& message) {
+    for (const char* k : {"checksum mismatch", "neither", "on-disk"}) {
+      if (message.find(k) != std::string::npos) return k;
+    }
+    return message;
   }
 
   // ddmin over `units` (each a set of op indices); returns the kept units.
@@ -179,6 +201,49 @@ class Minimizer {
     return ops;
   }
 
+  // Keeps only the operations on the failing block's neighbourhood (the block
+  // named in the failure, +-radius blocks of its file: the write, the burst
+  // reads and the prefetch around it), radius 4, 16, 64; `ops` if none
+  // reproduces or the failure names no block. `all` numbers the files as
+  // replay does (by first appearance).
+  Result<std::vector<size_t>> NearTheBlock(const std::vector<size_t>& ops,
+                                           const std::vector<size_t>& all,
+                                           const replay::RunOutcome& failing) {
+    std::smatch m;
+    static const std::regex kBlock("block ([0-9]+) of \"f([0-9]+)");
+    if (!std::regex_search(failing.message, m, kBlock)) return ops;
+    const uint64_t block = std::stoull(m[1]);
+    const size_t file_index = std::stoul(m[2]);
+    std::vector<uint32_t> files;  // replay file index -> trace file id
+    for (size_t i : all) {
+      uint32_t f = l_.ops[i].io.file;
+      if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(f);
+      if (files.size() > file_index) break;
+    }
+    if (file_index >= files.size()) return ops;
+    constexpr uint64_t kBlockSize = 4096;  // the engine's default block size
+    for (uint64_t radius : {4, 16, 64}) {
+      uint64_t lo = (block > radius ? block - radius : 0) * kBlockSize,
+               hi = (block + radius + 1) * kBlockSize;
+      std::vector<size_t> keep;
+      for (size_t i : ops) {
+        const auto& io = l_.ops[i].io;
+        if (io.file == files[file_index] && io.length > 0 && io.offset < hi &&
+            io.offset + io.length > lo) {
+          keep.push_back(i);
+        }
+      }
+      if (keep.size() >= ops.size() || OutOfBudget()) break;
+      auto fails = Fails(keep, o_.seed, o_.runs_per_test, o_.depth, nullptr);
+      if (!fails.ok()) return fails.status();
+      Progress(fmt::format(
+          "near block {} of f{}: +-{} blocks, {} operations: {} ({} replay runs so far)", block,
+          file_index, radius, keep.size(), fails.value() ? "reproduces" : "does not", runs_));
+      if (fails.value()) return keep;
+    }
+    return ops;
+  }
+
   static std::vector<size_t> Flatten(const std::vector<std::vector<size_t>>& units) {
     std::vector<size_t> out;
     for (const auto& u : units) out.insert(out.end(), u.begin(), u.end());
@@ -197,6 +262,7 @@ class Minimizer {
   std::string work_;
   Clock::time_point start_;
   uint64_t runs_ = 0;
+  std::string kind_;  // of the original failure
 };
 
 }  // namespace
@@ -235,9 +301,11 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   auto t0 = Clock::now();
   auto cut = m.CutToFailure(all, failing);
   if (!cut.ok()) return cut.status();
+  auto near = m.NearTheBlock(cut.value(), all, failing);
+  if (!near.ok()) return near.status();
   // Whole threads first, then single operations.
   std::map<uint64_t, std::vector<size_t>> by_thread;
-  for (size_t i : cut.value()) by_thread[ThreadKey(l.ops[i])].push_back(i);
+  for (size_t i : near.value()) by_thread[ThreadKey(l.ops[i])].push_back(i);
   std::vector<std::vector<size_t>> units;
   for (auto& [k, v] : by_thread) units.push_back(v);
   auto threads = m.Ddmin(units, "threads");
