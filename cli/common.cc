@@ -1,20 +1,23 @@
 #include "common.h"
 
+#include <fmt/core.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <chrono>
 
-#include <fmt/core.h>
-
 namespace ordo::cli {
 
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return kExitOk;
-    case StatusCode::kPermissionDenied: return kExitEnvironment;
-    case StatusCode::kVerifyFailed: return kExitFound;
-    default: return kExitBadInput;
+    case StatusCode::kOk:
+      return kExitOk;
+    case StatusCode::kPermissionDenied:
+      return kExitEnvironment;
+    case StatusCode::kVerifyFailed:
+      return kExitFound;
+    default:
+      return kExitBadInput;
   }
 }
 
@@ -33,16 +36,21 @@ trace::TraceHeader LocalHeader(const std::string& kind, const std::string& sourc
   }
   h.kind = kind;
   h.source = source;
-  h.start_realtime_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                  std::chrono::system_clock::now().time_since_epoch())
-                                                  .count());
+  h.start_realtime_ns =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
   return h;
 }
 
 std::string QuoteCommand(int argc, char** argv) {
+  return QuoteCommand(std::vector<std::string>(argv, argv + argc));
+}
+
+std::string QuoteCommand(const std::vector<std::string>& args) {
   std::string out;
-  for (int i = 0; i < argc; ++i) {
-    std::string a = argv[i];
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
     if (i) out += ' ';
     if (a.find_first_of(" \t'\"$\\") == std::string::npos && !a.empty()) {
       out += a;

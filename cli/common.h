@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ordo/status.h"
 #include "ordo/trace/header.h"
@@ -24,5 +25,6 @@ trace::TraceHeader LocalHeader(const std::string& kind, const std::string& sourc
 
 // The command line as one shell-quoted string, for provenance.
 std::string QuoteCommand(int argc, char** argv);
+std::string QuoteCommand(const std::vector<std::string>& args);
 
 }  // namespace ordo::cli

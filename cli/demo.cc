@@ -156,14 +156,13 @@ class Demo {
         "legacy", "--duration", o_.capture_duration, "--rate",       fmt::format("{}", o_.rate),
         "--seed", "1"};
     co.output = dir_ + "/capture.ordo";
-    co.source = "ordo demo: " + QuoteCommandLine(co.command);
+    co.source = "ordo demo: " + QuoteCommand(co.command);
     co.duration_ns =
         d.value() + 10ull * 1000000000ull;  // the command ends it; this is a safety net
     std::fflush(stdout);
     auto r = capture::Run(co);
     if (r.ok()) {
       source_ = "live eBPF capture";
-      capture_ = r.value();
       return co.output;
     }
     if (r.status().code() != StatusCode::kPermissionDenied) return r.status();
@@ -172,12 +171,6 @@ class Demo {
         r.status().message(), o_.sample);
     source_ = "committed sample (no eBPF privilege)";
     return o_.sample;
-  }
-
-  static std::string QuoteCommandLine(const std::vector<std::string>& argv) {
-    std::string s;
-    for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
-    return s;
   }
 
   int Reproduce() {
@@ -197,7 +190,6 @@ class Demo {
     }
     failure_ = *r->first_failure;
     pct_runs_ = failure_.run + 1;
-    pct_ = pct;
     fmt::print(
         "   FPRE004 in run {} (seed {}): replay thread {}, its operation #{}\n   {}\n   reproduce: "
         "{}\n",
@@ -337,8 +329,6 @@ class Demo {
   SteadyClock::time_point t0_;
   std::string trace_, source_;
   TraceFacts facts_;
-  capture::CaptureResult capture_;
-  replay::ReplayOptions pct_;
   replay::RunOutcome failure_;
   int pct_runs_ = 0, free_runs_ = 0, free_made_ = 0;
   bool same_ = false;

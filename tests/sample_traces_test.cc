@@ -43,6 +43,15 @@ std::string Manifested(const Outcome& o) {
   return "none";
 }
 
+// The fixed engine replays `trace` clean, with no finding, over seeds 1-5.
+void ExpectFixedClean(const std::string& trace, sched::Strategy strategy) {
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    Outcome fixed = ReplayOne(trace, engine::EngineMode::kFixed, strategy, seed);
+    EXPECT_FALSE(fixed.failed) << "seed " << seed;
+    EXPECT_TRUE(fixed.findings.empty()) << "seed " << seed << ": " << fixed.findings[0].explanation;
+  }
+}
+
 // A capture of `ordo loadgen` (syscalls + USDT): the engine's own API requests
 // are replayed; the README's seed manifests FPRE004-A under pct.
 TEST(SampleTraces, LoadgenCaptureAReproducesStaleClean) {
@@ -50,12 +59,7 @@ TEST(SampleTraces, LoadgenCaptureAReproducesStaleClean) {
   EXPECT_TRUE(o.failed);
   EXPECT_GT(o.api_ops, 1000u);
   EXPECT_EQ(Manifested(o), "FPRE004-A");
-  for (uint64_t seed = 1; seed <= 5; ++seed) {
-    Outcome fixed =
-        ReplayOne("loadgen-a.ordo", engine::EngineMode::kFixed, sched::Strategy::kPct, seed);
-    EXPECT_FALSE(fixed.failed) << "seed " << seed;
-    EXPECT_TRUE(fixed.findings.empty()) << "seed " << seed << ": " << fixed.findings[0].explanation;
-  }
+  ExpectFixedClean("loadgen-a.ordo", sched::Strategy::kPct);
 }
 
 // The same kind of capture; under the random walk the README's seed manifests
@@ -65,12 +69,7 @@ TEST(SampleTraces, LoadgenCaptureBReproducesVerifyOrder) {
       ReplayOne("loadgen-b.ordo", engine::EngineMode::kLegacy, sched::Strategy::kRandom, 15);
   EXPECT_TRUE(o.failed);
   EXPECT_EQ(Manifested(o), "FPRE004-B");
-  for (uint64_t seed = 1; seed <= 5; ++seed) {
-    Outcome fixed =
-        ReplayOne("loadgen-b.ordo", engine::EngineMode::kFixed, sched::Strategy::kRandom, seed);
-    EXPECT_FALSE(fixed.failed) << "seed " << seed;
-    EXPECT_TRUE(fixed.findings.empty()) << "seed " << seed << ": " << fixed.findings[0].explanation;
-  }
+  ExpectFixedClean("loadgen-b.ordo", sched::Strategy::kRandom);
 }
 
 // The fio-derived burst trace: FPRE004-A at pct seed 1000 in its first run.

@@ -209,41 +209,36 @@ struct Analyzer::Impl {
     f.manifested = in.manifested;
     f.count = in.count;
     f.threads = {tids[in.first], tids[in.second]};
-    if (in.rule == 0 && in.demand) {
+    if (in.rule == 0) {
       f.rule = "FPRE004-A";
-      f.signature = "FPRE004-A:block_lock(write)|cache_fill(read miss)|block_unlock(write)";
-      f.events = {in.e[0], in.e[2]};
+      f.events = {in.e[0]};
+      if (!in.demand) f.events.push_back(in.e[1]);  // a read miss fills and marks in one step
+      f.events.push_back(in.e[2]);
       if (in.closed) f.events.push_back(in.e[3]);
-      std::string unlock =
-          in.closed ? fmt::format("its unlock at #{}", in.e[3]) : "its unlock comes later";
-      f.explanation = fmt::format(
-          "T{} took the write lock on {} at #{}; T{} missed the cache, read the block's old "
-          "version from disk and "
-          "cached it at #{}, {} T{}'s unlock ({}); the legacy write replaces only a buffer that "
-          "was cached when it "
-          "took the lock, so the old bytes stay cached under the new checksum: FPRE004-A (by a "
-          "read miss)",
-          tids[in.first], Where(in.block), in.e[0], tids[in.second], in.e[2],
+      const std::string locked = fmt::format("T{} took the write lock on {} at #{}", tids[in.first],
+                                             Where(in.block), in.e[0]);
+      const std::string unordered = fmt::format(
+          "{} T{}'s unlock ({})",
           in.observed ? "while the lock was held, not ordered after" : "not ordered after",
-          tids[in.first], unlock);
-    } else if (in.rule == 0) {
-      f.rule = "FPRE004-A";
-      f.signature =
-          "FPRE004-A:block_lock(write)|prefetch_fill|prefetch_mark_clean|block_unlock(write)";
-      f.events = {in.e[0], in.e[1], in.e[2]};
-      if (in.closed) f.events.push_back(in.e[3]);
-      std::string unlock =
-          in.closed ? fmt::format("its unlock at #{}", in.e[3]) : "its unlock comes later";
-      f.explanation = fmt::format(
-          "T{} took the write lock on {} at #{}; T{} filled a buffer for it at #{} and marked it "
-          "clean at #{}, {} "
-          "T{}'s unlock ({}); nothing (no lock, no prefetch hand-off) orders the mark after the "
-          "write, so the "
-          "buffer can hold the bytes from before the write while the checksum is the new one: "
-          "FPRE004-A",
-          tids[in.first], Where(in.block), in.e[0], tids[in.second], in.e[1], in.e[2],
-          in.observed ? "while the lock was held, not ordered after" : "not ordered after",
-          tids[in.first], unlock);
+          tids[in.first],
+          in.closed ? fmt::format("its unlock at #{}", in.e[3]) : "its unlock comes later");
+      if (in.demand) {
+        f.signature = "FPRE004-A:block_lock(write)|cache_fill(read miss)|block_unlock(write)";
+        f.explanation = fmt::format(
+            "{}; T{} missed the cache, read the block's old version from disk and cached it at "
+            "#{}, "
+            "{}; the legacy write replaces only a buffer that was cached when it took the lock, so "
+            "the old bytes stay cached under the new checksum: FPRE004-A (by a read miss)",
+            locked, tids[in.second], in.e[2], unordered);
+      } else {
+        f.signature =
+            "FPRE004-A:block_lock(write)|prefetch_fill|prefetch_mark_clean|block_unlock(write)";
+        f.explanation = fmt::format(
+            "{}; T{} filled a buffer for it at #{} and marked it clean at #{}, {}; nothing (no "
+            "lock, no prefetch hand-off) orders the mark after the write, so the buffer can hold "
+            "the bytes from before the write while the checksum is the new one: FPRE004-A",
+            locked, tids[in.second], in.e[1], in.e[2], unordered);
+      }
     } else {
       f.rule = "FPRE004-B";
       f.signature =
