@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "ordo/lab/explore.h"
 #include "ordo/replay/replayer.h"
 
 namespace ordo::cli {
@@ -20,10 +21,11 @@ struct ReplayCliOptions {
   std::string backend = "engine";
   std::string engine = "fixed";
   std::string timing = "fast";
-  std::string explore = "pct";
+  std::string explore = "auto";
+  std::vector<std::string> focus;
   uint64_t seed = 1;
   int depth = 10;
-  int runs = 1;
+  int runs = 0;  // 0: auto decides (up to kAutoRuns), else 1
   std::string shard;
   bool until_fail = false;
   std::string history;
@@ -39,6 +41,10 @@ nlohmann::ordered_json Percentiles(const replay::LatencyHistogram& h) {
           {"p99_us", h.Percentile(0.99) / 1e3},
           {"p999_us", h.Percentile(0.999) / 1e3}};
 }
+
+// Runs `--explore auto` makes when --runs is not given: it ends earlier once
+// every predicted signature is confirmed or its targeted runs are spent.
+constexpr int kAutoRuns = 10;
 
 int RunReplay(const ReplayCliOptions& c) {
   replay::ReplayOptions o;
@@ -63,12 +69,22 @@ int RunReplay(const ReplayCliOptions& c) {
   } else {
     return Fail(Status::InvalidArgument("--timing must be fast, original or scale:X"));
   }
-  o.strategy = c.explore == "pct"      ? sched::Strategy::kPct
-               : c.explore == "random" ? sched::Strategy::kRandom
-                                       : sched::Strategy::kFree;
+  const bool auto_explore = c.explore == "auto";
+  if (!auto_explore && !sched::ParseStrategy(c.explore, &o.strategy))
+    return Fail(Status::InvalidArgument("unknown exploration strategy '" + c.explore + "'"));
+  for (const std::string& text : c.focus) {
+    engine::Focus f;
+    if (!engine::ParseFocus(text, &f)) {
+      return Fail(Status::InvalidArgument("--focus must be RULE:FILE:BLOCK:THREAD (e.g. " +
+                                          std::string("FPRE004-A:0:12:3), not '") + text + "'"));
+    }
+    o.focus.push_back(f);
+  }
+  if (o.strategy == sched::Strategy::kTargeted && o.focus.empty())
+    return Fail(Status::InvalidArgument("--explore targeted needs at least one --focus"));
   o.seed = c.seed;
   o.depth = c.depth;
-  o.runs = c.runs;
+  o.runs = c.runs > 0 ? c.runs : auto_explore ? kAutoRuns : 1;
   if (!c.shard.empty()) {
     int k = 0, n = 0;
     char tail = 0;
@@ -89,19 +105,41 @@ int RunReplay(const ReplayCliOptions& c) {
       if (run + 1 == runs || failed) fmt::print(stderr, "\n");
     };
   }
-  auto res = replay::Replay(c.file, o);
-  if (!res.ok()) return Fail(res.status());
-  const replay::ReplaySummary& s = res.value();
+  lab::AutoSummary campaign;
+  if (auto_explore && o.backend == replay::Backend::kEngine) {
+    lab::AutoOptions ao;
+    ao.stop_when_settled = c.runs == 0;
+    auto res = lab::ReplayAuto(c.file, o, ao);
+    if (!res.ok()) return Fail(res.status());
+    campaign = std::move(res).value();
+  } else {
+    auto res = replay::Replay(c.file, o);
+    if (!res.ok()) return Fail(res.status());
+    campaign.replay = std::move(res).value();
+  }
+  const replay::ReplaySummary& s = campaign.replay;
   replay::LatencyHistogram all;
   for (const auto& h : s.latency) all.Merge(h);
   double ops_per_s = s.seconds > 0 ? static_cast<double>(s.ops) / s.seconds : 0;
   const char* strategy = o.backend == replay::Backend::kFile ? "none" : c.explore.c_str();
+  nlohmann::ordered_json signatures = nlohmann::ordered_json::array();
+  for (const auto& sig : campaign.signatures) {
+    signatures.push_back({{"rule", sig.rule},
+                          {"signature", sig.signature},
+                          {"status", sig.confirmed ? "confirmed" : "predicted"},
+                          {"predicted_in_run", sig.predicted_in_run},
+                          {"targeted_runs", sig.targeted_runs},
+                          {"confirmed_by_run", sig.confirmed_by_run},
+                          {"reproduce", sig.confirmed ? nlohmann::ordered_json(sig.reproduce)
+                                                      : nlohmann::ordered_json(nullptr)}});
+  }
   if (c.json) {
     nlohmann::ordered_json first = nullptr;
     if (s.first_failure) {
       const auto& f = *s.first_failure;
       first = {{"run", f.run},
                {"seed", f.seed},
+               {"strategy", sched::StrategyName(f.strategy)},
                {"thread", f.thread},
                {"op_index", f.op_index},
                {"history_event", f.history_seq},
@@ -113,6 +151,7 @@ int RunReplay(const ReplayCliOptions& c) {
       if (r.failed) {
         failing.push_back({{"run", r.run},
                            {"seed", r.seed},
+                           {"strategy", sched::StrategyName(r.strategy)},
                            {"message", r.message},
                            {"reproduce", replay::ReproduceCommand(c.file, o, r)}});
       }
@@ -122,7 +161,7 @@ int RunReplay(const ReplayCliOptions& c) {
         {"backend", c.backend},
         {"engine", c.engine},
         {"runs", s.runs},
-        {"runs_planned", c.runs},
+        {"runs_planned", o.runs},
         {"shard", fmt::format("{}/{}", o.shard_index + 1, o.shard_count)},
         {"until_fail", c.until_fail},
         {"failures", s.failures},
@@ -132,6 +171,7 @@ int RunReplay(const ReplayCliOptions& c) {
         {"seed", c.seed},
         {"strategy", strategy},
         {"depth", c.depth},
+        {"findings", signatures},
         {"timing", c.timing},
         {"threads", s.threads},
         {"files", s.files},
@@ -185,7 +225,17 @@ int RunReplay(const ReplayCliOptions& c) {
           "#{}\n  {}\n",
           f.run, f.seed, f.thread, f.op_index, f.history_seq, f.message);
       fmt::print("reproduce with:\n  {}\n", replay::ReproduceCommand(c.file, o, f));
-    } else {
+    }
+    for (const auto& sig : campaign.signatures) {
+      if (sig.confirmed) {
+        fmt::print("{} confirmed in run {} ({} targeted run{}): {}\n", sig.rule, sig.confirmed_by_run,
+                   sig.targeted_runs, sig.targeted_runs == 1 ? "" : "s", sig.reproduce);
+      } else {
+        fmt::print("{} predicted in run {}, not confirmed in {} targeted run{}\n", sig.rule,
+                   sig.predicted_in_run, sig.targeted_runs, sig.targeted_runs == 1 ? "" : "s");
+      }
+    }
+    if (!s.first_failure) {
       fmt::print("\noutcome: pass (no FPRE004 in {} runs)\n", s.runs);
     }
     if (!c.history.empty())
@@ -210,16 +260,19 @@ void setup_replay(CLI::App& app, int* exit_code) {
   cmd->add_option("--timing", o->timing, "fast, original, or scale:X (X times faster)")
       ->capture_default_str();
   cmd->add_option("--explore", o->explore, "schedule exploration (engine backend)")
-      ->check(CLI::IsMember({"none", "pct", "random"}))
+      ->check(CLI::IsMember({"auto", "pos", "targeted", "pct", "random", "none"}))
       ->capture_default_str();
+  cmd->add_option("--focus", o->focus,
+                  "targeted: the race to force, RULE:FILE:BLOCK:THREAD (as auto prints it)");
   cmd->add_option("--seed", o->seed, "seed of the first run (run i uses seed + i)")
       ->capture_default_str();
   cmd->add_option("--depth", o->depth, "PCT bug depth")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
-  cmd->add_option("--runs", o->runs, "runs to make")
-      ->check(CLI::Range(1, 100000000))
-      ->capture_default_str();
+  cmd->add_option("--runs", o->runs,
+                  "runs to make (default: auto stops once its predictions are confirmed, at most "
+                  "10 runs; other strategies make 1)")
+      ->check(CLI::Range(1, 100000000));
   cmd->add_option("--shard", o->shard,
                   "K/N: make only runs i with i % N == K-1, to split the seeds across machines");
   cmd->add_flag("--until-fail", o->until_fail, "stop at the first FPRE004");

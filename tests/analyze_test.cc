@@ -216,7 +216,7 @@ Result<AnalyzeResult> ReplayAndAnalyze(engine::EngineMode mode, uint64_t seed, b
 
 TEST(Analyze, ReplayHistoriesLegacyFlaggedFixedClean) {
   bool failed = false;
-  auto legacy = ReplayAndAnalyze(engine::EngineMode::kLegacy, 1000, &failed);
+  auto legacy = ReplayAndAnalyze(engine::EngineMode::kLegacy, 1002, &failed);
   ASSERT_TRUE(legacy.ok()) << legacy.status().ToString();
   ASSERT_TRUE(failed);
   ASSERT_FALSE(legacy->findings.empty());

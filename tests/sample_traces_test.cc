@@ -72,10 +72,10 @@ TEST(SampleTraces, LoadgenCaptureBReproducesVerifyOrder) {
   ExpectFixedClean("loadgen-b.ordo", sched::Strategy::kRandom);
 }
 
-// The fio-derived burst trace: FPRE004-A at pct seed 1000 in its first run.
+// The fio-derived burst trace: FPRE004-A at pct seed 1002 in its first run.
 TEST(SampleTraces, FioWriterReaderReproducesStaleClean) {
   Outcome o =
-      ReplayOne("fio-writer-reader.ordo", engine::EngineMode::kLegacy, sched::Strategy::kPct, 1000);
+      ReplayOne("fio-writer-reader.ordo", engine::EngineMode::kLegacy, sched::Strategy::kPct, 1002);
   EXPECT_TRUE(o.failed);
   EXPECT_EQ(Manifested(o), "FPRE004-A");
 }

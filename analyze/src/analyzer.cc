@@ -130,6 +130,29 @@ struct Analyzer::Impl {
   std::vector<uint64_t> pending_read;
   std::vector<Instance> shown;        // one per signature (deduplicated) or every instance
   int shown_index[3] = {-1, -1, -1};  // A by prefetch, B, A by read miss
+  std::vector<Instance> closest[3];   // per signature, by span, distinct blocks
+
+  static uint64_t Span(const Instance& in) {
+    return in.e[1] > in.e[0] ? in.e[1] - in.e[0] : in.e[0] - in.e[1];
+  }
+  void KeepCandidate(const Instance& in) {
+    const size_t k = options.candidates_per_signature;
+    if (k == 0) return;
+    auto& list = closest[Signature(in)];
+    for (auto& c : list) {
+      if (c.block != in.block) continue;
+      if (Span(in) < Span(c)) c = in;
+      std::stable_sort(list.begin(), list.end(),
+                       [](const Instance& a, const Instance& b) { return Span(a) < Span(b); });
+      return;
+    }
+    if (list.size() == k && Span(list.back()) <= Span(in)) return;
+    if (list.size() == k) list.pop_back();
+    auto at = std::upper_bound(list.begin(), list.end(), in, [](const Instance& a, const Instance& b) {
+      return Span(a) < Span(b);
+    });
+    list.insert(at, in);
+  }
 
   static int Signature(const Instance& in) { return in.rule == 0 && in.demand ? 2 : in.rule; }
 
@@ -162,6 +185,7 @@ struct Analyzer::Impl {
   void Report(BlockState& bs, const Instance& in) {
     bs.latest[in.rule] = in;
     bs.has_latest[in.rule] = true;
+    KeepCandidate(in);
     int sig = Signature(in);
     if (options.deduplicate && shown_index[sig] >= 0) {
       ++shown[shown_index[sig]].count;
@@ -436,6 +460,13 @@ void Analyzer::Prefetch(uint64_t block, bool state) const {
 std::vector<Finding> Analyzer::Findings() const {
   std::vector<Finding> out;
   for (const auto& in : impl_->shown) out.push_back(impl_->Explain(in));
+  return out;
+}
+std::vector<Finding> Analyzer::Candidates() const {
+  std::vector<Finding> out;
+  for (const auto& list : impl_->closest) {
+    for (const auto& in : list) out.push_back(impl_->Explain(in));
+  }
   return out;
 }
 uint64_t Analyzer::events() const { return impl_->events; }

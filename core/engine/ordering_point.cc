@@ -13,11 +13,47 @@ __attribute__((section(".probes"))) volatile unsigned short ordo_request_semapho
 
 namespace ordo::engine {
 
+sched::Access StepAccess(EngineEventKind kind) {
+  using A = sched::Access;
+  using K = EngineEventKind;
+  switch (kind) {
+    case K::kReadBegin:
+      return A::kRead;
+    case K::kWriteBegin:
+      return A::kWrite;
+    case K::kBlockLock:
+      return A::kAcquire;
+    case K::kBlockUnlock:
+      return A::kRelease;
+    case K::kBlockWrite:
+      return A::kWrite;
+    case K::kPrefetchFill:
+      return A::kFill;
+    case K::kPrefetchMarkClean:
+      return A::kMarkClean;
+    case K::kCompactLastWritePending:
+    case K::kCompactCacheReady:
+      return A::kFlagSet;
+    case K::kVerifyCheckCacheReady:
+    case K::kVerifyCheckPending:
+      return A::kFlagRead;
+    case K::kVerifyOk:
+    case K::kVerifyFail:
+      return A::kVerify;
+    case K::kCacheFill:
+      return A::kFill;
+    case K::kCachePublish:
+      return A::kPublish;
+    default:
+      return A::kNone;
+  }
+}
+
 void OrderingPoints::Hit(EngineEventKind kind, uint64_t block, uint64_t arg, bool yield) {
   // Yield first: the strategy decides who takes this step next; the event is
   // recorded by the thread that then performs it, so history order is effect order.
   if (yield && scheduler_ != nullptr && scheduler_->controlled())
-    scheduler_->Yield(static_cast<uint32_t>(kind) + 1);
+    scheduler_->Yield(sched::PendingStep{StepSite(kind), block, StepAccess(kind)});
   int logical = scheduler_ != nullptr ? scheduler_->CurrentIndex() : -1;
   if (ordo_point_semaphore) {
     unsigned k = static_cast<unsigned>(kind);

@@ -22,6 +22,11 @@ namespace ordo::engine {
 
 using trace::EngineEventKind;
 
+// The pending step an ordering point announces to the scheduler: its site is
+// the event kind + 1 (0 means "no step"), its object the block key.
+inline uint32_t StepSite(EngineEventKind kind) { return static_cast<uint32_t>(kind) + 1; }
+sched::Access StepAccess(EngineEventKind kind);
+
 class OrderingPoints {
  public:
   OrderingPoints(HistorySink* history, sched::Scheduler* scheduler)

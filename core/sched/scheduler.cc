@@ -18,8 +18,16 @@ struct ThreadInfo {
   bool joined = false;
   const std::function<bool()>* waiting = nullptr;  // the predicate it blocks on
   uint64_t priority = 0;                           // PCT: higher runs first
-  uint32_t label = 0;                              // the step it is about to take
-  std::condition_variable cv;                      // signalled when it gets the baton
+  PendingStep pending;                             // the step it is about to take
+  uint64_t pos_priority = 0;                       // POS: of the pending step
+  // The hold (targeted) on its pending step: begun at decision hold_start;
+  // hold_done once matched or given up, until it announces its next step.
+  bool holding = false;
+  bool hold_done = false;
+  uint64_t hold_start = 0;
+  PendingStep last_taken;     // the step it took last
+  uint64_t last_taken_at = 0;  // at which decision
+  std::condition_variable cv;  // signalled when it gets the baton
 };
 
 thread_local int tls_index = -1;
@@ -33,16 +41,48 @@ struct Scheduler::Impl {
   std::condition_variable cv;
   std::vector<std::unique_ptr<ThreadInfo>> threads;
   int current = -1;  // holder of the baton; -1 when nobody holds it
-  uint64_t steps = 0;
+  uint64_t steps = 0;         // decisions among two or more enabled threads
+  uint64_t racing_steps = 0;  // ... of which some enabled steps raced
+  uint64_t decisions = 0;     // every decision
   std::mt19937_64 rng;
-  std::vector<uint64_t> change_points;  // PCT steps where a priority drops
+  std::mt19937_64 pos_rng;              // POS priorities (apart, so other strategies keep their seeds)
+  std::vector<uint64_t> change_points;  // PCT racing steps where a priority drops
   size_t changes_done = 0;
-  size_t directed_pos = 0;  // current DirectedStep
-  int directed_seen = 0;    // times the current step's label was passed
+  size_t directed_pos = 0;        // current DirectedStep
+  int directed_seen = 0;          // times the current step's label was passed
   bool directed_started = false;  // the current step's thread has run
+  // Targeted: the partner that must run right after a held-first thread.
+  int then_run = -1;
+  uint32_t then_site = 0;
+  HoldStats hold_stats;
 
   bool Enabled(const ThreadInfo& t) const {
     return !t.exited && (t.waiting == nullptr || (*t.waiting)());
+  }
+  bool PosLike() const {
+    return options.strategy == Strategy::kPos || options.strategy == Strategy::kTargeted;
+  }
+
+  // A thread's next step is known: a fresh POS priority, no hold yet.
+  void Announce(ThreadInfo& t, const PendingStep& step) {
+    t.pending = step;
+    if (PosLike()) t.pos_priority = pos_rng();
+    t.holding = t.hold_done = false;
+  }
+
+  // A decision where the order can matter: at least two of the enabled
+  // threads may be about to access an object (an announced access, or a step
+  // not yet known: a thread that has not run, or wakes from a wait). Only
+  // steps announced as no access (request boundaries, thread start) are left
+  // out. Strict races (same object, both pending) are too rare to count on:
+  // a write's lock..publish window spans several steps of the writer.
+  bool AnyRacing(const std::vector<int>& enabled) const {
+    int accessing = 0;
+    for (int i : enabled) {
+      const PendingStep& p = threads[i]->pending;
+      if ((p.site == 0 || p.access != Access::kNone) && ++accessing == 2) return true;
+    }
+    return false;
   }
 
   // Picks the next baton holder among enabled threads. Called with `mu` held
@@ -63,10 +103,36 @@ struct Scheduler::Impl {
       std::fprintf(stderr, "\n");
       std::abort();
     }
+    ++decisions;
     if (options.strategy == Strategy::kDirected) return ChooseDirected(enabled);
-    if (enabled.size() == 1) return enabled[0];
-    ++steps;
-    if (options.strategy == Strategy::kRandom) return enabled[rng() % enabled.size()];
+    int pick = -1;
+    if (options.strategy == Strategy::kTargeted && !options.targets.empty()) {
+      pick = ApplyHolds(&enabled);
+    }
+    if (pick < 0 && enabled.size() == 1) pick = enabled[0];
+    if (pick < 0) {
+      ++steps;
+      bool racing = AnyRacing(enabled);
+      if (racing) ++racing_steps;
+      switch (options.strategy) {
+        case Strategy::kRandom:
+          pick = enabled[rng() % enabled.size()];
+          break;
+        case Strategy::kPct:
+          pick = ChoosePct(enabled, racing);
+          break;
+        default:
+          pick = ChoosePos(enabled);
+          break;
+      }
+    }
+    Took(pick);
+    return pick;
+  }
+
+  // PCT over racing decisions only: a change point placed where nothing races
+  // would be wasted (Coyote and Shuttle count the same way).
+  int ChoosePct(const std::vector<int>& enabled, bool racing) {
     auto highest = [&] {
       int best = enabled[0];
       for (int i : enabled) {
@@ -75,7 +141,8 @@ struct Scheduler::Impl {
       return best;
     };
     int h = highest();
-    while (changes_done < change_points.size() && change_points[changes_done] <= steps) {
+    while (racing && changes_done < change_points.size() &&
+           change_points[changes_done] <= racing_steps) {
       // PCT change point: the thread about to run drops below every initial priority.
       threads[h]->priority = change_points.size() - changes_done;
       ++changes_done;
@@ -84,16 +151,116 @@ struct Scheduler::Impl {
     return h;
   }
 
+  // POS: the pending step with the highest priority runs.
+  int ChoosePos(const std::vector<int>& enabled) const {
+    int best = enabled[0];
+    for (int i : enabled) {
+      if (threads[i]->pos_priority > threads[best]->pos_priority) best = i;
+    }
+    return best;
+  }
+
+  // Bookkeeping of the step `pick` now takes. POS re-draws the priorities of
+  // the pending steps that race with it (the heart of partial order sampling).
+  void Took(int pick) {
+    ThreadInfo& t = *threads[pick];
+    t.last_taken = t.pending;
+    t.last_taken_at = decisions;
+    if (!PosLike()) return;
+    for (size_t i = 0; i < threads.size(); ++i) {
+      if (static_cast<int>(i) != pick && Races(threads[i]->pending, t.pending)) {
+        threads[i]->pos_priority = pos_rng();
+      }
+    }
+  }
+
+  const HoldRule* RuleFor(int index, const PendingStep& step, const Target** target) const {
+    for (const Target& tg : options.targets) {
+      if (!tg.any_object && (step.access == Access::kNone || step.object != tg.object)) continue;
+      for (const HoldRule& r : tg.rules) {
+        if (r.held_site == step.site && (r.held_thread < 0 || r.held_thread == index)) {
+          *target = &tg;
+          return &r;
+        }
+      }
+    }
+    return nullptr;
+  }
+
+  bool PartnerReady(const ThreadInfo& u, const ThreadInfo& held, const HoldRule& r) const {
+    if (u.pending.site != r.partner_site || u.pending.object != held.pending.object) return false;
+    if (r.partner_prior_site == 0) return true;
+    return u.last_taken.site == r.partner_prior_site &&
+           u.last_taken.object == held.pending.object && u.last_taken_at >= held.hold_start;
+  }
+
+  // Targeted: returns a thread the target forces now, or -1 after removing the
+  // held threads from `enabled` (never all of them).
+  int ApplyHolds(std::vector<int>* enabled) {
+    if (then_run >= 0) {
+      int u = then_run;
+      then_run = -1;
+      if (std::find(enabled->begin(), enabled->end(), u) != enabled->end() &&
+          threads[u]->pending.site == then_site) {
+        return u;
+      }
+    }
+    std::vector<int> free;
+    int oldest = -1;
+    for (int t : *enabled) {
+      ThreadInfo& ti = *threads[t];
+      const Target* tg = nullptr;
+      const HoldRule* r = ti.hold_done ? nullptr : RuleFor(t, ti.pending, &tg);
+      if (r == nullptr) {
+        free.push_back(t);
+        continue;
+      }
+      if (!ti.holding) {
+        ti.holding = true;
+        ti.hold_start = decisions;
+        ++hold_stats.started;
+      }
+      for (int u : *enabled) {
+        if (u == t || !PartnerReady(*threads[u], ti, *r)) continue;
+        ++hold_stats.matched;
+        ti.holding = false;
+        ti.hold_done = true;
+        if (!r->held_first) return u;
+        then_run = u;
+        then_site = r->partner_site;
+        return t;
+      }
+      if (decisions - ti.hold_start > tg->budget) {
+        ti.holding = false;
+        ti.hold_done = true;
+        ++hold_stats.expired;
+        free.push_back(t);
+        continue;
+      }
+      if (oldest < 0 || ti.hold_start < threads[oldest]->hold_start) oldest = t;
+    }
+    if (free.empty()) {  // everyone able to run is held: the oldest hold gives way
+      ThreadInfo& ti = *threads[oldest];
+      ti.holding = false;
+      ti.hold_done = true;
+      ++hold_stats.expired;
+      free.push_back(oldest);
+    }
+    *enabled = std::move(free);
+    return -1;
+  }
+
   int ChooseDirected(const std::vector<int>& enabled) {
     const auto& plan = options.directed;
     if (enabled.size() > 1) ++steps;
     while (directed_pos < plan.size()) {
       const DirectedStep& step = plan[directed_pos];
       bool exists = step.thread < static_cast<int>(threads.size());
-      bool runnable = exists && std::find(enabled.begin(), enabled.end(), step.thread) != enabled.end();
+      bool runnable =
+          exists && std::find(enabled.begin(), enabled.end(), step.thread) != enabled.end();
       bool exited = exists && threads[step.thread]->exited;
       if (runnable) {
-        uint32_t label = threads[step.thread]->label;
+        uint32_t label = threads[step.thread]->pending.site;
         bool at_stop = step.until_label != 0 && label == step.until_label;
         if (at_stop && directed_seen < step.skip) {
           ++directed_seen;
@@ -134,14 +301,67 @@ struct Scheduler::Impl {
     t->name = std::move(name);
     // Initial PCT priorities are all above the change-point priorities.
     t->priority = static_cast<uint64_t>(options.depth) + 1 + (rng() >> 8);
+    Announce(*t, PendingStep{});
     threads.push_back(std::move(t));
     return static_cast<int>(threads.size() - 1);
   }
 };
 
+std::string_view StrategyName(Strategy strategy) {
+  switch (strategy) {
+    case Strategy::kFree:
+      return "none";
+    case Strategy::kRandom:
+      return "random";
+    case Strategy::kPct:
+      return "pct";
+    case Strategy::kDirected:
+      return "directed";
+    case Strategy::kPos:
+      return "pos";
+    case Strategy::kTargeted:
+      return "targeted";
+  }
+  return "none";
+}
+
+bool ParseStrategy(std::string_view name, Strategy* strategy) {
+  for (Strategy s : {Strategy::kFree, Strategy::kRandom, Strategy::kPct, Strategy::kDirected,
+                     Strategy::kPos, Strategy::kTargeted}) {
+    if (StrategyName(s) == name) {
+      *strategy = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string_view AccessName(Access access) {
+  static constexpr std::string_view kNames[] = {
+      "none", "acquire", "release", "read",     "write",     "fill",
+      "publish", "mark_clean", "flag_set", "flag_read", "verify"};
+  size_t i = static_cast<size_t>(access);
+  return i < std::size(kNames) ? kNames[i] : "none";
+}
+
+bool WriteLike(Access access) {
+  switch (access) {
+    case Access::kAcquire:
+    case Access::kRelease:
+    case Access::kWrite:
+    case Access::kPublish:
+    case Access::kMarkClean:
+    case Access::kFlagSet:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Scheduler::Scheduler(const SchedulerOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
   impl_->rng.seed(options.seed);
+  impl_->pos_rng.seed(options.seed ^ 0x9e3779b97f4a7c15ull);
   if (options.strategy == Strategy::kPct) {
     uint64_t k = options.steps_estimate > 0 ? options.steps_estimate : 1;
     for (int i = 1; i < options.depth; ++i) impl_->change_points.push_back(1 + impl_->rng() % k);
@@ -150,6 +370,7 @@ Scheduler::Scheduler(const SchedulerOptions& options) : impl_(std::make_unique<I
 }
 
 Scheduler::~Scheduler() {
+  if (getenv("ORDO_SCHED_DEBUG")) fprintf(stderr, "sched: steps %lu racing %lu decisions %lu\n", (unsigned long)impl_->steps, (unsigned long)impl_->racing_steps, (unsigned long)impl_->decisions);
   for (auto& t : impl_->threads) {
     if (t->thread.joinable()) t->thread.join();
   }
@@ -158,6 +379,8 @@ Scheduler::~Scheduler() {
 bool Scheduler::controlled() const { return impl_->options.strategy != Strategy::kFree; }
 const SchedulerOptions& Scheduler::options() const { return impl_->options; }
 uint64_t Scheduler::steps() const { return impl_->steps; }
+uint64_t Scheduler::racing_steps() const { return impl_->racing_steps; }
+HoldStats Scheduler::holds() const { return impl_->hold_stats; }
 
 int Scheduler::CurrentIndex() const { return tls_scheduler == this ? tls_index : -1; }
 
@@ -221,12 +444,11 @@ void Scheduler::Detach() {
   tls_scheduler = nullptr;
 }
 
-void Scheduler::Yield(uint32_t label) {
+void Scheduler::Yield(const PendingStep& step) {
   if (!controlled() || CurrentIndex() < 0) return;
   std::unique_lock<std::mutex> lock(impl_->mu);
-  impl_->threads[tls_index]->label = label;
+  impl_->Announce(*impl_->threads[tls_index], step);
   impl_->PassBaton(lock, tls_index);
-  impl_->threads[tls_index]->label = 0;
 }
 
 void Scheduler::WaitUntil(const std::function<bool()>& ready) {
@@ -240,6 +462,7 @@ void Scheduler::WaitUntil(const std::function<bool()>& ready) {
   }
   std::unique_lock<std::mutex> lock(impl_->mu);
   while (!ready()) {
+    impl_->Announce(*impl_->threads[self], PendingStep{});
     impl_->threads[self]->waiting = &ready;
     impl_->PassBaton(lock, self);
     impl_->threads[self]->waiting = nullptr;

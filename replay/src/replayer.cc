@@ -66,21 +66,28 @@ struct OpQueue {
   bool closed = false;
 };
 constexpr size_t kQueueDepth = 256;
+// Measured on the sample traces: 6-14 racing decisions per operation (more
+// for engine API requests, which span more blocks).
+constexpr uint64_t kRacingStepsPerOp = 8;
 
 // Forwards engine events to a trace and remembers where FPRE004 was seen.
 class RunHistory : public engine::HistorySink {
  public:
-  explicit RunHistory(engine::HistorySink* next) : next_(next) {}
+  RunHistory(engine::HistorySink* next,
+             const std::function<void(const trace::EngineRecord&)>* observe)
+      : next_(next), observe_(observe) {}
   void Record(const trace::EngineRecord& e) override {
     if (first_fail_ < 0 && e.kind == static_cast<uint16_t>(trace::EngineEventKind::kVerifyFail)) {
       first_fail_ = static_cast<int64_t>(e.seq);
     }
     if (next_) next_->Record(e);
+    if (*observe_) (*observe_)(e);
   }
   int64_t first_fail() const { return first_fail_; }
 
  private:
   engine::HistorySink* next_;
+  const std::function<void(const trace::EngineRecord&)>* observe_;
   int64_t first_fail_ = -1;
 };
 
@@ -96,19 +103,23 @@ class Runner {
       : path_(trace_path), o_(o), plan_(plan), clock_(o.clock ? o.clock : RealClock()) {}
 
   // One run. `history` may be null.
-  Result<RunOutcome> Run(int run, uint64_t seed, trace::TraceWriter* history, ThreadStats* total) {
+  Result<RunOutcome> Run(int run, const RunPlan& rp, trace::TraceWriter* history,
+                         ThreadStats* total) {
     RunOutcome out;
     out.run = run;
-    out.seed = seed;
-    bool controlled = o_.backend == Backend::kEngine && o_.strategy != sched::Strategy::kFree;
+    out.seed = rp.seed;
+    out.strategy = rp.strategy;
+    out.focus = rp.focus;
+    bool controlled = o_.backend == Backend::kEngine && rp.strategy != sched::Strategy::kFree;
     sched::SchedulerOptions so;
-    so.strategy = controlled ? o_.strategy : sched::Strategy::kFree;
-    so.seed = seed;
+    so.strategy = controlled ? rp.strategy : sched::Strategy::kFree;
+    so.seed = rp.seed;
     so.depth = o_.depth;
-    // PCT spreads its change points over the steps a run takes: about 8
-    // ordering points per operation. It must depend on the trace alone (not
+    // PCT spreads its change points over the racing decisions of a run: about
+    // kRacingStepsPerOp per operation. It must depend on the trace alone (not
     // on earlier runs), so that a seed reproduces its run on its own.
-    so.steps_estimate = std::max<uint64_t>(100, plan_.ops * 8);
+    so.steps_estimate = std::max<uint64_t>(20, plan_.ops * kRacingStepsPerOp);
+    for (const engine::Focus& f : rp.focus) so.targets.push_back(engine::FocusTarget(f));
     sched::Scheduler s(so);
     s.Attach("dispatcher");
 
@@ -116,7 +127,7 @@ class Runner {
     std::unique_ptr<ReplayBackend> backend;
     std::unique_ptr<engine::TraceHistory> trace_sink;
     if (history) trace_sink = std::make_unique<engine::TraceHistory>(history);
-    RunHistory sink(trace_sink.get());
+    RunHistory sink(trace_sink.get(), &o_.observe);
     if (o_.backend == Backend::kEngine) {
       std::string dir = o_.target + "/engine";
       ORDO_RETURN_IF_ERROR(FreshEngine(dir));
@@ -216,6 +227,7 @@ class Runner {
     }
     s.Detach();
     out.steps = s.steps();
+    out.holds = s.holds();
     ORDO_RETURN_IF_ERROR(dispatch);
     out.history_seq = sink.first_fail();
     for (auto& st : stats) {
@@ -318,6 +330,12 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   // The last run this shard makes, for "keep the last run's history".
   const int last_run = o.shard_index + (o.runs - 1 - o.shard_index) / o.shard_count * o.shard_count;
   for (int run = o.shard_index; run < o.runs; run += o.shard_count) {
+    RunPlan rp{o.strategy, o.seed + static_cast<uint64_t>(run), o.focus};
+    if (o.next_run) {
+      std::optional<RunPlan> next = o.next_run(run);
+      if (!next) break;
+      rp = *next;
+    }
     std::unique_ptr<trace::TraceWriter> writer;
     bool want_history = !o.history_path.empty() && !history_kept;
     if (want_history) {
@@ -332,13 +350,15 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
       }
       RunOutcome probe;
       probe.run = run;
-      probe.seed = o.seed + static_cast<uint64_t>(run);
+      probe.seed = rp.seed;
+      probe.strategy = rp.strategy;
+      probe.focus = rp.focus;
       h.source = ReproduceCommand(trace_path, o, probe);
       auto w = trace::TraceWriter::Create(tmp, h);
       if (!w.ok()) return w.status();
       writer = std::move(w).value();
     }
-    auto outcome = runner.Run(run, o.seed + static_cast<uint64_t>(run), writer.get(), &total);
+    auto outcome = runner.Run(run, rp, writer.get(), &total);
     if (!outcome.ok()) return outcome.status();
     if (writer) {
       ORDO_RETURN_IF_ERROR(writer->Close());
@@ -375,12 +395,12 @@ std::string ReproduceCommand(const std::string& trace_path, const ReplayOptions&
   std::string cmd = fmt::format("ordo replay {} --target {} --backend {}", trace_path, o.target,
                                 o.backend == Backend::kEngine ? "engine" : "file");
   if (o.backend == Backend::kEngine) {
-    const char* explore = o.strategy == sched::Strategy::kPct      ? "pct"
-                          : o.strategy == sched::Strategy::kRandom ? "random"
-                                                                   : "none";
     cmd += fmt::format(" --engine {} --explore {} --seed {}", engine::EngineModeName(o.engine_mode),
-                       explore, run.seed);
-    if (o.strategy == sched::Strategy::kPct) cmd += fmt::format(" --depth {}", o.depth);
+                       sched::StrategyName(run.strategy), run.seed);
+    if (run.strategy == sched::Strategy::kPct) cmd += fmt::format(" --depth {}", o.depth);
+    if (run.strategy == sched::Strategy::kTargeted) {
+      for (const engine::Focus& f : run.focus) cmd += " --focus " + engine::FocusString(f);
+    }
   }
   return cmd + " --runs 1";
 }

@@ -37,6 +37,9 @@ struct AnalyzerOptions {
   uint32_t block_size = 4096;
   // Keep one example per signature (counts kept); false keeps every finding.
   bool deduplicate = true;
+  // Also keep, per signature, up to this many occurrences on distinct blocks
+  // whose racing steps were closest in the history (see Candidates).
+  size_t candidates_per_signature = 0;
 };
 
 class Analyzer {
@@ -52,6 +55,10 @@ class Analyzer {
   void Prefetch(uint64_t block, bool state) const;
   // Findings so far, in order of first occurrence.
   std::vector<Finding> Findings() const;
+  // The closest occurrences of each signature, closest first: where the two
+  // racing steps came nearest each other, so a targeted run that holds the
+  // first until the second arrives is most likely to force the ordering.
+  std::vector<Finding> Candidates() const;
   uint64_t events() const;
 
  private:

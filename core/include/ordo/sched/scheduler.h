@@ -19,14 +19,23 @@
 #include <thread>
 #include <vector>
 
+#include "ordo/sched/step.h"
+
 namespace ordo::sched {
 
 enum class Strategy {
-  kFree,    // no control: real concurrency and timing
-  kRandom,  // seeded random walk: any enabled thread, uniformly
-  kPct,     // probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010)
+  kFree,      // no control: real concurrency and timing
+  kRandom,    // seeded random walk: any enabled thread, uniformly
+  kPct,       // probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010)
   kDirected,  // follow SchedulerOptions::directed, then lowest index first
+  kPos,       // partial order sampling (Yuan, Yang, Gu, CAV 2018)
+  kTargeted,  // POS, plus the holds of SchedulerOptions::targets
 };
+
+// The one spelling of each strategy ("none", "random", "pct", "directed",
+// "pos", "targeted"), for command lines, summaries and histories.
+std::string_view StrategyName(Strategy strategy);
+bool ParseStrategy(std::string_view name, Strategy* strategy);
 
 // One step of a directed schedule: run thread `thread` until it is about to
 // take a step labelled `until_label` (see Yield) for the (skip + 1)-th time,
@@ -47,6 +56,16 @@ struct SchedulerOptions {
   int depth = 3;
   uint64_t steps_estimate = 2000;
   std::vector<DirectedStep> directed;  // for kDirected
+  // Race confirmation: holds that force an ordering (see HoldRule). Applied
+  // under kTargeted; the other strategies ignore them.
+  std::vector<Target> targets;
+};
+
+// What the targets of a run did, for summaries and tests.
+struct HoldStats {
+  uint64_t started = 0;  // holds begun
+  uint64_t matched = 0;  // a partner came and the order was forced
+  uint64_t expired = 0;  // budget spent, or nobody else could run
 };
 
 class Scheduler {
@@ -70,10 +89,12 @@ class Scheduler {
   // The calling thread stops taking part (passes the baton on).
   void Detach();
 
-  // An ordering point: under control, lets the strategy pick the next thread.
-  // `label` names the step the caller is about to take (engine event kind + 1;
-  // 0 for none); directed schedules stop threads at labels.
-  void Yield(uint32_t label = 0);
+  // An ordering point: under control, announces the step the caller is about
+  // to take and lets the strategy pick the next thread (possibly the caller).
+  // Directed schedules stop threads at `step.site`; POS and PCT use the
+  // step's object and access to tell which pending steps race.
+  void Yield(const PendingStep& step);
+  void Yield(uint32_t site = 0) { Yield(PendingStep{site, 0, Access::kNone}); }
   // Blocks the caller until `ready()` is true. Under control the predicate is
   // evaluated only while the caller or the deciding thread holds the baton, so
   // it may read state that controlled threads change without locks.
@@ -83,6 +104,9 @@ class Scheduler {
   int CurrentIndex() const;
   // Scheduling decisions made where more than one thread could run.
   uint64_t steps() const;
+  // Decisions where two enabled threads had racing pending steps.
+  uint64_t racing_steps() const;
+  HoldStats holds() const;
 
  private:
   struct Impl;

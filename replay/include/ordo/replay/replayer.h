@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ordo/engine/engine.h"
+#include "ordo/engine/focus.h"
 #include "ordo/replay/latency.h"
 #include "ordo/sched/scheduler.h"
 #include "ordo/status.h"
@@ -32,6 +33,13 @@ class Clock {
 };
 Clock* RealClock();
 
+// How one run explores.
+struct RunPlan {
+  sched::Strategy strategy = sched::Strategy::kPct;
+  uint64_t seed = 1;
+  std::vector<engine::Focus> focus;
+};
+
 struct ReplayOptions {
   std::string target;  // every file replay writes lives under this directory
   bool force = false;  // accept a non-empty target ordo did not create
@@ -43,6 +51,8 @@ struct ReplayOptions {
   // Exploration: kFree is "none" (real concurrency), else seeded control.
   sched::Strategy strategy = sched::Strategy::kPct;
   uint64_t seed = 1;  // run i uses seed + i
+  // kTargeted: the races to force (each becomes scheduler holds).
+  std::vector<engine::Focus> focus;
   // PCT depth: depth - 1 priority change points per run. Replays are long
   // (thousands of steps), so more change points than the race's own depth
   // pay off: on traces/fio-writer-reader.ordo depth 10 reproduces ~2x as
@@ -63,11 +73,21 @@ struct ReplayOptions {
   Clock* clock = nullptr;  // null: the real monotonic clock
   // Called after each run (for progress output).
   std::function<void(int run, int runs, bool failed)> on_run;
+  // Campaigns that choose each run from the ones before (auto exploration):
+  // when set, called before run i (of this shard) for its plan; nullopt ends
+  // the replay. Unset: run i uses `strategy`, seed + i and `focus`.
+  std::function<std::optional<RunPlan>(int run)> next_run;
+  // When set, sees every engine event of every run as it is recorded.
+  std::function<void(const trace::EngineRecord&)> observe;
 };
+
 
 struct RunOutcome {
   int run = 0;
   uint64_t seed = 0;
+  sched::Strategy strategy = sched::Strategy::kPct;
+  std::vector<engine::Focus> focus;  // targeted runs: the races forced
+  sched::HoldStats holds;
   bool failed = false;
   std::string message;      // the read-verify failure
   uint32_t thread = 0;      // replay thread that saw it
@@ -105,7 +125,7 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
 // requests when the trace holds any (api_level), else the I/O syscalls.
 bool Replayable(trace::IoOp op, bool api_level);
 
-// The command line that repeats one run exactly.
+// The command line that repeats one run exactly: its strategy, seed and focus.
 std::string ReproduceCommand(const std::string& trace_path, const ReplayOptions& options,
                              const RunOutcome& run);
 

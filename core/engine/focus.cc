@@ -1,0 +1,77 @@
+#include "ordo/engine/focus.h"
+
+#include <fmt/core.h>
+
+#include <charconv>
+
+#include "ordering_point.h"
+#include "ordo/engine/engine.h"
+
+namespace ordo::engine {
+
+std::string_view Fpre004RuleName(Fpre004Rule rule) {
+  return rule == Fpre004Rule::kStaleClean ? "FPRE004-A" : "FPRE004-B";
+}
+
+bool ParseFpre004Rule(std::string_view name, Fpre004Rule* rule) {
+  for (Fpre004Rule r : {Fpre004Rule::kStaleClean, Fpre004Rule::kVerifyOrder}) {
+    if (Fpre004RuleName(r) == name) {
+      *rule = r;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string FocusString(const Focus& f) {
+  return fmt::format("{}:{}:{}:{}", Fpre004RuleName(f.rule), BlockFile(f.block),
+                     BlockIndex(f.block), f.thread < 0 ? std::string("*") : std::to_string(f.thread));
+}
+
+namespace {
+
+template <typename T>
+bool ParseNumber(std::string_view s, T* out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+bool ParseFocus(std::string_view text, Focus* focus) {
+  std::string_view part[4];
+  for (int i = 0; i < 4; ++i) {
+    size_t colon = i < 3 ? text.find(':') : text.size();
+    if (colon == std::string_view::npos) return false;
+    part[i] = text.substr(0, colon);
+    text.remove_prefix(i < 3 ? colon + 1 : colon);
+  }
+  Focus f;
+  uint32_t file = 0, block = 0;
+  if (!ParseFpre004Rule(part[0], &f.rule) || !ParseNumber(part[1], &file) ||
+      !ParseNumber(part[2], &block)) {
+    return false;
+  }
+  f.block = BlockKey(file, block);
+  if (part[3] != "*" && (!ParseNumber(part[3], &f.thread) || f.thread < 0)) return false;
+  *focus = f;
+  return true;
+}
+
+sched::Target FocusTarget(const Focus& f) {
+  using K = EngineEventKind;
+  sched::Target t;
+  t.object = f.block;
+  if (f.rule == Fpre004Rule::kStaleClean) {
+    t.rules.push_back({StepSite(K::kBlockWrite), StepSite(K::kPrefetchFill), 0, false, f.thread});
+    t.rules.push_back({StepSite(K::kPrefetchFill), StepSite(K::kBlockWrite), 0, true, -1});
+  } else {
+    t.rules.push_back({StepSite(K::kCompactCacheReady), StepSite(K::kVerifyCheckPending),
+                       StepSite(K::kVerifyCheckCacheReady), true, f.thread});
+    t.rules.push_back(
+        {StepSite(K::kVerifyCheckCacheReady), StepSite(K::kCompactCacheReady), 0, true, -1});
+  }
+  return t;
+}
+
+}  // namespace ordo::engine

@@ -1,0 +1,67 @@
+// What a thread under control is about to do: the pending step it announces
+// at an ordering point (site, object, access), and the targets of directed
+// race confirmation written over such steps. This vocabulary is engine
+// agnostic: a site is a number the engine gives each ordering point, an
+// object is whatever the engine orders on (the built-in engine: a block key).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace ordo::sched {
+
+// How a step touches its object. Two steps race when they are on the same
+// object, in different threads, and at least one of them is write-like.
+enum class Access : uint8_t {
+  kNone = 0,   // not an access (thread start, request boundaries): races with nothing
+  kAcquire,    // takes a lock on the object
+  kRelease,    // releases it
+  kRead,       // reads the object's data
+  kWrite,      // updates the object's data (and checksum)
+  kFill,       // reads the object's data into a cache buffer
+  kPublish,    // makes a new version visible
+  kMarkClean,  // marks a cached buffer ready to serve
+  kFlagSet,    // sets or clears a state flag of the object
+  kFlagRead,   // reads a state flag
+  kVerify,     // checks a buffer against the object's checksum
+};
+
+std::string_view AccessName(Access access);
+bool WriteLike(Access access);
+
+struct PendingStep {
+  uint32_t site = 0;    // 0: unknown (a wait, a thread not yet started)
+  uint64_t object = 0;  // meaningful when access != kNone
+  Access access = Access::kNone;
+};
+
+// True when `a` and `b` (steps of two different threads) race.
+inline bool Races(const PendingStep& a, const PendingStep& b) {
+  return a.access != Access::kNone && b.access != Access::kNone && a.object == b.object &&
+         (WriteLike(a.access) || WriteLike(b.access));
+}
+
+// One way to force an ordering (RaceFuzzer-style): a thread about to take
+// `held_site` on the target object is held back until a partner thread is about
+// to take `partner_site` on the same object (having taken `partner_prior_site`
+// there while the hold lasted, when that is nonzero); then the held thread
+// runs first (`held_first`) or the partner does. A hold that lasts longer than
+// the target's budget is given up, so nothing deadlocks.
+struct HoldRule {
+  uint32_t held_site = 0;
+  uint32_t partner_site = 0;
+  uint32_t partner_prior_site = 0;
+  bool held_first = false;
+  int held_thread = -1;  // logical thread index; -1: any thread
+};
+
+struct Target {
+  bool any_object = false;  // hold on every object, not only `object`
+  uint64_t object = 0;
+  std::vector<HoldRule> rules;
+  // Scheduling decisions a hold may last before it is given up.
+  uint64_t budget = 4000;
+};
+
+}  // namespace ordo::sched

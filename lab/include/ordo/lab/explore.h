@@ -1,0 +1,53 @@
+// `--explore auto`, the default exploration: predict, then confirm.
+//
+// A run under partial order sampling (POS) streams its engine history
+// through the analyzer in-process. Every FPRE004 signature it predicts but
+// did not see manifest gets targeted runs: the same seed, with scheduler holds
+// that force the predicted ordering on the block where its two racing steps
+// came closest (then the next closest, up to a budget). A failing run confirms
+// the signature that manifested in it. When nothing is predicted (the fixed
+// engine), auto is plain POS run after run.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ordo/replay/replayer.h"
+#include "ordo/status.h"
+
+namespace ordo::lab {
+
+struct AutoOptions {
+  // Targeted runs tried per predicted signature before it is left
+  // "predicted, not confirmed".
+  int targets_per_signature = 3;
+  // End the campaign once every predicted signature is confirmed or its
+  // targeted runs are spent (and at least one POS run was made). False: make
+  // every run of ReplayOptions::runs.
+  bool stop_when_settled = true;
+};
+
+// What became of one signature the analyzer predicted.
+struct SignatureStatus {
+  std::string signature;  // analyze::Finding::signature
+  std::string rule;       // "FPRE004-A" or "FPRE004-B"
+  int predicted_in_run = -1;
+  int targeted_runs = 0;  // runs that forced it
+  bool confirmed = false;
+  int confirmed_by_run = -1;  // the failing run (index into summary outcomes' run)
+  std::string reproduce;      // the command that repeats that run, when confirmed
+};
+
+struct AutoSummary {
+  replay::ReplaySummary replay;
+  std::vector<SignatureStatus> signatures;  // in order of first prediction
+};
+
+// Replays `trace_path` with auto exploration. `options.strategy`, `focus`,
+// `next_run` and `observe` are ignored (auto sets them); sharding is not
+// supported (each shard would need the others' predictions).
+Result<AutoSummary> ReplayAuto(const std::string& trace_path, const replay::ReplayOptions& options,
+                               const AutoOptions& auto_options = {});
+
+}  // namespace ordo::lab

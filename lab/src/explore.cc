@@ -1,0 +1,165 @@
+#include "ordo/lab/explore.h"
+
+#include <deque>
+#include <memory>
+#include <optional>
+
+#include "ordo/analyze/analyzer.h"
+
+namespace ordo::lab {
+
+namespace {
+
+// One targeted run to make: the focus and the seed of the POS run that
+// predicted it (so the run replays the same prefix up to the race).
+struct Attempt {
+  size_t signature = 0;
+  engine::Focus focus;
+  uint64_t seed = 0;
+};
+
+engine::Focus FocusOf(const analyze::Finding& f) {
+  engine::Focus focus;
+  if (!engine::ParseFpre004Rule(f.rule, &focus.rule)) focus.rule = engine::Fpre004Rule::kStaleClean;
+  focus.block = f.block;
+  // The thread the rule holds back: the writer (A) or compaction (B), the
+  // first thread of the finding; as recorded in a replay history it is the
+  // scheduler's logical index, the same in every run of the trace.
+  focus.thread = f.threads.empty() ? -1 : static_cast<int>(f.threads[0]);
+  return focus;
+}
+
+class Campaign {
+ public:
+  Campaign(const std::string& trace, const replay::ReplayOptions& o, const AutoOptions& a)
+      : trace_(trace), o_(o), a_(a) {}
+
+  std::optional<replay::RunPlan> Next(int run) {
+    Settle();
+    if (o_.until_fail && failures_ > 0) return std::nullopt;
+    analyzer_ = NewAnalyzer();
+    replay::RunPlan plan;
+    while (!queue_.empty()) {
+      Attempt at = queue_.front();
+      queue_.pop_front();
+      SignatureStatus& s = signatures_[at.signature];
+      if (s.confirmed) continue;
+      ++s.targeted_runs;
+      plan = {sched::Strategy::kTargeted, at.seed, {at.focus}};
+      current_ = {run, plan, at.signature};
+      return plan;
+    }
+    if (a_.stop_when_settled && pos_runs_ > 0 && !signatures_.empty()) return std::nullopt;
+    plan = {sched::Strategy::kPos, o_.seed + pos_runs_++, {}};
+    current_ = {run, plan, SIZE_MAX};
+    return plan;
+  }
+
+  void Observe(const trace::EngineRecord& e) {
+    if (analyzer_) analyzer_->Add(e);
+  }
+  void RunDone(bool failed) {
+    last_failed_ = failed;
+    failures_ += failed ? 1 : 0;
+  }
+
+  // Reads what the last run showed: confirmations and new predictions.
+  void Settle() {
+    if (!analyzer_) return;
+    std::unique_ptr<analyze::Analyzer> a = std::move(analyzer_);
+    for (const analyze::Finding& f : a->Findings()) {
+      size_t i = Signature(f, current_.run);
+      if (f.manifested && last_failed_ && !signatures_[i].confirmed) {
+        SignatureStatus& s = signatures_[i];
+        s.confirmed = true;
+        s.confirmed_by_run = current_.run;
+        replay::RunOutcome probe;
+        probe.seed = current_.plan.seed;
+        probe.strategy = current_.plan.strategy;
+        probe.focus = current_.plan.focus;
+        s.reproduce = replay::ReproduceCommand(trace_, o_, probe);
+      }
+    }
+    if (current_.plan.strategy != sched::Strategy::kPos) return;
+    for (const analyze::Finding& f : a->Candidates()) {
+      size_t i = Signature(f, current_.run);
+      SignatureStatus& s = signatures_[i];
+      if (s.confirmed || f.manifested || queued_[i] >= a_.targets_per_signature) continue;
+      ++queued_[i];
+      queue_.push_back({i, FocusOf(f), current_.plan.seed});
+    }
+  }
+
+  AutoSummary Finish(replay::ReplaySummary summary) {
+    Settle();
+    AutoSummary out;
+    out.replay = std::move(summary);
+    out.signatures = signatures_;
+    return out;
+  }
+
+ private:
+  std::unique_ptr<analyze::Analyzer> NewAnalyzer() const {
+    analyze::AnalyzerOptions ao;
+    ao.candidates_per_signature = static_cast<size_t>(a_.targets_per_signature);
+    return std::make_unique<analyze::Analyzer>(ao);
+  }
+
+  size_t Signature(const analyze::Finding& f, int run) {
+    for (size_t i = 0; i < signatures_.size(); ++i) {
+      if (signatures_[i].signature == f.signature) return i;
+    }
+    SignatureStatus s;
+    s.signature = f.signature;
+    s.rule = f.rule;
+    s.predicted_in_run = run;
+    signatures_.push_back(s);
+    queued_.push_back(0);
+    return signatures_.size() - 1;
+  }
+
+  struct Current {
+    int run = -1;
+    replay::RunPlan plan;
+    size_t signature = SIZE_MAX;
+  };
+
+  const std::string& trace_;
+  const replay::ReplayOptions& o_;
+  AutoOptions a_;
+  std::unique_ptr<analyze::Analyzer> analyzer_;
+  std::vector<SignatureStatus> signatures_;
+  std::vector<int> queued_;  // per signature: targeted runs queued so far
+  std::deque<Attempt> queue_;
+  Current current_;
+  uint64_t pos_runs_ = 0;
+  int failures_ = 0;
+  bool last_failed_ = false;
+};
+
+}  // namespace
+
+Result<AutoSummary> ReplayAuto(const std::string& trace_path, const replay::ReplayOptions& options,
+                               const AutoOptions& auto_options) {
+  if (options.shard_count != 1) {
+    return Status::InvalidArgument(
+        "auto exploration cannot be sharded: each run depends on the predictions of the runs "
+        "before it; shard a single strategy (pos, pct, random) instead");
+  }
+  Campaign campaign(trace_path, options, auto_options);
+  replay::ReplayOptions o = options;
+  o.strategy = sched::Strategy::kPos;
+  o.focus.clear();
+  o.next_run = [&campaign](int run) { return campaign.Next(run); };
+  o.observe = [&campaign](const trace::EngineRecord& e) { campaign.Observe(e); };
+  auto user_on_run = options.on_run;
+  o.on_run = [&campaign, user_on_run](int run, int runs, bool failed) {
+    campaign.RunDone(failed);
+    if (user_on_run) user_on_run(run, runs, failed);
+  };
+  auto summary = replay::Replay(trace_path, o);
+  if (!summary.ok()) return summary.status();
+  return campaign.Finish(std::move(summary).value());
+}
+
+}  // namespace ordo::lab
