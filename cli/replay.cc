@@ -152,6 +152,9 @@ int RunReplay(const ReplayCliOptions& c) {
         failing.push_back({{"run", r.run},
                            {"seed", r.seed},
                            {"strategy", sched::StrategyName(r.strategy)},
+                           {"holds", {{"started", r.holds.started},
+                                      {"matched", r.holds.matched},
+                                      {"expired", r.holds.expired}}},
                            {"message", r.message},
                            {"reproduce", replay::ReproduceCommand(c.file, o, r)}});
       }

@@ -370,7 +370,6 @@ Scheduler::Scheduler(const SchedulerOptions& options) : impl_(std::make_unique<I
 }
 
 Scheduler::~Scheduler() {
-  if (getenv("ORDO_SCHED_DEBUG")) fprintf(stderr, "sched: steps %lu racing %lu decisions %lu\n", (unsigned long)impl_->steps, (unsigned long)impl_->racing_steps, (unsigned long)impl_->decisions);
   for (auto& t : impl_->threads) {
     if (t->thread.joinable()) t->thread.join();
   }
