@@ -4,15 +4,29 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "ordo/file_io.h"
 #include "ordo/replay/replayer.h"
+#include "ordo/units.h"
+#include "ordo/util/atomic_output.h"
 
 namespace ordo::cli {
 
 namespace {
+
+std::atomic<bool> g_stop{false};
+void OnStopSignal(int sig) {
+  if (g_stop.exchange(true)) {  // a second signal: stop now, cleaning up
+    RemoveTemporariesNow();
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
+}
 
 struct ReplayCliOptions {
   std::string file;
@@ -31,6 +45,7 @@ struct ReplayCliOptions {
   bool force = false;
   bool direct = false;
   uint32_t max_threads = 1024;
+  std::string max_file_size;
 };
 
 nlohmann::ordered_json Percentiles(const replay::LatencyHistogram& h) {
@@ -82,6 +97,11 @@ int RunReplay(const ReplayCliOptions& c) {
   o.until_fail = c.until_fail;
   o.history_path = c.history;
   o.max_threads = c.max_threads;
+  if (!c.max_file_size.empty()) {
+    auto m = ParseSize(c.max_file_size);
+    if (!m.ok()) return Fail(m.status());
+    o.max_target_file_bytes = m.value();
+  }
   const bool tty = isatty(2) && !c.json;
   if (tty) {
     o.on_run = [](int run, int runs, bool failed) {
@@ -89,7 +109,15 @@ int RunReplay(const ReplayCliOptions& c) {
       if (run + 1 == runs || failed) fmt::print(stderr, "\n");
     };
   }
-  auto res = replay::Replay(c.file, o);
+  if (!c.history.empty()) {
+    if (Status s = CheckOutput(c.history, {c.file}); !s.ok()) return Fail(s);
+  }
+  o.stop = &g_stop;
+  signal(SIGINT, OnStopSignal);  // the first stops after the run in progress, with a summary
+  signal(SIGTERM, OnStopSignal);
+  auto input = SpooledInput::Open(c.file);  // stdin or a FIFO: read once, replayed from a copy
+  if (!input.ok()) return Fail(input.status());
+  auto res = replay::Replay((*input)->path(), o);
   if (!res.ok()) return Fail(res.status());
   const replay::ReplaySummary& s = res.value();
   replay::LatencyHistogram all;
@@ -123,6 +151,7 @@ int RunReplay(const ReplayCliOptions& c) {
         {"engine", c.engine},
         {"runs", s.runs},
         {"runs_planned", c.runs},
+        {"interrupted", g_stop.load()},
         {"shard", fmt::format("{}/{}", o.shard_index + 1, o.shard_count)},
         {"until_fail", c.until_fail},
         {"failures", s.failures},
@@ -186,7 +215,8 @@ int RunReplay(const ReplayCliOptions& c) {
           f.run, f.seed, f.thread, f.op_index, f.history_seq, f.message);
       fmt::print("reproduce with:\n  {}\n", replay::ReproduceCommand(c.file, o, f));
     } else {
-      fmt::print("\noutcome: pass (no FPRE004 in {} runs)\n", s.runs);
+      fmt::print("\noutcome: pass (no FPRE004 in {} runs){}\n", s.runs,
+                 g_stop ? "; interrupted, the summary covers the runs made" : "");
     }
     if (!c.history.empty())
       fmt::print("history of the {} run: {}\n", s.first_failure ? "failing" : "last", c.history);
@@ -229,6 +259,8 @@ void setup_replay(CLI::App& app, int* exit_code) {
   cmd->add_flag("--direct", o->direct, "file backend: open files with O_DIRECT");
   cmd->add_option("--max-threads", o->max_threads, "refuse traces with more threads")
       ->capture_default_str();
+  cmd->add_option("--max-file-size", o->max_file_size,
+                  "refuse traces declaring a larger file (default: half the target's disk)");
   cmd->callback([o, exit_code] { *exit_code = RunReplay(*o); });
 }
 
