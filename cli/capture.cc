@@ -5,7 +5,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 
 #include "common.h"
 #include "ordo/capture/capture.h"
@@ -27,7 +33,57 @@ struct CaptureCliOptions {
   std::vector<std::string> command;
 };
 
+// True when `file` holds a USDT note of provider "ordo" (the stapsdt note
+// stores provider and probe names as consecutive NUL-terminated strings).
+bool HasOrdoProbes(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  static const std::string kPoint("ordo\0point", 10);
+  return bytes.find(kPoint) != std::string::npos;
+}
+
+bool CommandExists(const std::string& cmd) {
+  if (cmd.find('/') != std::string::npos) return access(cmd.c_str(), X_OK) == 0;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    std::string full = (dir.empty() ? "." : dir) + "/" + cmd;
+    struct stat st;
+    if (stat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(full.c_str(), X_OK) == 0)
+      return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// What can be known wrong before any BPF is loaded: bad input (exit 2), not
+// the environment refusing (3).
+Status CheckCaptureOptions(const CaptureCliOptions& c) {
+  for (uint32_t pid : c.pids) {
+    if (pid == 0 || (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH))
+      return Status::InvalidArgument(fmt::format("--pid {}: no such process", pid));
+  }
+  if (!c.usdt.empty()) {
+    struct stat st;
+    if (stat(c.usdt.c_str(), &st) != 0)
+      return Status::InvalidArgument("--usdt " + c.usdt + ": " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode) || access(c.usdt.c_str(), R_OK) != 0)
+      return Status::InvalidArgument("--usdt " + c.usdt + ": not a readable binary");
+    if (!HasOrdoProbes(c.usdt))
+      return Status::InvalidArgument("--usdt " + c.usdt +
+                                     ": has no USDT probes of provider \"ordo\" (ordo:point, "
+                                     "ordo:request); give the binary that links the engine");
+  }
+  if (!c.command.empty() && !CommandExists(c.command[0]))
+    return Status::InvalidArgument(c.command[0] + ": command not found");
+  return Status::Ok();
+}
+
 int RunCapture(const CaptureCliOptions& c, const std::string& source) {
+  if (Status s = CheckCaptureOptions(c); !s.ok()) return Fail(s);
   capture::CaptureOptions o;
   o.pids = c.pids;
   o.comm = c.comm;
@@ -41,6 +97,11 @@ int RunCapture(const CaptureCliOptions& c, const std::string& source) {
   if (!c.duration.empty()) {
     auto d = ParseDuration(c.duration);
     if (!d.ok()) return Fail(d.status());
+    if (d.value() == 0) {
+      return Fail(Status::InvalidArgument(
+          "--duration 0 would capture nothing; give a duration (e.g. 30s), or omit it to capture "
+          "until stopped"));
+    }
     o.duration_ns = d.value();
   }
   if (!c.max_size.empty()) {

@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include "common.h"
+#include "ordo/util/atomic_output.h"
 
 namespace ordo::cli {
 void setup_trace(CLI::App& app, int* exit_code);
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("ordo ") + ORDO_VERSION);
   app.require_subcommand(1);
   int exit_code = ordo::cli::kExitOk;
+  ordo::InstallTemporaryCleanupOnSignals();
   ordo::cli::setup_trace(app, &exit_code);
   ordo::cli::setup_replay(app, &exit_code);
   ordo::cli::setup_analyze(app, &exit_code);

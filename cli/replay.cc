@@ -4,16 +4,30 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "common.h"
 #include "ordo/lab/explore.h"
+#include "ordo/file_io.h"
 #include "ordo/replay/replayer.h"
+#include "ordo/units.h"
+#include "ordo/util/atomic_output.h"
 
 namespace ordo::cli {
 
 namespace {
+
+std::atomic<bool> g_stop{false};
+void OnStopSignal(int sig) {
+  if (g_stop.exchange(true)) {  // a second signal: stop now, cleaning up
+    RemoveTemporariesNow();
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
+}
 
 struct ReplayCliOptions {
   std::string file;
@@ -33,6 +47,7 @@ struct ReplayCliOptions {
   bool force = false;
   bool direct = false;
   uint32_t max_threads = 1024;
+  std::string max_file_size;
 };
 
 nlohmann::ordered_json Percentiles(const replay::LatencyHistogram& h) {
@@ -98,6 +113,11 @@ int RunReplay(const ReplayCliOptions& c) {
   o.until_fail = c.until_fail;
   o.history_path = c.history;
   o.max_threads = c.max_threads;
+  if (!c.max_file_size.empty()) {
+    auto m = ParseSize(c.max_file_size);
+    if (!m.ok()) return Fail(m.status());
+    o.max_target_file_bytes = m.value();
+  }
   const bool tty = isatty(2) && !c.json;
   if (tty) {
     o.on_run = [](int run, int runs, bool failed) {
@@ -105,15 +125,23 @@ int RunReplay(const ReplayCliOptions& c) {
       if (run + 1 == runs || failed) fmt::print(stderr, "\n");
     };
   }
+  if (!c.history.empty()) {
+    if (Status s = CheckOutput(c.history, {c.file}); !s.ok()) return Fail(s);
+  }
+  o.stop = &g_stop;
+  signal(SIGINT, OnStopSignal);  // the first stops after the run in progress, with a summary
+  signal(SIGTERM, OnStopSignal);
+  auto input = SpooledInput::Open(c.file);  // stdin or a FIFO: read once, replayed from a copy
+  if (!input.ok()) return Fail(input.status());
   lab::AutoSummary campaign;
   if (auto_explore && o.backend == replay::Backend::kEngine) {
     lab::AutoOptions ao;
     ao.stop_when_settled = c.runs == 0;
-    auto res = lab::ReplayAuto(c.file, o, ao);
+    auto res = lab::ReplayAuto((*input)->path(), o, ao);
     if (!res.ok()) return Fail(res.status());
     campaign = std::move(res).value();
   } else {
-    auto res = replay::Replay(c.file, o);
+    auto res = replay::Replay((*input)->path(), o);
     if (!res.ok()) return Fail(res.status());
     campaign.replay = std::move(res).value();
   }
@@ -165,6 +193,7 @@ int RunReplay(const ReplayCliOptions& c) {
         {"engine", c.engine},
         {"runs", s.runs},
         {"runs_planned", o.runs},
+        {"interrupted", g_stop.load()},
         {"shard", fmt::format("{}/{}", o.shard_index + 1, o.shard_count)},
         {"until_fail", c.until_fail},
         {"failures", s.failures},
@@ -239,7 +268,8 @@ int RunReplay(const ReplayCliOptions& c) {
       }
     }
     if (!s.first_failure) {
-      fmt::print("\noutcome: pass (no FPRE004 in {} runs)\n", s.runs);
+      fmt::print("\noutcome: pass (no FPRE004 in {} runs){}\n", s.runs,
+                 g_stop ? "; interrupted, the summary covers the runs made" : "");
     }
     if (!c.history.empty())
       fmt::print("history of the {} run: {}\n", s.first_failure ? "failing" : "last", c.history);
@@ -285,6 +315,8 @@ void setup_replay(CLI::App& app, int* exit_code) {
   cmd->add_flag("--direct", o->direct, "file backend: open files with O_DIRECT");
   cmd->add_option("--max-threads", o->max_threads, "refuse traces with more threads")
       ->capture_default_str();
+  cmd->add_option("--max-file-size", o->max_file_size,
+                  "refuse traces declaring a larger file (default: half the target's disk)");
   cmd->callback([o, exit_code] { *exit_code = RunReplay(*o); });
 }
 

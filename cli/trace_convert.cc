@@ -8,6 +8,7 @@
 #include "ordo/trace/interop.h"
 #include "ordo/trace/reader.h"
 #include "ordo/trace/writer.h"
+#include "ordo/util/atomic_output.h"
 #include "trace_commands.h"
 
 namespace ordo::cli {
@@ -37,6 +38,7 @@ int RunImport(const ImportOptions& o) {
   h.start_realtime_ns = 0;
   trace::WriterOptions wo;
   wo.zstd_level = o.level;
+  if (Status s = CheckOutput(o.out, o.inputs); !s.ok()) return Fail(s);
   auto w = trace::TraceWriter::Create(o.out, h, wo);
   if (!w.ok()) return Fail(w.status());
   std::string what;
@@ -64,6 +66,7 @@ int RunImport(const ImportOptions& o) {
 }
 
 int RunExport(const ExportOptions& o) {
+  if (Status s = CheckOutput(o.out, {o.input}); !s.ok()) return Fail(s);
   auto reader = trace::TraceReader::Open(o.input);
   if (!reader.ok()) return Fail(reader.status());
   auto sink = CreateSink(o.out);
@@ -79,6 +82,7 @@ int RunExport(const ExportOptions& o) {
   } else {
     s = trace::ExportJsonl(reader->get(), sink->get(), &n);
   }
+  if (s.ok()) s = (*sink)->Commit();
   if (!s.ok()) return Fail(s);
   if (o.out != "-")
     fmt::print(stderr, "{}: wrote {} {}\n", o.out, n, o.format == "fio" ? "I/Os" : "records");

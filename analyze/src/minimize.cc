@@ -14,6 +14,7 @@
 #include "ordo/replay/replayer.h"
 #include "ordo/trace/reader.h"
 #include "ordo/trace/writer.h"
+#include "ordo/util/atomic_output.h"
 
 namespace ordo::analyze {
 
@@ -269,6 +270,7 @@ class Minimizer {
 
 Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string& out_path,
                                 const MinimizeOptions& o) {
+  ORDO_RETURN_IF_ERROR(CheckOutput(out_path, {trace_path}));
   auto loaded = Load(trace_path);
   if (!loaded.ok()) return loaded.status();
   const Loaded& l = loaded.value();
@@ -279,11 +281,13 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   if (mkdtemp(tmpl.data()) == nullptr)
     return Status::IoError("minimize: cannot create a work directory");
   std::string work = tmpl;
+  RegisterTemporaryDir(work);  // removed on SIGINT/SIGTERM too
   struct Cleanup {
     std::string dir;
     ~Cleanup() {
       std::error_code ec;
       fs::remove_all(dir, ec);
+      UnregisterTemporaryDir(dir);
     }
   } cleanup{work};
 

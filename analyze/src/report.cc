@@ -10,7 +10,9 @@
 
 #include "ordo/analyze/analyzer.h"
 #include "ordo/analyze/shards.h"
+#include "ordo/file_io.h"
 #include "ordo/trace/reader.h"
+#include "ordo/util/atomic_output.h"
 
 namespace ordo::analyze {
 
@@ -314,10 +316,12 @@ Status WriteReport(const std::vector<std::string>& inputs, const std::string& ou
   bool html = out.size() >= 5 && out.compare(out.size() - 5, 5, ".html") == 0;
   bool md = out.size() >= 3 && out.compare(out.size() - 3, 3, ".md") == 0;
   if (!html && !md) return Status::InvalidArgument(out + ": the report must end in .html or .md");
+  ORDO_RETURN_IF_ERROR(CheckOutput(out, inputs));
   if (inputs.empty())
     return Status::InvalidArgument("report: give at least one history or replay result");
   std::vector<HistoryInfo> hs;
   std::vector<ExplorationResult> results;
+  std::vector<std::unique_ptr<SpooledInput>> spooled;
   for (const auto& p : inputs) {
     if (p.size() >= 5 && p.compare(p.size() - 5, 5, ".json") == 0) {
       auto r = ReadExplorationResult(p);
@@ -325,17 +329,20 @@ Status WriteReport(const std::vector<std::string>& inputs, const std::string& ou
       results.push_back(std::move(r).value());
       continue;
     }
-    auto h = Load(p);
+    auto in = SpooledInput::Open(p);  // read twice: a stream is copied first
+    if (!in.ok()) return in.status();
+    spooled.push_back(std::move(in).value());
+    auto h = Load(spooled.back()->path());
     if (!h.ok()) return h.status();
     hs.push_back(std::move(h).value());
   }
   auto ms = MergeExplorations(results);
   if (!ms.ok()) return ms.status();
-  std::ofstream f(out, std::ios::binary);
-  if (!f) return Status::IoError(out + ": cannot create");
-  f << (html ? Html(hs, ms.value()) : Markdown(hs, ms.value()));
-  if (!f.good()) return Status::IoError(out + ": write failed");
-  return Status::Ok();
+  auto sink = CreateSink(out);
+  if (!sink.ok()) return sink.status();
+  const std::string page = html ? Html(hs, ms.value()) : Markdown(hs, ms.value());
+  ORDO_RETURN_IF_ERROR((*sink)->Write(page.data(), page.size()));
+  return (*sink)->Commit();
 }
 
 }  // namespace ordo::analyze

@@ -23,7 +23,9 @@
 #include <unordered_map>
 
 #include "decoder.h"
+#include "ordo/file_io.h"
 #include "ordo/trace/writer.h"
+#include "ordo/util/atomic_output.h"
 #include <linux/types.h>
 
 #include "syscalls.h"
@@ -106,6 +108,18 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
   uint64_t cgroup = 0;
   if (!o.cgroup.empty() && (cgroup = CgroupId(o.cgroup)) == 0)
     return Status::InvalidArgument("--cgroup " + o.cgroup + ": not a cgroup v2 directory (give its path on a cgroup2 mount)");
+  // The output is claimed before anything is loaded: written as OUT.partial
+  // (0600, locked; left for the user if the capture is killed outright) and
+  // renamed to OUT when the capture ends cleanly.
+  std::vector<std::string> inputs;
+  if (!o.usdt_binary.empty()) inputs.push_back(o.usdt_binary);
+  if (!o.command.empty()) inputs.push_back(o.command[0]);
+  ORDO_RETURN_IF_ERROR(CheckOutput(o.output, inputs));
+  OutputOptions out_options;
+  out_options.mode = 0600;
+  out_options.visible_partial = true;
+  auto sink = CreateSink(o.output, out_options);
+  if (!sink.ok()) return sink.status();
   libbpf_set_print([](enum libbpf_print_level level, const char* fmt, va_list args) {
     return level == LIBBPF_WARN && std::getenv("ORDO_BPF_DEBUG") ? vfprintf(stderr, fmt, args) : 0;
   });
@@ -173,7 +187,10 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
   h.kind = "capture";
   h.clock = "monotonic";
   h.tick_ns = o.tick_ns;
-  h.source = o.source;
+  // --redact-paths covers the header too: the command line and the filters
+  // name paths (the output, --path, --cgroup, --usdt, the traced command).
+  h.source = o.redact_paths ? "ordo capture (command line withheld: --redact-paths)" : o.source;
+  auto name = [&](const std::string& p) { return o.redact_paths ? RedactedPath(p) : p; };
   h.start_realtime_ns = static_cast<uint64_t>(time(nullptr)) * 1000000000ull;
   {
     std::ifstream host("/proc/sys/kernel/hostname"), rel("/proc/sys/kernel/osrelease");
@@ -185,19 +202,18 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
   std::string filters;
   for (uint32_t p : o.pids) filters += fmt::format("--pid {} ", p);
   if (!o.comm.empty()) filters += "--comm " + o.comm + " ";
-  if (!o.cgroup.empty()) filters += "--cgroup " + o.cgroup + " ";
-  for (const auto& p : o.path_prefixes) filters += "--path " + p + " ";
-  if (usdt) filters += "--usdt " + o.usdt_binary + " ";
+  if (!o.cgroup.empty()) filters += "--cgroup " + name(o.cgroup) + " ";
+  for (const auto& p : o.path_prefixes) filters += "--path " + name(p) + " ";
+  if (usdt) filters += "--usdt " + name(o.usdt_binary) + " ";
   h.filters = filters;
   trace::WriterOptions wo;
   wo.file_mode = 0600;
   wo.zstd_level = 3;
-  auto writer = trace::TraceWriter::Create(o.output, h, wo);
+  auto writer = trace::TraceWriter::Create(std::move(sink).value(), h, wo);
   if (!writer.ok()) {
     kill_child();
     return writer.status();
   }
-  chmod(o.output.c_str(), 0600);
 
   Decoder decoder(writer->get(), o);
   for (uint32_t pid : o.pids) decoder.SnapshotProcess(pid);
@@ -281,7 +297,11 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
     std::fprintf(stderr, "ordo capture: stopped; %s (pid %d) keeps running untraced\n", o.command[0].c_str(),
                  static_cast<int>(child.pid));
   }
-  if (!status.ok()) return status;
+  if (!status.ok()) {
+    if (o.output == "-") return status;
+    return status.WithContext("capture stopped (the events up to the last flush are in " +
+                              o.output + ".partial)");
+  }
   result.events = decoder.events();
   result.lost = lost;
   result.bytes = (*writer)->bytes_written();

@@ -42,6 +42,8 @@ uint64_t NowNs() {
 
 }  // namespace
 
+std::string RedactedPath(const std::string& path) { return Hash(path); }
+
 void Decoder::Add(const trace::Record& r) {
   if (!status_.ok()) return;
   status_ = writer_->Add(r);

@@ -13,6 +13,9 @@
 
 namespace ordo::capture {
 
+// What --redact-paths stores instead of a path (a hash of it).
+std::string RedactedPath(const std::string& path);
+
 class Decoder {
  public:
   Decoder(trace::TraceWriter* writer, const CaptureOptions& options)

@@ -65,6 +65,8 @@ bool OpOf(const BlkEvent& e, IoOp* op) {
   return true;
 }
 
+constexpr uint64_t kMaxSector = 1ull << 54;
+
 struct Waiting {
   IoRecord io;
   bool done = false;
@@ -178,6 +180,12 @@ Status ImportBlkparse(const std::vector<std::string>& inputs, TraceWriter* write
       ++st.lines;
       BlkEvent e;
       if (!ParseLine(line, &e)) continue;
+      // Byte offsets must fit in 63 bits: sector * 512 must not wrap.
+      if (e.sector >= kMaxSector || e.sectors >= kMaxSector - e.sector) {
+        return Status::InvalidArgument(fmt::format(
+            "{}:{}: sector {} + {} is not a valid request (a byte offset must be below 2^63)",
+            path, n, e.sector, e.sectors));
+      }
       if (e.time_ns + 1000000000ull <
           prev_ns) {  // blkparse sorts by time; a big step back is not its output
         return Status::InvalidArgument(

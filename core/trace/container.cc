@@ -126,7 +126,7 @@ std::string EncodeIndex(const TraceSummary& s, const std::vector<IndexEntry>& en
   return out;
 }
 
-Status DecodeIndex(const uint8_t* p, size_t size, TraceSummary* s) {
+Status DecodeIndex(const uint8_t* p, size_t size, TraceSummary* s, std::vector<IndexEntry>* out) {
   ByteCursor c{p, p + size};
   uint64_t n = c.Varint();
   uint64_t f[9] = {};
@@ -138,10 +138,12 @@ Status DecodeIndex(const uint8_t* p, size_t size, TraceSummary* s) {
   *s = TraceSummary{f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]};
   uint64_t entries = c.Varint();
   if (entries != s->chunks) return Status::Corruption("index entry count disagrees with summary");
+  IndexEntry e;
   for (uint64_t i = 0; i < entries && !c.failed; ++i) {
-    c.Varint();
-    c.Varint();
-    c.Varint();
+    e.offset += c.Varint();
+    e.first_ticks += static_cast<uint64_t>(UnZigZag(c.Varint()));
+    e.records = static_cast<uint32_t>(c.Varint());
+    if (out && !c.failed) out->push_back(e);  // bounded by the bytes read, not the count declared
   }
   if (c.failed || !c.empty()) return Status::Corruption("index entries are malformed");
   return Status::Ok();

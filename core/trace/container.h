@@ -46,8 +46,10 @@ struct IndexEntry {
 };
 
 std::string EncodeIndex(const TraceSummary& summary, const std::vector<IndexEntry>& entries);
-// Decodes the summary; the entries are checked for form but not kept.
-Status DecodeIndex(const uint8_t* p, size_t size, TraceSummary* summary);
+// Decodes the summary, and the entries into *entries when it is not null
+// (otherwise they are checked for form only).
+Status DecodeIndex(const uint8_t* p, size_t size, TraceSummary* summary,
+                   std::vector<IndexEntry>* entries = nullptr);
 
 std::string EncodeTrailer(uint64_t index_offset);
 Status ParseTrailer(const uint8_t* p, uint64_t* index_offset);

@@ -1,5 +1,6 @@
 // fio iolog import and export. Format: fio(1), "Trace file format".
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <queue>
 #include <sstream>
@@ -12,6 +13,19 @@ namespace ordo::trace {
 namespace {
 
 // One fio log being read: yields its actions one line at a time.
+// A decimal number below 2^63 and nothing else ("-1" is not 2^64-1).
+bool ParseU63(const std::string& s, uint64_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v >= (uint64_t{1} << 63)) return false;
+  *out = v;
+  return true;
+}
+
 class FioLog {
  public:
   struct Action {
@@ -62,7 +76,13 @@ class FioLog {
       if (version_ == 2) a->time_us = clock_us_;
       a->offset = a->length = 0;
       bool io = a->verb == "read" || a->verb == "write" || a->verb == "trim";
-      if (io && !(ss >> a->offset >> a->length)) return Bad(status, "expected offset and length");
+      std::string off, len;
+      if (io && !(ss >> off >> len)) return Bad(status, "expected offset and length");
+      if (io && (!ParseU63(off, &a->offset) || !ParseU63(len, &a->length) ||
+                 a->length > (uint64_t{1} << 63) - a->offset)) {
+        return Bad(status, "offset and length must be decimal byte counts below 2^63, not \"" +
+                               off + " " + len + "\"");
+      }
       if (!io && a->verb != "sync" && a->verb != "datasync" && a->verb != "add" &&
           a->verb != "open" && a->verb != "close") {
         return Bad(status, "unknown action \"" + a->verb + "\"");
@@ -185,6 +205,15 @@ Status ExportFioLog(TraceReader* reader, ByteSink* out, const FioExportOptions& 
     uint64_t us = io.start_ns >= t0 ? (io.start_ns - t0) / 1000 : 0;
     last_us = std::max(last_us, us);
     const std::string name = name_of(io.file);
+    // fio splits iolog lines on whitespace: a name holding any would inject
+    // actions (a newline, a new line of its own). It has no escape.
+    if (std::any_of(name.begin(), name.end(),
+                    [](unsigned char c) { return c <= ' ' || c == 0x7f; })) {
+      return Status::InvalidArgument(
+          "file " + std::to_string(io.file) +
+          " has a path with whitespace or control characters, which a fio iolog cannot hold: "
+          "name the files by number under a directory instead");
+    }
     std::string ts = std::to_string(us) + " " + name + " ";
     auto st = open.find(io.file);
     if (st == open.end()) {

@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -140,6 +141,7 @@ struct TraceReader::Impl {
                                          std::to_string(decoder.decoded())));
         }
         ++chunks;
+        seen.push_back(IndexEntry{chunk_offset, chunk_first_ticks, expected_records});
         continue;
       }
       ChunkHeader h;
@@ -148,18 +150,54 @@ struct TraceReader::Impl {
         Status s = decoder.Init(raw.data(), raw.size(), h.first_ticks, header.tick_ns);
         if (!s.ok()) return Stop(Status::Corruption(At(src->name(), chunk_offset) + ": " + s.message()));
         expected_records = h.records;
+        chunk_first_ticks = h.first_ticks;
         in_chunk = true;
       } else if (h.kind == kChunkIndex) {
         TraceSummary summary;
-        Status s = DecodeIndex(raw.data(), raw.size(), &summary);
+        std::vector<IndexEntry> listed;
+        Status s = DecodeIndex(raw.data(), raw.size(), &summary, &listed);
         if (!s.ok()) return Stop(Status::Corruption(At(src->name(), chunk_offset) + ": " + s.message()));
+        if (!CheckIndex(listed)) return false;
         return FinishAfterIndex();
       }
       // Other chunk kinds come from newer minor versions: skipped, CRC already checked.
+      if (h.kind != kChunkRecords && h.kind != kChunkIndex) skipped_unknown = true;
     }
     return false;
   }
+  // The footer index must list exactly the chunks read, in order: a chunk
+  // swapped, dropped or duplicated decodes on its own but is damage.
+  bool CheckIndex(const std::vector<IndexEntry>& listed) {
+    const std::string& name = src->name();
+    for (size_t i = 0; i < std::max(listed.size(), seen.size()); ++i) {
+      if (i >= listed.size()) {
+        return Stop(Status::Corruption(
+            At(name, seen[i].offset) + ": chunk #" + std::to_string(i) +
+            " is not in the footer index (which lists " + std::to_string(listed.size()) +
+            " chunks): a chunk was duplicated or inserted"));
+      }
+      if (i >= seen.size()) {
+        return Stop(Status::Corruption(
+            At(name, listed[i].offset) + ": the footer index lists chunk #" + std::to_string(i) +
+            " here but only " + std::to_string(seen.size()) + " chunks were read: a chunk was dropped"));
+      }
+      const IndexEntry &l = listed[i], &r = seen[i];
+      // Offsets are compared unless chunks of a newer kind were skipped (a
+      // newer writer may place them differently); order and counts always.
+      if ((l.offset != r.offset && !skipped_unknown) || l.records != r.records ||
+          l.first_ticks != r.first_ticks) {
+        return Stop(Status::Corruption(
+            At(name, r.offset) + ": chunk #" + std::to_string(i) + " (" + std::to_string(r.records) +
+            " records) is not the one the footer index lists (byte " + std::to_string(l.offset) +
+            ", " + std::to_string(l.records) + " records): chunks were swapped, dropped or duplicated"));
+      }
+    }
+    return true;
+  }
   uint32_t expected_records = 0;
+  uint64_t chunk_first_ticks = 0;
+  bool skipped_unknown = false;
+  std::vector<IndexEntry> seen;  // the record chunks read, to check the footer against
 };
 
 TraceReader::TraceReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

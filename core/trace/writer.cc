@@ -68,9 +68,10 @@ struct TraceWriter::Impl {
 
 TraceWriter::TraceWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-TraceWriter::~TraceWriter() {
-  if (impl_ && !impl_->closed) (void)Close();
-}
+// A writer dropped without Close() was abandoned (an error on the way): no
+// footer is written, so nothing makes a partial trace look complete, and a
+// file sink leaves the old file as it was.
+TraceWriter::~TraceWriter() = default;
 
 Result<std::unique_ptr<TraceWriter>> TraceWriter::Create(const std::string& path,
                                                          const TraceHeader& header,
@@ -127,7 +128,9 @@ Status TraceWriter::Close() {
   w.raw = EncodeIndex(w.summary.summary(), w.index);
   ORDO_RETURN_IF_ERROR(w.WriteChunk(kChunkIndex, 0, 0));
   ORDO_RETURN_IF_ERROR(w.Emit(EncodeTrailer(index_offset)));
-  return w.sink->Sync();
+  Status s = w.sink->Commit();
+  if (!s.ok()) w.failed = s;
+  return s;
 }
 
 const TraceSummary& TraceWriter::summary() const { return impl_->summary.summary(); }

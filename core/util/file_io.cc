@@ -1,10 +1,13 @@
 #include "ordo/file_io.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace ordo {
@@ -108,6 +111,28 @@ class FdSink : public ByteSink {
   std::string name_;
 };
 
+class AtomicSink : public ByteSink {
+ public:
+  explicit AtomicSink(std::unique_ptr<AtomicFile> file)
+      : file_(std::move(file)), out_(file_->fd(), false, file_->path()) {}
+  Status Write(const void* buf, size_t n) override {
+    Status s = out_.Write(buf, n);
+    if (!s.ok()) file_->Abandon();
+    return s;
+  }
+  Status Sync() override {
+    if (fdatasync(file_->fd()) != 0 && errno != EINVAL)
+      return Status::IoError(Errno("fdatasync", file_->temp_path()));
+    return Status::Ok();
+  }
+  Status Commit() override { return file_->Commit(); }
+  const std::string& name() const override { return file_->path(); }
+
+ private:
+  std::unique_ptr<AtomicFile> file_;
+  FdSink out_;
+};
+
 class StrSink : public ByteSink {
  public:
   StrSink(std::string* out, std::string name) : out_(out), name_(std::move(name)) {}
@@ -123,13 +148,34 @@ class StrSink : public ByteSink {
   std::string name_;
 };
 
+// Opens a FIFO without blocking, then waits for its writer's first bytes
+// (or its close), saying what it waits for when that takes a while.
+int OpenFifo(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return fd;
+  pollfd p{fd, POLLIN, 0};
+  int r;
+  while ((r = poll(&p, 1, 1000)) < 0 && errno == EINTR) {
+  }
+  if (r == 0) {
+    std::fprintf(stderr, "ordo: %s: waiting for a writer on this FIFO (nothing written yet)\n",
+                 path.c_str());
+    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path) {
   if (path == "-") {
     return std::unique_ptr<ByteSource>(new FdSource(0, false, "<stdin>", std::nullopt));
   }
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat pre;
+  bool fifo = stat(path.c_str(), &pre) == 0 && S_ISFIFO(pre.st_mode);
+  int fd = fifo ? OpenFifo(path) : open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return Status::NotFound(path + ": no such file");
     if (errno == EACCES) return Status::PermissionDenied(Errno("open", path));
@@ -145,18 +191,49 @@ Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path) {
   return std::unique_ptr<ByteSource>(new FdSource(fd, true, path, size));
 }
 
+Result<std::unique_ptr<SpooledInput>> SpooledInput::Open(const std::string& path) {
+  std::unique_ptr<SpooledInput> in(new SpooledInput());
+  struct stat st;
+  if (path != "-" && stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    in->path_ = path;
+    return in;
+  }
+  auto src = OpenSource(path);
+  if (!src.ok()) return src.status();
+  const char* tmpdir = std::getenv("TMPDIR");
+  auto tmp = AtomicFile::Create(std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/ordo-stdin",
+                                OutputOptions{0600, false});
+  if (!tmp.ok()) return tmp.status();
+  std::string buf(1 << 20, '\0');
+  FdSink out((*tmp)->fd(), false, (*tmp)->temp_path());
+  for (;;) {
+    auto n = (*src)->Read(buf.data(), buf.size());
+    if (!n.ok()) return n.status();
+    if (n.value() == 0) break;
+    ORDO_RETURN_IF_ERROR(out.Write(buf.data(), n.value()));
+  }
+  in->path_ = (*tmp)->temp_path();
+  in->temp_ = std::move(tmp).value();  // never committed: removed with us
+  return in;
+}
+
+SpooledInput::~SpooledInput() = default;
+
 std::unique_ptr<ByteSource> MemorySource(std::string data, std::string name) {
   return std::make_unique<MemSource>(std::move(data), std::move(name));
 }
 
 Result<std::unique_ptr<ByteSink>> CreateSink(const std::string& path, unsigned mode) {
+  OutputOptions o;
+  o.mode = mode;
+  return CreateSink(path, o);
+}
+
+Result<std::unique_ptr<ByteSink>> CreateSink(const std::string& path, const OutputOptions& options) {
   if (path == "-") return std::unique_ptr<ByteSink>(new FdSink(1, false, "<stdout>"));
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) {
-    if (errno == EACCES) return Status::PermissionDenied(Errno("create", path));
-    return Status::IoError(Errno("create", path));
-  }
-  return std::unique_ptr<ByteSink>(new FdSink(fd, true, path));
+  auto f = AtomicFile::Create(path, options);
+  if (!f.ok()) return f.status();
+  return std::unique_ptr<ByteSink>(new AtomicSink(std::move(f).value()));
 }
 
 std::unique_ptr<ByteSink> StringSink(std::string* out, std::string name) {

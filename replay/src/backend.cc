@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "target.h"
+
 namespace ordo::replay {
 
 namespace {
@@ -81,7 +83,8 @@ Result<std::unique_ptr<ReplayBackend>> FileBackend(const std::string& target,
   std::vector<int> fds;
   for (const auto& f : files) {
     std::string path = target + "/files/" + f.local_name;
-    int fd = open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC | (direct_io ? O_DIRECT : 0));
+    int fd = OpenBeneath(target, "files/" + f.local_name,
+                         O_RDWR | O_CLOEXEC | (direct_io ? O_DIRECT : 0));
     if (fd < 0) {
       for (int d : fds) close(d);
       return Status::IoError(path + ": " + std::strerror(errno));

@@ -314,8 +314,8 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
     return Status::InvalidArgument("timing scale must be > 0");
   auto plan = MakePlan(trace_path, o);
   if (!plan.ok()) return plan.status();
-  ORDO_RETURN_IF_ERROR(ClaimTarget(o.target, o.force));
-  if (o.backend == Backend::kFile) ORDO_RETURN_IF_ERROR(CreatePlainFiles(o.target, plan->files));
+  auto claim = PrepareTarget(o, plan.value());  // locked until we return
+  if (!claim.ok()) return claim.status();
 
   ReplaySummary summary;
   summary.threads = static_cast<uint32_t>(plan->thread_index.size());
@@ -329,7 +329,7 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   std::string tmp = o.history_path + ".partial";
   // The last run this shard makes, for "keep the last run's history".
   const int last_run = o.shard_index + (o.runs - 1 - o.shard_index) / o.shard_count * o.shard_count;
-  for (int run = o.shard_index; run < o.runs; run += o.shard_count) {
+  for (int run = o.shard_index; run < o.runs && !(o.stop && o.stop->load()); run += o.shard_count) {
     RunPlan rp{o.strategy, o.seed + static_cast<uint64_t>(run), o.focus};
     if (o.next_run) {
       std::optional<RunPlan> next = o.next_run(run);

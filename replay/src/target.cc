@@ -7,38 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 namespace ordo::replay {
-
-namespace fs = std::filesystem;
-
-Status ClaimTarget(const std::string& dir, bool force) {
-  if (dir.empty()) return Status::InvalidArgument("--target is required");
-  struct stat st;
-  if (lstat(dir.c_str(), &st) == 0) {
-    if (S_ISLNK(st.st_mode))
-      return Status::InvalidArgument(dir + ": target is a symlink; give the real directory");
-    if (!S_ISDIR(st.st_mode))
-      return Status::InvalidArgument(dir + ": target exists and is not a directory");
-    std::error_code ec;
-    bool empty = fs::is_empty(dir, ec);
-    bool ours = fs::exists(dir + "/" + kTargetMarker, ec);
-    if (!empty && !ours && !force) {
-      return Status::InvalidArgument(dir +
-                                     ": target is not empty and was not created by ordo; "
-                                     "pass --force to use it anyway (replay writes under it)");
-    }
-  } else if (mkdir(dir.c_str(), 0755) != 0) {
-    return Status::IoError(dir + ": cannot create target: " + std::strerror(errno));
-  }
-  int fd =
-      open((dir + "/" + kTargetMarker).c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return Status::IoError(dir + ": cannot write the target marker: " + std::strerror(errno));
-  close(fd);
-  return Status::Ok();
-}
 
 // Byte i is the top byte of (offset + i) * K + index; stepping by K (an add,
 // not a multiply per byte) lets the compiler vectorize it.
@@ -63,12 +33,20 @@ void FillWriteData(uint32_t thread, uint64_t op, uint64_t offset, char* out, siz
 
 Status CreatePlainFiles(const std::string& dir, const std::vector<PlannedFile>& files) {
   std::string fdir = dir + "/files";
-  if (mkdir(fdir.c_str(), 0755) != 0 && errno != EEXIST)
-    return Status::IoError(fdir + ": " + std::strerror(errno));
+  int dfd = OpenBeneath(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return Status::IoError(dir + ": " + std::strerror(errno));
+  int made = mkdirat(dfd, "files", 0755);
+  int err = errno;
+  close(dfd);
+  if (made != 0 && err != EEXIST) return Status::IoError(fdir + ": " + std::strerror(err));
   std::string chunk(1 << 20, '\0');
   for (uint32_t i = 0; i < files.size(); ++i) {
     std::string path = fdir + "/" + files[i].local_name;
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = OpenBeneath(dir, "files/" + files[i].local_name,
+                         O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ELOOP) {
+      return Status::InvalidArgument(path + ": a symlink on the way (ordo follows none under a target)");
+    }
     if (fd < 0) return Status::IoError(path + ": " + std::strerror(errno));
     for (uint64_t off = 0; off < files[i].size; off += chunk.size()) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), files[i].size - off));

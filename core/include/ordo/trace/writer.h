@@ -31,14 +31,17 @@ class TraceWriter {
   static Result<std::unique_ptr<TraceWriter>> Create(std::unique_ptr<ByteSink> sink,
                                                      const TraceHeader& header,
                                                      const WriterOptions& options = {});
-  ~TraceWriter();  // closes the trace if Close() was not called; errors are lost
+  // Without Close() the trace is abandoned: no footer, and a file output
+  // keeps its previous content (see AtomicFile).
+  ~TraceWriter();
 
   // Appends one record. Timestamps are rounded down to the header's tick.
   Status Add(const Record& record);
   // Ends the current chunk so everything added so far is written (not
   // necessarily durable; pass sync = true for fdatasync).
   Status Flush(bool sync = false);
-  // Flushes, writes the footer index and trailer. The writer is unusable after.
+  // Flushes, writes the footer index and trailer, and commits the sink (a
+  // file appears under its name only now). The writer is unusable after.
   Status Close();
 
   const TraceSummary& summary() const;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -70,7 +71,12 @@ struct ReplayOptions {
   uint32_t max_threads = 1024;
   uint64_t max_io_bytes = 64ull << 20;
   uint64_t max_file_bytes = 1ull << 40;
+  // Largest file laid out on the target; 0: half of its file system.
+  uint64_t max_target_file_bytes = 0;
   Clock* clock = nullptr;  // null: the real monotonic clock
+  // Set (from a signal handler, say) to stop after the run in progress; the
+  // summary covers the runs made.
+  const std::atomic<bool>* stop = nullptr;
   // Called after each run (for progress output).
   std::function<void(int run, int runs, bool failed)> on_run;
   // Campaigns that choose each run from the ones before (auto exploration):
