@@ -152,11 +152,21 @@ int RunReplay(const ReplayCliOptions& c) {
   const char* strategy = o.backend == replay::Backend::kFile ? "none" : c.explore.c_str();
   nlohmann::ordered_json signatures = nlohmann::ordered_json::array();
   for (const auto& sig : campaign.signatures) {
+    nlohmann::ordered_json attempts = nlohmann::ordered_json::array();
+    for (const auto& t : sig.attempts) {
+      attempts.push_back({{"run", t.run},
+                          {"focus", engine::FocusString(t.focus)},
+                          {"outcome", t.failed ? "FPRE004" : "pass"},
+                          {"holds", {{"started", t.holds.started},
+                                     {"matched", t.holds.matched},
+                                     {"expired", t.holds.expired}}}});
+    }
     signatures.push_back({{"rule", sig.rule},
                           {"signature", sig.signature},
                           {"status", sig.confirmed ? "confirmed" : "predicted"},
                           {"predicted_in_run", sig.predicted_in_run},
                           {"targeted_runs", sig.targeted_runs},
+                          {"attempts", attempts},
                           {"confirmed_by_run", sig.confirmed_by_run},
                           {"reproduce", sig.confirmed ? nlohmann::ordered_json(sig.reproduce)
                                                       : nlohmann::ordered_json(nullptr)}});

@@ -174,24 +174,29 @@ struct Scheduler::Impl {
     }
   }
 
-  const HoldRule* RuleFor(int index, const PendingStep& step, const Target** target) const {
+  // The hold rules that apply to thread `index` about to take `step`.
+  void RulesFor(int index, const PendingStep& step,
+                std::vector<std::pair<const Target*, const HoldRule*>>* out) const {
+    out->clear();
     for (const Target& tg : options.targets) {
       if (!tg.any_object && (step.access == Access::kNone || step.object != tg.object)) continue;
       for (const HoldRule& r : tg.rules) {
         if (r.held_site == step.site && (r.held_thread < 0 || r.held_thread == index)) {
-          *target = &tg;
-          return &r;
+          out->emplace_back(&tg, &r);
         }
       }
     }
-    return nullptr;
   }
 
   bool PartnerReady(const ThreadInfo& u, const ThreadInfo& held, const HoldRule& r) const {
-    if (u.pending.site != r.partner_site || u.pending.object != held.pending.object) return false;
+    const uint64_t o = held.pending.object;
+    if (u.pending.site != r.partner_site || u.pending.object > o ||
+        o - u.pending.object > r.partner_span) {
+      return false;
+    }
     if (r.partner_prior_site == 0) return true;
     return u.last_taken.site == r.partner_prior_site &&
-           u.last_taken.object == held.pending.object && u.last_taken_at >= held.hold_start;
+           u.last_taken.object == u.pending.object && u.last_taken_at >= held.hold_start;
   }
 
   // Targeted: returns a thread the target forces now, or -1 after removing the
@@ -206,12 +211,12 @@ struct Scheduler::Impl {
       }
     }
     std::vector<int> free;
+    std::vector<std::pair<const Target*, const HoldRule*>> rules;
     int oldest = -1;
     for (int t : *enabled) {
       ThreadInfo& ti = *threads[t];
-      const Target* tg = nullptr;
-      const HoldRule* r = ti.hold_done ? nullptr : RuleFor(t, ti.pending, &tg);
-      if (r == nullptr) {
+      if (!ti.hold_done) RulesFor(t, ti.pending, &rules);
+      if (ti.hold_done || rules.empty()) {
         free.push_back(t);
         continue;
       }
@@ -220,17 +225,21 @@ struct Scheduler::Impl {
         ti.hold_start = decisions;
         ++hold_stats.started;
       }
-      for (int u : *enabled) {
-        if (u == t || !PartnerReady(*threads[u], ti, *r)) continue;
-        ++hold_stats.matched;
-        ti.holding = false;
-        ti.hold_done = true;
-        if (!r->held_first) return u;
-        then_run = u;
-        then_site = r->partner_site;
-        return t;
+      uint64_t budget = 0;
+      for (const auto& [tg, r] : rules) {
+        budget = std::max(budget, tg->budget);
+        for (int u : *enabled) {
+          if (u == t || !PartnerReady(*threads[u], ti, *r)) continue;
+          ++hold_stats.matched;
+          ti.holding = false;
+          ti.hold_done = true;
+          if (!r->held_first) return u;
+          then_run = u;
+          then_site = r->partner_site;
+          return t;
+        }
       }
-      if (decisions - ti.hold_start > tg->budget) {
+      if (decisions - ti.hold_start > budget) {
         ti.holding = false;
         ti.hold_done = true;
         ++hold_stats.expired;

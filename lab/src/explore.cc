@@ -45,6 +45,7 @@ class Campaign {
       SignatureStatus& s = signatures_[at.signature];
       if (s.confirmed) continue;
       ++s.targeted_runs;
+      s.attempts.push_back({run, at.focus, false, {}});
       plan = {sched::Strategy::kTargeted, at.seed, {at.focus}};
       current_ = {run, plan, at.signature};
       return plan;
@@ -93,8 +94,17 @@ class Campaign {
   AutoSummary Finish(replay::ReplaySummary summary) {
     Settle();
     AutoSummary out;
-    out.replay = std::move(summary);
     out.signatures = signatures_;
+    for (SignatureStatus& s : out.signatures) {
+      for (TargetedRun& t : s.attempts) {
+        for (const replay::RunOutcome& r : summary.outcomes) {
+          if (r.run != t.run) continue;
+          t.failed = r.failed;
+          t.holds = r.holds;
+        }
+      }
+    }
+    out.replay = std::move(summary);
     return out;
   }
 

@@ -54,6 +54,9 @@ struct HoldRule {
   uint32_t partner_prior_site = 0;
   bool held_first = false;
   int held_thread = -1;  // logical thread index; -1: any thread
+  // The partner's object may lie up to this far below the held one (a read
+  // announced at its first block that reaches the held block).
+  uint64_t partner_span = 0;
 };
 
 struct Target {

@@ -28,12 +28,21 @@ struct AutoOptions {
   bool stop_when_settled = true;
 };
 
+// One targeted run made for a signature.
+struct TargetedRun {
+  int run = -1;
+  engine::Focus focus;
+  bool failed = false;
+  sched::HoldStats holds;
+};
+
 // What became of one signature the analyzer predicted.
 struct SignatureStatus {
   std::string signature;  // analyze::Finding::signature
   std::string rule;       // "FPRE004-A" or "FPRE004-B"
   int predicted_in_run = -1;
   int targeted_runs = 0;  // runs that forced it
+  std::vector<TargetedRun> attempts;
   bool confirmed = false;
   int confirmed_by_run = -1;  // the failing run (index into summary outcomes' run)
   std::string reproduce;      // the command that repeats that run, when confirmed
