@@ -17,13 +17,16 @@ SRC=$(realpath "$2")
 SCRIPT=$SRC/docs/slurm/ordo-explore.sbatch
 TRACE=$SRC/traces/fio-writer-reader.ordo
 SEED=990 RUNS=30 SHARDS=4
-UP_TIMEOUT=30     # seconds for each daemon to answer
-JOB_TIMEOUT=240   # seconds for each job array
+# Bounds, so that the test ends (and stops its daemons) well within ctest's
+# TIMEOUT: ctest's kill would leave the daemons, which are not its children.
+UP_TIMEOUT=${ORDO_SLURM_UP_TIMEOUT:-30}  # seconds for each daemon to answer
+JOB_TIMEOUT=120                          # seconds for each job array
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $* ($(($(date +%s%N) / 1000000 - T0)) ms)"; }
 T0=$(($(date +%s%N) / 1000000))
 
+export PATH=$PATH:/usr/sbin:/sbin  # munged, slurmctld and slurmd live there
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (munged runs as user munge, slurmd as root)"; exit 77; }
 for c in munged munge unmunge slurmctld slurmd sbatch scontrol sinfo squeue scancel python3; do
   command -v "$c" >/dev/null ||
@@ -104,11 +107,12 @@ import socket
 ss = [socket.socket() for _ in range(2)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])')
-HOST=$(hostname -s)
-# The node line as slurmd sees this machine (CPUs, cores, RealMemory), so the
-# node is not drained for claiming more than it has.
+# The node line as slurmd sees this machine (its name, CPUs, cores,
+# RealMemory), so the node is not drained for claiming more than it has.
 NODE=$(slurmd -C | head -n 1)
 case "$NODE" in NodeName=*) ;; *) fail "slurmd -C printed no node line: $NODE" ;; esac
+HOST=${NODE%% *}
+HOST=${HOST#NodeName=}
 cat >"$CONF" <<CONF
 ClusterName=ordotest
 SlurmctldHost=$HOST(127.0.0.1)
