@@ -4,8 +4,9 @@
 #   1. 4 shards over a sample trace; `ordo report` of their results must say
 #      what one unsharded replay of the same runs says (failing seeds, first
 #      failure, its reproduce command);
-#   2. 3 shards with task 2 made to fail: the merge must name shard 2 as
-#      missing and exit 2, never pass.
+#   2. 3 shards with task 2 made to fail once: the merge must name shard 2 as
+#      missing and exit 2, never pass; `scontrol requeue` of that task (as
+#      docs/scaling.md says) completes the merge, again equal to the replay.
 # Everything lives under one temporary directory; the daemons are stopped by
 # their pids on every exit, and the test fails if one is still running.
 #
@@ -160,10 +161,10 @@ done
 step "cluster up"
 
 # `ordo` on PATH as a user has it; a wrapper so that part 2 can make one
-# task fail the way a broken node would (the script itself is unchanged).
+# task fail once, the way a broken node would (the script itself is unchanged).
 cat >"$TMP/bin/ordo" <<WRAP
 #!/bin/sh
-if [ "\${ORDO_TEST_FAIL_TASK:-}" = "\${SLURM_ARRAY_TASK_ID:-}" ]; then
+if [ "\${ORDO_TEST_FAIL_TASK:-}" = "\${SLURM_ARRAY_TASK_ID:-}" ] && mkdir "$TMP/failed-once" 2>/dev/null; then
   echo '{"error": {"message": "injected failure of task '"\$SLURM_ARRAY_TASK_ID"'"}}'
   echo "ordo: injected failure" >&2
   exit 3
@@ -174,8 +175,9 @@ chmod +x "$TMP/bin/ordo"
 export PATH=$TMP/bin:$PATH
 
 submit() {  # RESULTS ARRAY: runs the array job and waits for it, prints sbatch's exit code
-  timeout "$JOB_TIMEOUT" sbatch --wait --quiet --array="$2" --output="$TMP/logs/%A_%a.log" \
-    --chdir="$TMP" "$SCRIPT" "$TRACE" "$1" "$RUNS" "$SEED" >/dev/null 2>"$TMP/sbatch.err"
+  # (the job id goes to $TMP/jobid)
+  timeout "$JOB_TIMEOUT" sbatch --wait --array="$2" --output="$TMP/logs/%A_%a.log" \
+    --parsable --chdir="$TMP" "$SCRIPT" "$TRACE" "$1" "$RUNS" "$SEED" >"$TMP/jobid" 2>"$TMP/sbatch.err"
   echo $?
 }
 
@@ -228,5 +230,21 @@ grep -q "2 of 3 shards (missing: 2)" "$TMP/broken.md" ||
   fail "the merged report does not name shard 2 as missing: $(cat "$TMP/broken.md")"
 grep -q "incomplete: shard 2 of 3 gave no result" "$TMP/report.err" ||
   fail "ordo report did not say the merge is incomplete: $(cat "$TMP/report.err")"
+step "scontrol requeue of task 2"
+jobid=$(cut -d';' -f1 "$TMP/jobid")
+scontrol requeue "${jobid}_2" || fail "scontrol requeue ${jobid}_2 exited $?"
+# A requeued job waits 2 minutes (its BeginTime) unless told otherwise.
+scontrol update JobId="${jobid}_2" StartTime=now || fail "scontrol update ${jobid}_2 StartTime=now exited $?"
+left=""
+for i in $(seq $((JOB_TIMEOUT * 5))); do
+  left=$(squeue -h -j "$jobid" 2>/dev/null)
+  [ -z "$left" ] && [ -e "$TMP/results/broken/shard-2.json" ] && break
+  sleep 0.2
+done
+[ -z "$left" ] || fail "task ${jobid}_2 still queued ${JOB_TIMEOUT} s after its requeue: $left"
+"$ORDO_BIN" report "$TMP/results/broken"/shard-*.json -o "$TMP/requeued.md" 2>"$TMP/report.err" ||
+  fail "ordo report after the requeue exited $?: $(cat "$TMP/report.err")"
+diff <(norm "$TMP/one.md") <(norm "$TMP/requeued.md") >"$TMP/diff" ||
+  fail "3 shards after the requeue differ from the unsharded replay: $(cat "$TMP/diff")"
 step "done"
 echo "PASS"
