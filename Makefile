@@ -4,7 +4,8 @@
 # Every Debian package the build, the tests and the demo need.
 PACKAGES := cmake ninja-build g++ binutils clang pkg-config zstd libzstd-dev libcli11-dev libfmt-dev \
             nlohmann-json3-dev libabsl-dev libisal-dev libgtest-dev libbenchmark-dev libbpf-dev bpftool \
-            systemtap-sdt-dev libclang-rt-14-dev fio strace util-linux chromium
+            systemtap-sdt-dev libclang-rt-14-dev fio strace util-linux chromium \
+            slurm-wlm munge python3 python3-yaml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD ?= build
 ORDO := $(BUILD)/cli/ordo

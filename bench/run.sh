@@ -14,3 +14,4 @@ echo "== engine: legacy vs fixed latency (same run), ordering point cost, engine
 echo "== replay"; "$HERE/replay_bench.sh" "$BUILD"
 echo "== analyze"; "$HERE/analyze_bench.sh" "$BUILD"
 echo "== minimize"; "$HERE/minimize_bench.sh" "$BUILD"
+echo "== shards"; "$HERE/shard_bench.sh" "$BUILD"

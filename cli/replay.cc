@@ -7,11 +7,13 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "common.h"
 #include "ordo/lab/explore.h"
 #include "ordo/file_io.h"
+#include "shard_spec.h"
 #include "ordo/replay/replayer.h"
 #include "ordo/units.h"
 #include "ordo/util/atomic_output.h"
@@ -101,14 +103,10 @@ int RunReplay(const ReplayCliOptions& c) {
   o.depth = c.depth;
   o.runs = c.runs > 0 ? c.runs : auto_explore ? kAutoRuns : 1;
   if (!c.shard.empty()) {
-    int k = 0, n = 0;
-    char tail = 0;
-    if (std::sscanf(c.shard.c_str(), "%d/%d%c", &k, &n, &tail) != 2 || n < 1 || k < 1 || k > n) {
-      return Fail(Status::InvalidArgument(
-          "--shard must be K/N with 1 <= K <= N (e.g. 3/16), not '" + c.shard + "'"));
-    }
-    o.shard_index = k - 1;
-    o.shard_count = n;
+    auto shard = ParseShard(c.shard, [](const char* name) { return std::getenv(name); });
+    if (!shard.ok()) return Fail(shard.status());
+    o.shard_index = shard->index;
+    o.shard_count = shard->count;
   }
   o.until_fail = c.until_fail;
   o.history_path = c.history;
@@ -317,7 +315,9 @@ void setup_replay(CLI::App& app, int* exit_code) {
                   "10 runs; other strategies make 1)")
       ->check(CLI::Range(1, 100000000));
   cmd->add_option("--shard", o->shard,
-                  "K/N: make only runs i with i % N == K-1, to split the seeds across machines");
+                  "K/N: make only runs i with i % N == K-1, to split the seeds across machines; "
+                  "auto: K and N from a Slurm job array or a Kubernetes Indexed Job "
+                  "(docs/scaling.md)");
   cmd->add_flag("--until-fail", o->until_fail, "stop at the first FPRE004");
   cmd->add_option("--history", o->history, "write the failing (or last) run's engine history here");
   cmd->add_flag("--json", o->json, "print one JSON document");

@@ -17,9 +17,18 @@ void setup_report(CLI::App& app, int* exit_code) {
   cmd->add_option("FILE", o->files, "histories (.ordo: e.g. the failing legacy run and a fixed run) and `replay --json` results (.json: shards are merged)")->required();
   cmd->add_option("-o,--output", o->out, "OUT.html or OUT.md")->required();
   cmd->callback([o, exit_code] {
-    Status s = analyze::WriteReport(o->files, o->out);
-    *exit_code = s.ok() ? kExitOk : Fail(s);
-    if (s.ok()) fmt::print(stderr, "wrote {}\n", o->out);
+    std::vector<std::string> incomplete;
+    Status s = analyze::WriteReport(o->files, o->out, &incomplete);
+    if (!s.ok()) {
+      *exit_code = Fail(s);
+      return;
+    }
+    fmt::print(stderr, "wrote {}\n", o->out);
+    // A lost shard must not read as a clean pass to the script that merges:
+    // the report is written (what the other shards found is worth reading)
+    // and the exit code says the input was incomplete.
+    for (const auto& line : incomplete) fmt::print(stderr, "ordo: {}\n", line);
+    *exit_code = incomplete.empty() ? kExitOk : kExitBadInput;
   });
 }
 

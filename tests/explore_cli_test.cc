@@ -78,17 +78,103 @@ TEST_F(Cli, ShardsTogetherFindWhatOneRunFinds) {
                 .find(fmt::format("first failure: run {} (seed {})", first - 990, first)),
             std::string::npos);
 
-  // A missing shard is said; a shard given twice and bad --shard values are errors.
-  ASSERT_EQ(
-      Ordo("report " + dir_ + "/shard1.json " + dir_ + "/shard2.json -o " + dir_ + "/part.md").code,
-      0);
-  EXPECT_NE(Slurp(dir_ + "/part.md").find("2 of 4 shards (missing: 3, 4)"), std::string::npos);
+  // A missing shard is said, in the report and by the exit code (never a
+  // clean pass); a shard given twice and bad --shard values are errors.
+  CmdResult part =
+      Ordo("report " + dir_ + "/shard1.json " + dir_ + "/shard2.json -o " + dir_ + "/part.md");
+  EXPECT_EQ(part.code, 2) << part.err;
+  EXPECT_NE(part.err.find("incomplete: shards 3, 4 of 4 gave no result"), std::string::npos)
+      << part.err;
+  std::string part_md = Slurp(dir_ + "/part.md");
+  EXPECT_NE(part_md.find("2 of 4 shards (missing: 3, 4)"), std::string::npos) << part_md;
+  EXPECT_NE(part_md.find("**incomplete: shards 3, 4 of 4 gave no result"), std::string::npos)
+      << part_md;
+  // Also when the shards present found nothing: the HTML says incomplete, not pass.
+  CmdResult part_html = Ordo("report " + dir_ + "/shard1.json -o " + dir_ + "/part.html");
+  EXPECT_EQ(part_html.code, 2);
+  std::string page = Slurp(dir_ + "/part.html");
+  EXPECT_NE(page.find("1 of 4 shards (missing: 2, 3, 4)"), std::string::npos) << page;
   CmdResult twice =
       Ordo("report " + dir_ + "/shard1.json " + dir_ + "/shard1.json -o " + dir_ + "/x.md");
   EXPECT_EQ(twice.code, 2);
   EXPECT_NE(twice.err.find("both shard 1/4"), std::string::npos) << twice.err;
   EXPECT_EQ(Ordo("replay " + trace + " --target " + dir_ + "/t --shard 5/4").code, 2);
   EXPECT_EQ(Ordo("replay " + trace + " --target " + dir_ + "/t --shard 1").code, 2);
+}
+
+// A shard that failed (its task died, its result never written) leaves the
+// merge incomplete: even when the shards present found nothing, the report
+// and the exit code say so instead of "pass".
+TEST_F(Cli, MissingShardIsIncompleteNeverAPass) {
+  auto result = [&](int k) {
+    return WriteFile(fmt::format("s{}.json", k),
+                     fmt::format(R"({{"trace": "t.ordo", "engine": "fixed", "strategy": "pct",
+                       "depth": 10, "seed": 1, "runs": 2, "runs_planned": 6, "shard": "{}/3",
+                       "failing_runs": []}})",
+                                 k));
+  };
+  std::string s1 = result(1), s3 = result(3);
+  CmdResult all = Ordo("report " + s1 + " " + result(2) + " " + s3 + " -o " + dir_ + "/all.html");
+  EXPECT_EQ(all.code, 0) << all.err;
+  EXPECT_NE(Slurp(dir_ + "/all.html").find("class=\"pass\">none<"), std::string::npos);
+
+  CmdResult part = Ordo("report " + s1 + " " + s3 + " -o " + dir_ + "/part.html");
+  EXPECT_EQ(part.code, 2);
+  EXPECT_NE(part.err.find("incomplete: shard 2 of 3 gave no result, so 2 of the 6 runs were not made"),
+            std::string::npos)
+      << part.err;
+  std::string page = Slurp(dir_ + "/part.html");
+  EXPECT_EQ(page.find("class=\"pass\""), std::string::npos) << page;
+  EXPECT_NE(page.find("class=\"incomplete\">INCOMPLETE: none in the shards present"),
+            std::string::npos)
+      << page;
+  CmdResult md = Ordo("report " + s1 + " " + s3 + " -o " + dir_ + "/part.md");
+  EXPECT_EQ(md.code, 2);
+  EXPECT_NE(Slurp(dir_ + "/part.md").find("2 of 3 shards (missing: 2)"), std::string::npos);
+}
+
+// `--shard auto` inside a Slurm array task or a Kubernetes Indexed Job pod:
+// the same runs as the explicit K/N, and a clear exit 2 outside of one.
+TEST_F(Cli, ShardAutoReadsTheSchedulersIndex) {
+  const std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
+  const std::string common =
+      trace + " --engine legacy --explore pct --seed 990 --runs 6 --json --target " + dir_;
+  CmdResult expl = Ordo("replay " + common + "/a --shard 2/3");
+  ASSERT_LE(expl.code, 1) << expl.err;
+  auto want = nlohmann::json::parse(expl.out);
+
+  struct Env {
+    const char* name;
+    const char* value;
+  };
+  auto with_env = [&](std::initializer_list<Env> env, const std::string& target) {
+    for (const auto& e : env) setenv(e.name, e.value, 1);
+    CmdResult r = Ordo("replay " + common + target + " --shard auto");
+    for (const auto& e : env) unsetenv(e.name);
+    return r;
+  };
+  // sbatch --array=5-7: task 6 is shard 2 of 3.
+  CmdResult slurm = with_env({{"SLURM_ARRAY_TASK_ID", "6"}, {"SLURM_ARRAY_TASK_MIN", "5"},
+                              {"SLURM_ARRAY_TASK_MAX", "7"}, {"SLURM_ARRAY_TASK_COUNT", "3"}},
+                             "/b");
+  ASSERT_LE(slurm.code, 1) << slurm.err;
+  auto got = nlohmann::json::parse(slurm.out);
+  EXPECT_EQ(got["shard"], "2/3");
+  EXPECT_EQ(FailingSeeds(got), FailingSeeds(want));
+  EXPECT_FALSE(FailingSeeds(want).empty());  // seeds 990..995: shard 2 makes run 1, which fails
+  EXPECT_EQ(got["runs"], want["runs"]);
+  // An Indexed Job pod with index 1 of 3.
+  CmdResult k8s = with_env({{"JOB_COMPLETION_INDEX", "1"}, {"ORDO_SHARD_COUNT", "3"}}, "/c");
+  ASSERT_LE(k8s.code, 1) << k8s.err;
+  EXPECT_EQ(nlohmann::json::parse(k8s.out)["shard"], "2/3");
+
+  CmdResult none = with_env({}, "/d");
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("--shard auto needs SLURM_ARRAY_TASK_ID"), std::string::npos)
+      << none.err;
+  CmdResult no_count = with_env({{"JOB_COMPLETION_INDEX", "1"}}, "/e");
+  EXPECT_EQ(no_count.code, 2);
+  EXPECT_NE(no_count.err.find("ORDO_SHARD_COUNT is not set"), std::string::npos) << no_count.err;
 }
 
 }  // namespace

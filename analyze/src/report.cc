@@ -169,13 +169,23 @@ std::string ExplorationSummary(const MergedExploration& m) {
       m.seed + static_cast<uint64_t>(m.runs_planned) - 1, shards, m.runs, m.failing.size());
 }
 
+// Said of an exploration with missing shards, in place of a verdict.
+std::string Incomplete(const MergedExploration& m) {
+  return fmt::format(
+      "incomplete: shard{} {} of {} gave no result, so {} of the {} runs were not made; the merged "
+      "result is not that of the whole seed space (rerun the missing shard{} with --shard K/{})",
+      m.shards_missing.size() > 1 ? "s" : "", fmt::join(m.shards_missing, ", "), m.shard_count,
+      m.runs_planned - m.runs, m.runs_planned, m.shards_missing.size() > 1 ? "s" : "",
+      m.shard_count);
+}
+
 std::string Html(const std::vector<HistoryInfo>& hs, const std::vector<MergedExploration>& ms) {
   std::string page =
       "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>ordo report: FPRE004</title>\n"
       "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}code,pre{background:#f4f4f4;"
       "padding:2px 4px}"
       "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
-      ".fail{color:#d62728;font-weight:bold}.pass{color:#2ca02c;font-weight:bold}.scroll{overflow-"
+      ".fail{color:#d62728;font-weight:bold}.incomplete{color:#ff7f0e;font-weight:bold}.pass{color:#2ca02c;font-weight:bold}.scroll{overflow-"
       "x:auto}</style>"
       "</head><body>\n<h1>ordo report: FPRE004</h1>\n";
   if (!ms.empty()) {
@@ -185,10 +195,14 @@ std::string Html(const std::vector<HistoryInfo>& hs, const std::vector<MergedExp
         "<th>runs to reproduce</th><th>reproduce</th></tr>\n";
     for (const auto& m : ms) {
       const FailingRun* f = m.failing.empty() ? nullptr : &m.failing.front();
+      const bool partial = !m.shards_missing.empty();
       page += fmt::format(
           "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
-          Escape(ExplorationSummary(m)), f ? "fail" : "pass",
-          f ? fmt::format("run {} (seed {})", f->run, f->seed) : "none",
+          Escape(ExplorationSummary(m) + (partial ? "; " + Incomplete(m) : "")),
+          f ? "fail" : (partial ? "incomplete" : "pass"),
+          f ? fmt::format("run {} (seed {}){}", f->run, f->seed,
+                          partial ? " among the shards present" : "")
+            : (partial ? "INCOMPLETE: none in the shards present" : "none"),
           f ? std::to_string(m.runs_to_reproduce()) : "-", f ? Escape(f->reproduce) : "");
     }
     page += "</table>\n";
@@ -252,6 +266,7 @@ std::string Markdown(const std::vector<HistoryInfo>& hs, const std::vector<Merge
     md += "## Exploration\n\n";
     for (const auto& m : ms) {
       md += "- " + ExplorationSummary(m) + "\n";
+      if (!m.shards_missing.empty()) md += "  - **" + Incomplete(m) + "**\n";
       if (!m.failing.empty()) {
         const FailingRun& f = m.failing.front();
         md += fmt::format("  - first failure: run {} (seed {}), {} runs to reproduce: `{}`\n",
@@ -312,7 +327,8 @@ std::string Markdown(const std::vector<HistoryInfo>& hs, const std::vector<Merge
 
 }  // namespace
 
-Status WriteReport(const std::vector<std::string>& inputs, const std::string& out) {
+Status WriteReport(const std::vector<std::string>& inputs, const std::string& out,
+                   std::vector<std::string>* incomplete) {
   bool html = out.size() >= 5 && out.compare(out.size() - 5, 5, ".html") == 0;
   bool md = out.size() >= 3 && out.compare(out.size() - 3, 3, ".md") == 0;
   if (!html && !md) return Status::InvalidArgument(out + ": the report must end in .html or .md");
@@ -342,7 +358,16 @@ Status WriteReport(const std::vector<std::string>& inputs, const std::string& ou
   if (!sink.ok()) return sink.status();
   const std::string page = html ? Html(hs, ms.value()) : Markdown(hs, ms.value());
   ORDO_RETURN_IF_ERROR((*sink)->Write(page.data(), page.size()));
-  return (*sink)->Commit();
+  ORDO_RETURN_IF_ERROR((*sink)->Commit());
+  if (incomplete) {
+    for (const auto& m : ms.value()) {
+      if (!m.shards_missing.empty())
+        incomplete->push_back(fmt::format("{} ({} engine, seeds {}..{}): {}", m.trace, m.engine,
+                                          m.seed, m.seed + static_cast<uint64_t>(m.runs_planned) - 1,
+                                          Incomplete(m)));
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace ordo::analyze

@@ -51,7 +51,12 @@ class Campaign {
       return plan;
     }
     if (a_.stop_when_settled && pos_runs_ > 0 && !signatures_.empty()) return std::nullopt;
-    plan = {sched::Strategy::kPos, o_.seed + pos_runs_++, {}};
+    // Sharded, each shard explores its own POS seeds (seed + shard index +
+    // k * shard count) and confirms its own predictions.
+    plan = {sched::Strategy::kPos,
+            o_.seed + static_cast<uint64_t>(o_.shard_index) +
+                pos_runs_++ * static_cast<uint64_t>(o_.shard_count),
+            {}};
     current_ = {run, plan, SIZE_MAX};
     return plan;
   }
@@ -151,11 +156,6 @@ class Campaign {
 
 Result<AutoSummary> ReplayAuto(const std::string& trace_path, const replay::ReplayOptions& options,
                                const AutoOptions& auto_options) {
-  if (options.shard_count != 1) {
-    return Status::InvalidArgument(
-        "auto exploration cannot be sharded: each run depends on the predictions of the runs "
-        "before it; shard a single strategy (pos, pct, random) instead");
-  }
   Campaign campaign(trace_path, options, auto_options);
   replay::ReplayOptions o = options;
   o.strategy = sched::Strategy::kPos;

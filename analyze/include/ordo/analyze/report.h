@@ -14,6 +14,12 @@ namespace ordo::analyze {
 // Writes `out` (.html or .md, by its extension) about `inputs`: engine
 // histories (.ordo) and `ordo replay --json` results (.json), the latter
 // merged per exploration when they are shards of one (see shards.h).
-Status WriteReport(const std::vector<std::string>& inputs, const std::string& out);
+//
+// An exploration some of whose shards gave no result (a failed or lost task)
+// is written as incomplete, never as a pass: its line names the missing
+// shards, and `incomplete`, when given, receives one sentence per such
+// exploration so the caller can fail.
+Status WriteReport(const std::vector<std::string>& inputs, const std::string& out,
+                   std::vector<std::string>* incomplete = nullptr);
 
 }  // namespace ordo::analyze

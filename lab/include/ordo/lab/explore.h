@@ -54,8 +54,9 @@ struct AutoSummary {
 };
 
 // Replays `trace_path` with auto exploration. `options.strategy`, `focus`,
-// `next_run` and `observe` are ignored (auto sets them); sharding is not
-// supported (each shard would need the others' predictions).
+// `next_run` and `observe` are ignored (auto sets them). Sharded, each shard
+// makes the POS runs of its own seeds and confirms its own predictions, so
+// shards together cover the seeds of one campaign but not its exact runs.
 Result<AutoSummary> ReplayAuto(const std::string& trace_path, const replay::ReplayOptions& options,
                                const AutoOptions& auto_options = {});
 
