@@ -2,6 +2,7 @@
 // a timer, turning kernel events into trace records.
 #include "ordo/capture/capture.h"
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -58,6 +59,17 @@ Status BpfError(const std::string& what, int err) {
                                                 "tp_btf/sys_enter, sys_exit, sched_process_fork)", what, std::strerror(err)));
   }
   return Status::IoError(fmt::format("{}: {}", what, std::strerror(err)));
+}
+
+// Whether this kernel has all the BTF tracepoints `names` (tp_btf/NAME).
+bool HasTracepoints(std::initializer_list<const char*> names) {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return false;
+  bool found = true;
+  for (const char* name : names)
+    found = found && btf__find_by_name_kind(vmlinux, fmt::format("btf_trace_{}", name).c_str(), BTF_KIND_TYPEDEF) > 0;
+  btf__free(vmlinux);
+  return found;
 }
 
 // The traced command: forked stopped on a pipe until its pid is in the filter.
@@ -121,6 +133,12 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
     std::strncpy(const_cast<char*>(skel->rodata->comm), o.comm.c_str(), ORDO_COMM_LEN - 1);
   }
   bpf_map__set_max_entries(skel->maps.events, static_cast<uint32_t>(o.ring_bytes));
+  // io_uring's tracepoints: io_uring_submit_req since Linux 5.19 (before it,
+  // io_uring_submit_sqe with other arguments). Without them io_uring stays
+  // unseen, as it was before; the syscalls are captured all the same.
+  bool uring = HasTracepoints({"io_uring_submit_req", "io_uring_complete"});
+  bpf_program__set_autoload(skel->progs.uring_submit, uring);
+  bpf_program__set_autoload(skel->progs.uring_complete, uring);
   bool usdt = !o.usdt_binary.empty();
   bpf_program__set_autoload(skel->progs.engine_point, usdt);
   bpf_program__set_autoload(skel->progs.engine_request, usdt);
@@ -214,6 +232,7 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
     close(child.go);
   }
 
+  if (o.on_attached) o.on_attached();
   CaptureResult result;
   const uint64_t t0 = MonotonicNs();
   uint64_t last_flush = t0;

@@ -2,16 +2,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fmt/core.h>
+#include <linux/types.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <fmt/core.h>
 #include <cstring>
 #include <fstream>
-
-#include <linux/types.h>
 
 #include "syscalls.h"
 
@@ -57,8 +56,13 @@ bool Decoder::PathSelected(const std::string& path) const {
 
 uint32_t Decoder::FileId(uint64_t dev, uint64_t ino, uint32_t pid, int fd, uint64_t size_hint) {
   auto key = std::make_pair(dev, ino);
+  if (key == last_file_key_) return last_file_id_;
   auto it = files_.find(key);
-  if (it != files_.end()) return it->second;
+  if (it != files_.end()) {
+    last_file_key_ = key;
+    last_file_id_ = it->second;
+    return it->second;
+  }
   // The path: from the openat that made it, else /proc/PID/fd/FD if that fd
   // still names the same inode (by the time an event is decoded the fd may
   // have been closed and reused).
@@ -92,6 +96,8 @@ uint32_t Decoder::FileId(uint64_t dev, uint64_t ino, uint32_t pid, int fd, uint6
 
 void Decoder::Thread(uint32_t pid, uint32_t tid) {
   uint64_t key = (uint64_t{pid} << 32) | tid;
+  if (key == last_thread_) return;
+  last_thread_ = key;
   if (!threads_.insert(key).second) return;
   trace::ThreadRecord t;
   t.pid = pid;
