@@ -143,7 +143,9 @@ int Decoder::OnEvent(const void* data, size_t size) {
     uint32_t file = FileId(UserDev(e->dev), e->ino, e->pid, e->fd, 0);
     if (file != 0) {
       Thread(e->pid, e->tid);
-      trace::IoRecord io;
+      // The hot path: one reused Record, no temporary per event.
+      io_record_.kind = trace::RecordKind::kIo;
+      trace::IoRecord& io = io_record_.io;
       io.op = static_cast<trace::IoOp>(e->op);
       io.pid = e->pid;
       io.tid = e->tid;
@@ -153,7 +155,7 @@ int Decoder::OnEvent(const void* data, size_t size) {
       io.result = e->result;
       io.start_ns = e->start_ns;
       io.end_ns = e->end_ns;
-      Add(trace::Record::Io(io));
+      Add(io_record_);
       ++events_;
     }
   } else if (type == ORDO_EV_OPEN && size >= sizeof(ordo_open_event)) {

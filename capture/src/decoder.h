@@ -55,6 +55,7 @@ class Decoder {
   std::pair<uint64_t, uint64_t> last_file_key_{~0ull, ~0ull};
   uint32_t last_file_id_ = 0;
   uint64_t last_thread_ = ~0ull;
+  trace::Record io_record_;
   uint32_t next_file_ = 1;
 };
 
