@@ -1,6 +1,7 @@
 // ordo capture of io_uring requests with real eBPF: fio's io_uring engine
 // writes its own iolog, which must match the capture I/O for I/O (op, offset,
-// length), with the results, submitter and times of every request.
+// length; fsyncs by count), with the results, submitter and times of every
+// request.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -30,12 +31,14 @@ std::multiset<std::string> FioLog(const std::string& path) {
     std::string ts, file, verb, off, len;
     ls >> ts >> file >> verb >> off >> len;
     if (verb == "read" || verb == "write") want.insert(verb + " " + off + " " + len);
+    if (verb == "sync") want.insert("sync");  // its offset is a leftover of the io_u
   }
   return want;
 }
 
 void RunFio(const std::string& dir, const std::vector<std::string>& extra,
-            std::multiset<std::string>* want, std::vector<trace::IoRecord>* uring, uint64_t* lost) {
+            std::multiset<std::string>* want, std::vector<trace::IoRecord>* uring, uint64_t* lost,
+            uint64_t* fsyncs = nullptr) {
   std::string data = dir + "/data";
   CaptureOptions o;
   o.output = dir + "/uring.ordo";
@@ -64,8 +67,10 @@ void RunFio(const std::string& dir, const std::vector<std::string>& extra,
   trace::Record rec;
   while ((*reader)->Next(&rec)) {
     if (rec.kind != trace::RecordKind::kIo) continue;
-    if (rec.io.op == trace::IoOp::kUringRead || rec.io.op == trace::IoOp::kUringWrite)
+    if (rec.io.op == trace::IoOp::kUringRead || rec.io.op == trace::IoOp::kUringWrite ||
+        rec.io.op == trace::IoOp::kUringFsync)
       uring->push_back(rec.io);
+    if (rec.io.op == trace::IoOp::kUringFsync && fsyncs) ++*fsyncs;
   }
   ASSERT_TRUE((*reader)->status().ok()) << (*reader)->status().ToString();
 }
@@ -73,8 +78,11 @@ void RunFio(const std::string& dir, const std::vector<std::string>& extra,
 void ExpectSame(const std::multiset<std::string>& want, const std::vector<trace::IoRecord>& uring) {
   std::multiset<std::string> got;
   for (const auto& io : uring) {
-    got.insert(std::string(io.op == trace::IoOp::kUringRead ? "read" : "write") + " " +
-               std::to_string(io.offset) + " " + std::to_string(io.length));
+    if (io.op == trace::IoOp::kUringFsync)
+      got.insert("sync");
+    else
+      got.insert(std::string(io.op == trace::IoOp::kUringRead ? "read" : "write") + " " +
+                 std::to_string(io.offset) + " " + std::to_string(io.length));
     // Page-cache I/O inside a 4 MiB file: every request is served whole.
     EXPECT_EQ(io.result, static_cast<int64_t>(io.length)) << "offset " << io.offset;
     EXPECT_LE(io.start_ns, io.end_ns);
@@ -122,16 +130,20 @@ TEST(CaptureUring, FioIoUringRunMatchesFiosOwnIologExactly) {
   ExpectSame(want, uring);
 }
 
-TEST(CaptureUring, VectoredAndRegisteredFilesAreCapturedToo) {
+TEST(CaptureUring, VectoredRequestsRegisteredFilesAndFsyncsAreCapturedToo) {
   if (Skip()) GTEST_SKIP() << "no root, fio or io_uring";
   TempDir dir(false);
   std::multiset<std::string> want;
   std::vector<trace::IoRecord> uring;
   uint64_t lost = 0;
-  // READV/WRITEV through files registered with the ring (fd is an index).
-  RunFio(dir.path(), {"--nonvectored=0", "--registerfiles=1"}, &want, &uring, &lost);
+  uint64_t fsyncs = 0;
+  // READV/WRITEV through files registered with the ring (fd is an index),
+  // and an IORING_OP_FSYNC after every 16 writes.
+  RunFio(dir.path(), {"--nonvectored=0", "--registerfiles=1", "--fsync=16"}, &want, &uring, &lost,
+         &fsyncs);
   EXPECT_EQ(lost, 0u);
   ExpectSame(want, uring);
+  EXPECT_GT(fsyncs, 0u) << "no io_uring fsync recorded";
 }
 
 }  // namespace
