@@ -1,43 +1,36 @@
 #!/bin/sh
-# Capture overhead, side by side in one run: fio 4 KiB random reads from the
-# page cache (--invalidate=0, file warmed), IOPS untraced, traced by
-# `ordo capture`, and traced by strace; then capture's own CPU and memory at
-# that event rate (attached with --comm for 5 s) and the trace's bytes/event.
-# Usage: bench/capture_bench.sh [BUILD_DIR]   (as root)
+# Capture overhead the user's way: fio 4 KiB random reads from the page cache
+# (psync, --invalidate=0, file warmed), untraced and under `ordo capture --
+# fio ...` (kernel side and consumer included), alternating (ABBA) so both
+# sides see the same machine; the figure is the median of per-pair ratios.
+# Then the hook floor and capture side by side in one process
+# (build/bench/capture_floor: N F C C F N rounds).
+# Usage: bench/capture_bench.sh [BUILD_DIR]   (as root; PAIRS=5 ROUNDS=40 RUNTIME=3)
 set -eu
-ORDO=$(realpath "${1:-build}/cli/ordo")
+BUILD=$(realpath "${1:-build}")
+ORDO=$BUILD/cli/ordo
+PAIRS=${PAIRS:-5}
+ROUNDS=${ROUNDS:-40}
+RUNTIME=${RUNTIME:-3}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
-FIO="fio --name=r --filename=$WORK/data --size=256M --rw=randread --bs=4k --ioengine=psync --invalidate=0 --time_based --runtime=5 --randseed=3"
+FIO="fio --name=r --filename=$WORK/data --size=256M --rw=randread --bs=4k --ioengine=psync --invalidate=0 --time_based --runtime=$RUNTIME --randseed=3 --output-format=json"
 fio --name=w --filename="$WORK/data" --size=256M --rw=read --bs=1M --output=/dev/null   # lay out and warm
 iops() { python3 -c "import json,sys; t=sys.stdin.read(); print(round(json.loads(t[t.index('{'):])['jobs'][0]['read']['iops']))"; }
-for round in 1 2; do
-  base=$($FIO --output-format=json | iops)
-  traced=$("$ORDO" capture -o "$WORK/t.ordo" -- $FIO --output-format=json 2>"$WORK/cap.err" | iops)
-  # The floor: probes attached but the workload not selected (capture of pid 1),
-  # so every syscall pays the tracepoints and an early return, nothing more.
-  "$ORDO" capture --pid 1 --duration 8s -o "$WORK/idle.ordo" 2>/dev/null &
-  IDLE=$!
-  sleep 1
-  floor=$($FIO --output-format=json | iops)
-  wait $IDLE
-  straced=$(strace -f -qq -e trace=pread64 -o /dev/null $FIO --output-format=json | iops)
-  ratio() { python3 -c "print(round($1/$base,3))"; }
-  echo "round $round: untraced $base IOPS; ordo capture $traced ($(ratio $traced)x); probes attached, workload not selected $floor ($(ratio $floor)x); strace $straced ($(ratio $straced)x)"
-  sed 's/^/  /' "$WORK/cap.err"
+untraced() { $FIO | iops; }
+traced() { "$ORDO" capture -o "$WORK/t.ordo" -- $FIO 2>"$WORK/cap.err" | iops; }
+: >"$WORK/pairs"
+for i in $(seq "$PAIRS"); do
+  if [ $((i % 2)) -eq 1 ]; then u=$(untraced); t=$(traced); else t=$(traced); u=$(untraced); fi
+  echo "$u $t" >>"$WORK/pairs"
+  echo "pair $i: untraced $u IOPS, ordo capture $t IOPS; $(tr '\n' ' ' <"$WORK/cap.err")"
 done
-$FIO --runtime=9 --output=/dev/null &
-FIOPID=$!
-sleep 2
-python3 - "$ORDO" "$WORK" <<'PY'
-import resource, subprocess, sys, json
-ordo, work = sys.argv[1], sys.argv[2]
-p = subprocess.run([ordo, "capture", "--comm", "fio", "--duration", "5s", "-o", work + "/c.ordo"], capture_output=True, text=True)
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-info = json.loads(subprocess.run([ordo, "trace", "info", "--json", work + "/c.ordo"], capture_output=True, text=True).stdout)
-ev = info["events"]
-print("capture --comm fio for 5 s: %d events (%.0f/s), %d lost, capture CPU %.2f s user + %.2f s sys (%.0f%% of one core), max RSS %.1f MiB, %.2f bytes/event"
-      % (ev, ev / 5.0, info["lost_events"], r.ru_utime, r.ru_stime, 100 * (r.ru_utime + r.ru_stime) / 5.0, r.ru_maxrss / 1024.0, info["bytes_per_event"]))
+python3 - "$WORK/pairs" <<'PY'
+import statistics, sys
+pairs = [tuple(map(float, l.split())) for l in open(sys.argv[1])]
+r = sorted(t / u for u, t in pairs)
+print("user's view (fio psync 4 KiB page-cache random reads): ordo capture / untraced median %.3f, min %.3f, max %.3f over %d pairs"
+      % (statistics.median(r), r[0], r[-1], len(r)))
 PY
-wait $FIOPID
+"$BUILD/bench/capture_floor" --rounds "$ROUNDS" --file "$WORK/floor.data" 2>/dev/null

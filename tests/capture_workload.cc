@@ -3,7 +3,8 @@
 // Opens DIR/pre-0 and DIR/pre-1 at once, prints "ready <pid>", waits for a
 // line on stdin, then runs MODE:
 //   mixed: three threads, each a known sequence of misaligned pread, pwrite,
-//          preadv and read on pre-* and on files it opens after the go;
+//          preadv, read, write, readv, writev, pwritev, pwritev2 and preadv2
+//          on pre-* and on files it opens after the go;
 //          prints the expected I/O, one "tid op path offset length" per line
 //   burst: N one-byte preads of DIR/pre-0 as fast as it can
 #include <fcntl.h>
@@ -43,8 +44,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> expected;
   auto note = [&](const char* op, const std::string& path, long off, long len) {
     std::lock_guard<std::mutex> lock(out_mu);
-    expected.push_back(std::to_string(syscall(SYS_gettid)) + " " + op + " " + path + " " + std::to_string(off) + " " +
-                       std::to_string(len));
+    expected.push_back(std::to_string(syscall(SYS_gettid)) + " " + op + " " + path + " " +
+                       std::to_string(off) + " " + std::to_string(len));
   };
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t) {
@@ -68,6 +69,20 @@ int main(int argc, char** argv) {
       lseek(fd, 3, SEEK_SET);
       (void)!read(fd, buf, 777);
       note("read", own, 3, 777);
+      // The file position moves on with each of these (the file is longer).
+      (void)!write(fd, buf, 555);
+      note("write", own, 780, 555);
+      iovec two[2] = {{buf, 100}, {buf + 100, 200}};
+      (void)!readv(fd, two, 2);
+      note("readv", own, 1335, 300);
+      (void)!writev(fd, two, 2);
+      note("writev", own, 1635, 300);
+      (void)!pwritev(fd, two, 2, 50001 + t);
+      note("pwritev", own, 50001 + t, 300);
+      (void)!pwritev2(fd, two, 2, 60001 + t, 0);
+      note("pwritev2", own, 60001 + t, 300);
+      (void)!preadv2(fd, two, 2, 70001 + t, 0);
+      note("preadv2", own, 70001 + t, 300);
       close(fd);
     });
   }

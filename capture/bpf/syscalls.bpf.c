@@ -43,19 +43,16 @@ struct {
   __type(value, __u64);
 } lost SEC(".maps");
 
-// Enter -> exit state of the task's current syscall (an fd can be reused
-// in between, so identity is taken at enter). Task-local storage: no hashing
-// and no delete on the hot path; `active` says whether it holds a syscall.
+// Enter -> exit state of the task's current syscall. Task-local storage: no
+// hashing and no delete on the hot path; `active` says whether it holds a
+// syscall. Only selected tasks get one (see selected_pending).
 struct pending {
   __u64 start_ns;
-  __u64 offset;
-  __u64 length;
+  __u64 offset; /* file position at enter (read, write, readv, writev) */
   __u64 dev;
   __u64 ino;
-  __s32 fd;
   __u32 op;
   __u32 active;
-  __u32 pad;
 };
 
 struct {
@@ -95,6 +92,27 @@ static __always_inline bool selected(void) {
   return true;
 }
 
+// The traced syscall numbers (x86-64) as a bitmap: every syscall of every
+// task passes through the hooks, so the first test is one load and a shift.
+// read 0, write 1, close 3, pread64 17, pwrite64 18, readv 19, writev 20,
+// fsync 74, fdatasync 75, openat 257, preadv 295, pwritev 296, preadv2 327,
+// pwritev2 328.
+static const __u64 traced_bits[8] = {
+    (1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 17) | (1ull << 18) | (1ull << 19) | (1ull << 20),
+    (1ull << (74 - 64)) | (1ull << (75 - 64)),
+    0,
+    0,
+    (1ull << (257 - 256)) | (1ull << (295 - 256)) | (1ull << (296 - 256)),
+    (1ull << (327 - 320)) | (1ull << (328 - 320)),
+    0,
+    0,
+};
+
+static __always_inline bool traced_nr(__u64 nr) {
+  if (nr >= 512) return false;
+  return (traced_bits[nr >> 6] >> (nr & 63)) & 1;
+}
+
 // Values follow ordo::trace::IoOp.
 static __always_inline int op_of(long id) {
   switch (id) {
@@ -116,14 +134,25 @@ static __always_inline int op_of(long id) {
   }
 }
 
-static __always_inline struct file *file_of(int fd) {
-  struct task_struct *task = bpf_get_current_task_btf();
-  struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-  if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds)) return NULL;
-  struct file **fds = BPF_CORE_READ(fdt, fd);
-  struct file *f = NULL;
-  bpf_probe_read_kernel(&f, sizeof(f), fds + fd);
-  return f;
+extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
+
+// The open file behind `fd` of `task`, as a BTF-typed pointer: the fd table
+// is walked with direct loads; only the array slot needs a helper (the
+// verifier allows no variable offset into a kernel struct), and the result is
+// re-typed so its fields are direct loads too.
+static __always_inline struct file *file_of(struct task_struct *task, int fd) {
+  struct files_struct *files = task->files;
+  if (!files) return NULL;
+  struct fdtable *fdt = files->fdt;
+  if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds) return NULL;
+  struct file **fds = fdt->fd;
+  void *f = NULL;
+  if (bpf_probe_read_kernel(&f, sizeof(f), fds + fd) || !f) return NULL;
+  return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+}
+
+static __always_inline bool is_regular_file(struct file *f) {
+  return (f->f_inode->i_mode & 0170000) == 0100000;
 }
 
 static __always_inline __u64 iov_total(const struct iovec *iov, unsigned long n) {
@@ -137,100 +166,118 @@ static __always_inline __u64 iov_total(const struct iovec *iov, unsigned long n)
   return total;
 }
 
+// Whether the current task is selected. With only a process filter the
+// answer never changes for a task, so a task that has `inflight` storage is
+// selected and the filter runs only until its first traced syscall; comm and
+// cgroup can change, so they are checked every time.
+static __always_inline struct pending *selected_pending(struct task_struct *task) {
+  struct pending *p = bpf_task_storage_get(&inflight, task, 0, 0);
+  if (p && !filter_comm && !cgroup_id) return p;
+  if (!selected()) return NULL;
+  return p ? p : bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+// Enter keeps what exit cannot recover: the start time, the file behind the
+// fd (close removes it; another thread may reuse the fd meanwhile) and, for
+// read/write/readv/writev, the file position before the call. The arguments
+// are read again at exit: on x86-64 pt_regs still holds them there (the
+// kernel saves them at entry and only rax takes the return value).
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
-  int op = op_of(id);
-  if (op < 0 || !selected()) return 0;
+  if (!traced_nr(id)) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
-  struct pending *p = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  struct pending *p = selected_pending(task);
   if (!p) return 0;
+  int op = op_of(id);
   p->active = 0;
   p->op = op;
-  p->fd = (int)regs->di;
-  p->offset = 0;
-  p->length = 0;
-  p->dev = 0;
-  p->ino = 0;
   if (op == 12) {  // openat(dirfd, path, flags, mode): the fd comes at exit
     struct open_path *o = bpf_task_storage_get(&inflight_path, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
     if (!o) return 0;
     bpf_probe_read_user_str(o->path, sizeof(o->path), (const char *)regs->si);
   } else {
-    struct file *f = file_of(p->fd);
-    if (!f) return 0;
+    struct file *f = file_of(task, (int)regs->di);
     // Regular files only: pipes, sockets and terminals are not file I/O.
-    if ((BPF_CORE_READ(f, f_inode, i_mode) & 0170000) != 0100000) return 0;
-    p->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-    p->ino = BPF_CORE_READ(f, f_inode, i_ino);
-    if (op == 0 || op == 1 || op == 4 || op == 5) p->offset = BPF_CORE_READ(f, f_pos);
-    switch (op) {
-      case 0: case 1: p->length = regs->dx; break;
-      case 2: case 3: p->length = regs->dx; p->offset = regs->r10; break;
-      case 4: case 5: p->length = iov_total((const struct iovec *)regs->si, regs->dx); break;
-      case 6: case 7: case 8: case 9:
-        p->length = iov_total((const struct iovec *)regs->si, regs->dx);
-        p->offset = regs->r10;
-        break;
-      default: break;
-    }
+    if (!f || !is_regular_file(f)) return 0;
+    struct inode *inode = f->f_inode;
+    p->dev = inode->i_sb->s_dev;
+    p->ino = inode->i_ino;
+    p->offset = (op == 0 || op == 1 || op == 4 || op == 5) ? f->f_pos : 0;
   }
   p->start_ns = bpf_ktime_get_ns();
   p->active = 1;
   return 0;
 }
 
+static __always_inline int emit_open(struct task_struct *task, __u64 id, long ret) {
+  if (ret < 0) return 0;
+  struct file *f = file_of(task, (int)ret);
+  if (!f || !is_regular_file(f)) return 0;
+  struct open_path *o = bpf_task_storage_get(&inflight_path, task, 0, 0);
+  if (!o) return 0;
+  struct ordo_open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count_lost();
+    return 0;
+  }
+  struct inode *inode = f->f_inode;
+  e->type = ORDO_EV_OPEN;
+  e->pid = id >> 32;
+  e->tid = (__u32)id;
+  e->fd = (int)ret;
+  e->ts_ns = bpf_ktime_get_ns();
+  e->dev = inode->i_sb->s_dev;
+  e->ino = inode->i_ino;
+  e->size = inode->i_size;
+  __builtin_memcpy(e->path, o->path, sizeof(e->path));
+  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
+  if (!traced_nr(regs->orig_ax)) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
   struct pending *p = bpf_task_storage_get(&inflight, task, 0, 0);
   if (!p || !p->active) return 0;
   p->active = 0;
   __u64 id = bpf_get_current_pid_tgid();
-  __u32 tid = (__u32)id;
-  if (p->op == 12) {
-    if (ret < 0) return 0;
-    struct file *f = file_of((int)ret);
-    if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & 0170000) != 0100000) return 0;
-    struct open_path *o = bpf_task_storage_get(&inflight_path, task, 0, 0);
-    if (!o) return 0;
-    struct ordo_open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-      count_lost();
-      return 0;
-    }
-    e->type = ORDO_EV_OPEN;
-    e->pid = id >> 32;
-    e->tid = tid;
-    e->fd = (int)ret;
-    e->ts_ns = bpf_ktime_get_ns();
-    e->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-    e->ino = BPF_CORE_READ(f, f_inode, i_ino);
-    e->size = BPF_CORE_READ(f, f_inode, i_size);
-    __builtin_memcpy(e->path, o->path, sizeof(e->path));
-    bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-    return 0;
-  }
+  __u32 op = p->op;
+  if (op == 12) return emit_open(task, id, ret);
   struct ordo_io_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
   if (!e) {
     count_lost();
     return 0;
   }
-  e->type = ORDO_EV_IO;
-  e->op = p->op;
-  e->pid = id >> 32;
-  e->tid = tid;
-  e->start_ns = p->start_ns;
   e->end_ns = bpf_ktime_get_ns();
-  e->offset = p->offset;
-  e->length = p->length;
+  e->type = ORDO_EV_IO;
+  e->op = op;
+  e->pid = id >> 32;
+  e->tid = (__u32)id;
+  e->start_ns = p->start_ns;
   e->result = ret;
   e->dev = p->dev;
   e->ino = p->ino;
-  e->fd = p->fd;
+  e->fd = (int)regs->di;
   e->pad = 0;
+  __u64 offset = p->offset, length = 0;
+  switch (op) {
+    case 0: case 1: length = regs->dx; break;
+    case 2: case 3: length = regs->dx; offset = regs->r10; break;
+    case 4: case 5: length = iov_total((const struct iovec *)regs->si, regs->dx); break;
+    case 6: case 7: case 8: case 9:
+      length = iov_total((const struct iovec *)regs->si, regs->dx);
+      offset = regs->r10;
+      break;
+    default: break;
+  }
+  e->offset = offset;
+  e->length = length;
   bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
   return 0;
 }
+
+#include "uring.bpf.h"
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child) {

@@ -13,7 +13,11 @@ enum ordo_event_type {
   ORDO_EV_REQUEST = 4, /* USDT ordo:request */
 };
 
-/* Values of `op` follow ordo::trace::IoOp. */
+/* Values of `op` follow ordo::trace::IoOp; the io_uring ones: */
+#define ORDO_OP_URING_READ 18
+#define ORDO_OP_URING_WRITE 19
+#define ORDO_OP_URING_FSYNC 20
+
 struct ordo_io_event {
   __u32 type;
   __u32 op;

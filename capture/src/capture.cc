@@ -2,10 +2,13 @@
 // a timer, turning kernel events into trace records.
 #include "ordo/capture/capture.h"
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <signal.h>
+#include <fmt/core.h>
 #include <linux/magic.h>
+#include <linux/types.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -15,7 +18,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fmt/core.h>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -51,15 +53,31 @@ struct RingDeleter {
 Status BpfError(const std::string& what, int err) {
   err = err < 0 ? -err : err;
   if (err == EPERM || err == EACCES) {
-    return Status::PermissionDenied(fmt::format(
-        "{}: {} (BPF needs root or CAP_BPF + CAP_PERFMON; check also kernel.unprivileged_bpf_disabled "
-        "and lockdown)", what, std::strerror(err)));
+    return Status::PermissionDenied(
+        fmt::format("{}: {} (BPF needs root or CAP_BPF + CAP_PERFMON; check also "
+                    "kernel.unprivileged_bpf_disabled "
+                    "and lockdown)",
+                    what, std::strerror(err)));
   }
   if (err == ENOENT || err == ENOTSUP || err == EINVAL || err == ESRCH) {
-    return Status::PermissionDenied(fmt::format("{}: {} (the kernel lacks a needed feature: BTF tracepoints "
-                                                "tp_btf/sys_enter, sys_exit, sched_process_fork)", what, std::strerror(err)));
+    return Status::PermissionDenied(
+        fmt::format("{}: {} (the kernel lacks a needed feature: BTF tracepoints "
+                    "tp_btf/sys_enter, sys_exit, sched_process_fork)",
+                    what, std::strerror(err)));
   }
   return Status::IoError(fmt::format("{}: {}", what, std::strerror(err)));
+}
+
+// Whether this kernel has all the BTF tracepoints `names` (tp_btf/NAME).
+bool HasTracepoints(std::initializer_list<const char*> names) {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return false;
+  bool found = true;
+  for (const char* name : names)
+    found = found && btf__find_by_name_kind(vmlinux, fmt::format("btf_trace_{}", name).c_str(),
+                                            BTF_KIND_TYPEDEF) > 0;
+  btf__free(vmlinux);
+  return found;
 }
 
 // The traced command: forked stopped on a pipe until its pid is in the filter.
@@ -70,7 +88,8 @@ struct Child {
 
 Result<Child> ForkCommand(const std::vector<std::string>& argv) {
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return Status::IoError(std::string("pipe: ") + std::strerror(errno));
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    return Status::IoError(std::string("pipe: ") + std::strerror(errno));
   pid_t pid = fork();
   if (pid < 0) return Status::IoError(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
@@ -107,7 +126,8 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
     return Status::InvalidArgument("--ring must be a power of two of at least 4 KiB (e.g. 64M)");
   uint64_t cgroup = 0;
   if (!o.cgroup.empty() && (cgroup = CgroupId(o.cgroup)) == 0)
-    return Status::InvalidArgument("--cgroup " + o.cgroup + ": not a cgroup v2 directory (give its path on a cgroup2 mount)");
+    return Status::InvalidArgument(
+        "--cgroup " + o.cgroup + ": not a cgroup v2 directory (give its path on a cgroup2 mount)");
   // The output is claimed before anything is loaded: written as OUT.partial
   // (0600, locked; left for the user if the capture is killed outright) and
   // renamed to OUT when the capture ends cleanly.
@@ -135,6 +155,12 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
     std::strncpy(const_cast<char*>(skel->rodata->comm), o.comm.c_str(), ORDO_COMM_LEN - 1);
   }
   bpf_map__set_max_entries(skel->maps.events, static_cast<uint32_t>(o.ring_bytes));
+  // io_uring's tracepoints: io_uring_submit_req since Linux 5.19 (before it,
+  // io_uring_submit_sqe with other arguments). Without them io_uring stays
+  // unseen, as it was before; the syscalls are captured all the same.
+  bool uring = HasTracepoints({"io_uring_submit_req", "io_uring_complete"});
+  bpf_program__set_autoload(skel->progs.uring_submit, uring);
+  bpf_program__set_autoload(skel->progs.uring_complete, uring);
   bool usdt = !o.usdt_binary.empty();
   bpf_program__set_autoload(skel->progs.engine_point, usdt);
   bpf_program__set_autoload(skel->progs.engine_request, usdt);
@@ -162,7 +188,10 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
   };
   if (int err = syscalls_bpf__attach(skel.get()); err != 0) {
     kill_child();
-    return BpfError("attach tp_btf/sys_enter, sys_exit, sched_process_fork", err);
+    return BpfError(uring ? "attach tp_btf/sys_enter, sys_exit, sched_process_fork, "
+                            "io_uring_submit_req, io_uring_complete"
+                          : "attach tp_btf/sys_enter, sys_exit, sched_process_fork",
+                    err);
   }
   std::vector<bpf_link*> usdt_links;
   if (usdt) {
@@ -171,7 +200,8 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
       const char* name;
     } probes[] = {{skel->progs.engine_point, "point"}, {skel->progs.engine_request, "request"}};
     for (auto& p : probes) {
-      bpf_link* l = bpf_program__attach_usdt(p.prog, -1, o.usdt_binary.c_str(), "ordo", p.name, nullptr);
+      bpf_link* l =
+          bpf_program__attach_usdt(p.prog, -1, o.usdt_binary.c_str(), "ordo", p.name, nullptr);
       if (!l) {
         int err = errno;
         for (auto* x : usdt_links) bpf_link__destroy(x);
@@ -219,7 +249,9 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
   for (uint32_t pid : o.pids) decoder.SnapshotProcess(pid);
   std::unique_ptr<ring_buffer, RingDeleter> rb(ring_buffer__new(
       bpf_map__fd(skel->maps.events),
-      [](void* ctx, void* data, size_t size) { return static_cast<Decoder*>(ctx)->OnEvent(data, size); },
+      [](void* ctx, void* data, size_t size) {
+        return static_cast<Decoder*>(ctx)->OnEvent(data, size);
+      },
       &decoder, nullptr));
   if (!rb) {
     kill_child();
@@ -230,6 +262,7 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
     close(child.go);
   }
 
+  if (o.on_attached) o.on_attached();
   CaptureResult result;
   const uint64_t t0 = MonotonicNs();
   uint64_t last_flush = t0;
@@ -269,7 +302,8 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
       status = (*writer)->Flush();
       if (!status.ok()) break;
       last_flush = now;
-      if (o.on_progress) o.on_progress(decoder.events(), lost_seen, (*writer)->bytes_written(), (now - t0) / 1e9);
+      if (o.on_progress)
+        o.on_progress(decoder.events(), lost_seen, (*writer)->bytes_written(), (now - t0) / 1e9);
     }
     bool stop = (o.stop && o.stop->load()) || (o.duration_ns && now - t0 >= o.duration_ns) ||
                 (o.max_size && (*writer)->bytes_written() >= o.max_size);
@@ -294,8 +328,8 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
   if (child.pid > 0 && !child_done) {
     // Stopped before the command ended (--duration, --max-size, a signal):
     // tracing stops, the command is left to run — never kill a workload.
-    std::fprintf(stderr, "ordo capture: stopped; %s (pid %d) keeps running untraced\n", o.command[0].c_str(),
-                 static_cast<int>(child.pid));
+    std::fprintf(stderr, "ordo capture: stopped; %s (pid %d) keeps running untraced\n",
+                 o.command[0].c_str(), static_cast<int>(child.pid));
   }
   if (!status.ok()) {
     if (o.output == "-") return status;

@@ -2,16 +2,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fmt/core.h>
+#include <linux/types.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <fmt/core.h>
 #include <cstring>
 #include <fstream>
-
-#include <linux/types.h>
 
 #include "syscalls.h"
 
@@ -59,8 +58,13 @@ bool Decoder::PathSelected(const std::string& path) const {
 
 uint32_t Decoder::FileId(uint64_t dev, uint64_t ino, uint32_t pid, int fd, uint64_t size_hint) {
   auto key = std::make_pair(dev, ino);
+  if (key == last_file_key_) return last_file_id_;
   auto it = files_.find(key);
-  if (it != files_.end()) return it->second;
+  if (it != files_.end()) {
+    last_file_key_ = key;
+    last_file_id_ = it->second;
+    return it->second;
+  }
   // The path: from the openat that made it, else /proc/PID/fd/FD if that fd
   // still names the same inode (by the time an event is decoded the fd may
   // have been closed and reused).
@@ -94,6 +98,8 @@ uint32_t Decoder::FileId(uint64_t dev, uint64_t ino, uint32_t pid, int fd, uint6
 
 void Decoder::Thread(uint32_t pid, uint32_t tid) {
   uint64_t key = (uint64_t{pid} << 32) | tid;
+  if (key == last_thread_) return;
+  last_thread_ = key;
   if (!threads_.insert(key).second) return;
   trace::ThreadRecord t;
   t.pid = pid;
@@ -139,7 +145,9 @@ int Decoder::OnEvent(const void* data, size_t size) {
     uint32_t file = FileId(UserDev(e->dev), e->ino, e->pid, e->fd, 0);
     if (file != 0) {
       Thread(e->pid, e->tid);
-      trace::IoRecord io;
+      // The hot path: one reused Record, no temporary per event.
+      io_record_.kind = trace::RecordKind::kIo;
+      trace::IoRecord& io = io_record_.io;
       io.op = static_cast<trace::IoOp>(e->op);
       io.pid = e->pid;
       io.tid = e->tid;
@@ -149,7 +157,7 @@ int Decoder::OnEvent(const void* data, size_t size) {
       io.result = e->result;
       io.start_ns = e->start_ns;
       io.end_ns = e->end_ns;
-      Add(trace::Record::Io(io));
+      Add(io_record_);
       ++events_;
     }
   } else if (type == ORDO_EV_OPEN && size >= sizeof(ordo_open_event)) {

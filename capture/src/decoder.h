@@ -50,10 +50,15 @@ class Decoder {
   uint64_t deadline_ns_ = ~0ull;
   uint64_t slice_count_ = 0;
   uint64_t engine_seq_ = 0;
-  std::map<std::pair<uint64_t, uint64_t>, uint32_t> files_;  // (dev, ino) -> id or 0
-  std::map<uint32_t, uint32_t> engine_files_;                 // engine file id -> id
+  std::map<std::pair<uint64_t, uint64_t>, uint32_t> files_;              // (dev, ino) -> id or 0
+  std::map<uint32_t, uint32_t> engine_files_;                            // engine file id -> id
   std::map<std::pair<uint64_t, uint64_t>, std::string> paths_by_inode_;  // from openat
   std::set<uint64_t> threads_;
+  // The last file and thread seen: consecutive events mostly repeat them.
+  std::pair<uint64_t, uint64_t> last_file_key_{~0ull, ~0ull};
+  uint32_t last_file_id_ = 0;
+  uint64_t last_thread_ = ~0ull;
+  trace::Record io_record_;
   uint32_t next_file_ = 1;
 };
 

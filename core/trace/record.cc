@@ -8,7 +8,8 @@ namespace {
 constexpr std::array<std::string_view, static_cast<size_t>(IoOp::kCount)> kOpNames = {
     "read",   "write",   "pread",   "pwrite",      "readv",        "writev",
     "preadv", "pwritev", "preadv2", "pwritev2",    "fsync",        "fdatasync",
-    "open",   "close",   "trim",    "engine_read", "engine_write", "engine_fsync"};
+    "open",   "close",   "trim",    "engine_read", "engine_write", "engine_fsync",
+    "uring_read", "uring_write", "uring_fsync"};
 
 constexpr std::array<std::string_view, static_cast<size_t>(EngineEventKind::kCount)> kEventNames = {
     "read_begin",
@@ -60,6 +61,7 @@ bool IsReadOp(IoOp op) {
     case IoOp::kPreadv:
     case IoOp::kPreadv2:
     case IoOp::kEngineRead:
+    case IoOp::kUringRead:
       return true;
     default:
       return false;
@@ -74,6 +76,7 @@ bool IsWriteOp(IoOp op) {
     case IoOp::kPwritev:
     case IoOp::kPwritev2:
     case IoOp::kEngineWrite:
+    case IoOp::kUringWrite:
       return true;
     default:
       return false;
@@ -81,7 +84,7 @@ bool IsWriteOp(IoOp op) {
 }
 
 bool IsSyncOp(IoOp op) {
-  return op == IoOp::kFsync || op == IoOp::kFdatasync || op == IoOp::kEngineFsync;
+  return op == IoOp::kFsync || op == IoOp::kFdatasync || op == IoOp::kEngineFsync || op == IoOp::kUringFsync;
 }
 
 std::string EngineEventKindName(uint16_t kind) {

@@ -34,6 +34,9 @@ struct CaptureOptions {
   std::atomic<bool>* stop = nullptr;
   // Called about once a second with running totals (for a live status line).
   std::function<void(uint64_t events, uint64_t lost, uint64_t bytes, double seconds)> on_progress;
+  // Called once, from Run's thread, when the probes are attached and the
+  // consumer starts draining (benchmarks time their phases from here).
+  std::function<void()> on_attached;
 };
 
 struct CaptureResult {

@@ -17,11 +17,16 @@ enum class RecordKind : uint8_t {
 };
 
 // What an I/O request did. Syscall-level ops name the syscall; kEngine* are
-// the engine's own API requests (from its USDT probes or a replay).
+// the engine's own API requests (from its USDT probes or a replay); kUring*
+// are io_uring requests.
 enum class IoOp : uint8_t {
   kRead = 0, kWrite, kPread, kPwrite, kReadv, kWritev, kPreadv, kPwritev,
   kPreadv2, kPwritev2, kFsync, kFdatasync, kOpen, kClose, kTrim,
   kEngineRead, kEngineWrite, kEngineFsync,
+  // Requests submitted through io_uring (format 1.1): reads (READ, READV,
+  // READ_FIXED, READV_FIXED), writes likewise, and FSYNC. Values are part of
+  // the format: append, never renumber.
+  kUringRead, kUringWrite, kUringFsync,
   kCount  // not an op: number of ops
 };
 
