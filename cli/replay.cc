@@ -152,8 +152,10 @@ int RunReplay(const ReplayCliOptions& c) {
   for (const auto& sig : campaign.signatures) {
     nlohmann::ordered_json attempts = nlohmann::ordered_json::array();
     for (const auto& t : sig.attempts) {
+      nlohmann::ordered_json focus = nlohmann::ordered_json::array();
+      for (const auto& f : t.focus) focus.push_back(engine::FocusString(f));
       attempts.push_back({{"run", t.run},
-                          {"focus", engine::FocusString(t.focus)},
+                          {"focus", focus},
                           {"outcome", t.failed ? "FPRE004" : "pass"},
                           {"holds", {{"started", t.holds.started},
                                      {"matched", t.holds.matched},

@@ -232,6 +232,7 @@ struct Analyzer::Impl {
     f.offset = (in.block & 0xffffffffu) * options.block_size;
     f.manifested = in.manifested;
     f.count = in.count;
+    f.span = Span(in);
     f.threads = {tids[in.first], tids[in.second]};
     if (in.rule == 0) {
       f.rule = "FPRE004-A";

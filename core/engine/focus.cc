@@ -73,6 +73,10 @@ sched::Target FocusTarget(const Focus& f) {
     // version; then the write publishes without replacing it.
     t.rules.push_back(
         {StepSite(K::kBlockWrite), StepSite(K::kReadEnd), 0, true, f.thread, kReadSpanBlocks});
+    // Once stale bytes may be cached, the next write of the block (which
+    // would replace them) waits until a read verifies the cached copy.
+    t.rules.push_back({StepSite(K::kBlockLock), StepSite(K::kVerifyCheckCacheReady), 0, false, -1,
+                       0, true});
   } else {
     t.rules.push_back({StepSite(K::kCompactCacheReady), StepSite(K::kVerifyCheckPending),
                        StepSite(K::kVerifyCheckCacheReady), true, f.thread});

@@ -55,6 +55,7 @@ struct Scheduler::Impl {
   int then_run = -1;
   uint32_t then_site = 0;
   HoldStats hold_stats;
+  std::vector<bool> target_matched;  // per target: a rule has matched
 
   bool Enabled(const ThreadInfo& t) const {
     return !t.exited && (t.waiting == nullptr || (*t.waiting)());
@@ -176,13 +177,15 @@ struct Scheduler::Impl {
 
   // The hold rules that apply to thread `index` about to take `step`.
   void RulesFor(int index, const PendingStep& step,
-                std::vector<std::pair<const Target*, const HoldRule*>>* out) const {
+                std::vector<std::pair<size_t, const HoldRule*>>* out) const {
     out->clear();
-    for (const Target& tg : options.targets) {
+    for (size_t i = 0; i < options.targets.size(); ++i) {
+      const Target& tg = options.targets[i];
       if (!tg.any_object && (step.access == Access::kNone || step.object != tg.object)) continue;
       for (const HoldRule& r : tg.rules) {
-        if (r.held_site == step.site && (r.held_thread < 0 || r.held_thread == index)) {
-          out->emplace_back(&tg, &r);
+        if (r.held_site == step.site && (r.held_thread < 0 || r.held_thread == index) &&
+            (!r.after_match || target_matched[i])) {
+          out->emplace_back(i, &r);
         }
       }
     }
@@ -211,7 +214,9 @@ struct Scheduler::Impl {
       }
     }
     std::vector<int> free;
-    std::vector<std::pair<const Target*, const HoldRule*>> rules;
+    std::vector<std::pair<size_t, const HoldRule*>> rules;
+    if (target_matched.size() != options.targets.size())
+      target_matched.assign(options.targets.size(), false);
     int oldest = -1;
     for (int t : *enabled) {
       ThreadInfo& ti = *threads[t];
@@ -227,10 +232,11 @@ struct Scheduler::Impl {
       }
       uint64_t budget = 0;
       for (const auto& [tg, r] : rules) {
-        budget = std::max(budget, tg->budget);
+        budget = std::max(budget, options.targets[tg].budget);
         for (int u : *enabled) {
           if (u == t || !PartnerReady(*threads[u], ti, *r)) continue;
           ++hold_stats.matched;
+          target_matched[tg] = true;
           ti.holding = false;
           ti.hold_done = true;
           if (!r->held_first) return u;

@@ -1,5 +1,6 @@
 #include "ordo/lab/explore.h"
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -13,8 +14,8 @@ namespace {
 // One targeted run to make: the focus and the seed of the POS run that
 // predicted it (so the run replays the same prefix up to the race).
 struct Attempt {
-  size_t signature = 0;
-  engine::Focus focus;
+  std::vector<size_t> rules;  // indices of the rules it tries to confirm
+  std::vector<std::vector<engine::Focus>> focus;  // per rule
   uint64_t seed = 0;
 };
 
@@ -42,12 +43,17 @@ class Campaign {
     while (!queue_.empty()) {
       Attempt at = queue_.front();
       queue_.pop_front();
-      SignatureStatus& s = signatures_[at.signature];
-      if (s.confirmed) continue;
-      ++s.targeted_runs;
-      s.attempts.push_back({run, at.focus, false, {}});
-      plan = {sched::Strategy::kTargeted, at.seed, {at.focus}};
-      current_ = {run, plan, at.signature};
+      std::vector<engine::Focus> focus;
+      for (size_t k = 0; k < at.rules.size(); ++k) {
+        SignatureStatus& s = signatures_[at.rules[k]];
+        if (s.confirmed) continue;
+        ++s.targeted_runs;
+        s.attempts.push_back({run, at.focus[k], false, {}});
+        focus.insert(focus.end(), at.focus[k].begin(), at.focus[k].end());
+      }
+      if (focus.empty()) continue;
+      plan = {sched::Strategy::kTargeted, at.seed, focus};
+      current_ = {run, plan};
       return plan;
     }
     if (a_.stop_when_settled && pos_runs_ > 0 && !signatures_.empty()) return std::nullopt;
@@ -57,7 +63,7 @@ class Campaign {
             o_.seed + static_cast<uint64_t>(o_.shard_index) +
                 pos_runs_++ * static_cast<uint64_t>(o_.shard_count),
             {}};
-    current_ = {run, plan, SIZE_MAX};
+    current_ = {run, plan};
     return plan;
   }
 
@@ -87,12 +93,53 @@ class Campaign {
       }
     }
     if (current_.plan.strategy != sched::Strategy::kPos) return;
+    // Per rule, its closest candidates (both forms of a rule together),
+    // `foci_per_run` of them forced at once in each targeted run.
+    std::vector<std::vector<analyze::Finding>> by_rule;
     for (const analyze::Finding& f : a->Candidates()) {
       size_t i = Signature(f, current_.run);
-      SignatureStatus& s = signatures_[i];
-      if (s.confirmed || f.manifested || queued_[i] >= a_.targets_per_signature) continue;
-      ++queued_[i];
-      queue_.push_back({i, FocusOf(f), current_.plan.seed});
+      if (signatures_[i].confirmed || f.manifested) continue;
+      if (by_rule.size() <= i) by_rule.resize(i + 1);
+      by_rule[i].push_back(f);
+    }
+    std::vector<std::deque<Attempt>> attempts(by_rule.size());
+    std::vector<std::pair<uint64_t, size_t>> order;  // rules by their closest candidate
+    for (size_t i = 0; i < by_rule.size(); ++i) {
+      auto& list = by_rule[i];
+      if (list.empty()) continue;
+      std::stable_sort(list.begin(), list.end(), [](const auto& x, const auto& y) {
+        return x.span < y.span;
+      });
+      for (size_t k = 0; k < list.size() && queued_[i] < a_.targeted_runs_per_rule;
+           k += a_.foci_per_run) {
+        Attempt at{{i}, {{}}, current_.plan.seed};
+        for (size_t j = k; j < std::min(list.size(), k + a_.foci_per_run); ++j)
+          at.focus[0].push_back(FocusOf(list[j]));
+        attempts[i].push_back(at);
+        ++queued_[i];
+      }
+      if (!attempts[i].empty()) order.emplace_back(list.front().span, i);
+    }
+    std::stable_sort(order.begin(), order.end());
+    // The first targeted run forces the first attempt of every rule at once
+    // (on different blocks), so whichever rule manifests most readily fails
+    // it; then each rule not yet confirmed gets runs of its own, round robin,
+    // the rule with the closest race first.
+    Attempt all;
+    all.seed = current_.plan.seed;
+    for (const auto& [span, i] : order) {
+      all.rules.push_back(i);
+      all.focus.push_back(attempts[i].front().focus[0]);
+    }
+    if (order.size() > 1) queue_.push_back(all);
+    for (bool more = true; more;) {
+      more = false;
+      for (const auto& [span, i] : order) {
+        if (attempts[i].empty()) continue;
+        queue_.push_back(attempts[i].front());
+        attempts[i].pop_front();
+        more = true;
+      }
     }
   }
 
@@ -116,13 +163,16 @@ class Campaign {
  private:
   std::unique_ptr<analyze::Analyzer> NewAnalyzer() const {
     analyze::AnalyzerOptions ao;
-    ao.candidates_per_signature = static_cast<size_t>(a_.targets_per_signature);
+    ao.candidates_per_signature =
+        static_cast<size_t>(a_.targeted_runs_per_rule) * a_.foci_per_run;
     return std::make_unique<analyze::Analyzer>(ao);
   }
 
+  // Findings are tracked per rule: the two forms of FPRE004-A (prefetch,
+  // read miss) are one ordering to confirm, whichever form manifests.
   size_t Signature(const analyze::Finding& f, int run) {
     for (size_t i = 0; i < signatures_.size(); ++i) {
-      if (signatures_[i].signature == f.signature) return i;
+      if (signatures_[i].rule == f.rule) return i;
     }
     SignatureStatus s;
     s.signature = f.signature;
@@ -136,7 +186,6 @@ class Campaign {
   struct Current {
     int run = -1;
     replay::RunPlan plan;
-    size_t signature = SIZE_MAX;
   };
 
   const std::string& trace_;

@@ -31,6 +31,10 @@ struct Finding {
   bool manifested = false;        // a read-verify failure on this block followed
   std::string explanation;        // step by step, with event indices
   uint64_t count = 1;             // occurrences with this signature
+  // History distance between the first steps of the two threads (the lock and
+  // the fill for A, "pending" set and "ready" read for B): small means the
+  // race came close, and a targeted run can most likely force it.
+  uint64_t span = 0;
 };
 
 struct AnalyzerOptions {

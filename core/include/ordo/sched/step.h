@@ -57,6 +57,9 @@ struct HoldRule {
   // The partner's object may lie up to this far below the held one (a read
   // announced at its first block that reaches the held block).
   uint64_t partner_span = 0;
+  // Applies only once another rule of the same target has matched: holds
+  // that keep a forced state until something observes it.
+  bool after_match = false;
 };
 
 struct Target {

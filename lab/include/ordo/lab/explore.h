@@ -19,9 +19,10 @@
 namespace ordo::lab {
 
 struct AutoOptions {
-  // Targeted runs tried per predicted signature before it is left
-  // "predicted, not confirmed".
-  int targets_per_signature = 3;
+  // Targeted runs tried per predicted rule before it is left "predicted, not
+  // confirmed", and the closest predicted occurrences each forces at once.
+  int targeted_runs_per_rule = 2;
+  size_t foci_per_run = 3;
   // End the campaign once every predicted signature is confirmed or its
   // targeted runs are spent (and at least one POS run was made). False: make
   // every run of ReplayOptions::runs.
@@ -31,14 +32,15 @@ struct AutoOptions {
 // One targeted run made for a signature.
 struct TargetedRun {
   int run = -1;
-  engine::Focus focus;
+  std::vector<engine::Focus> focus;
   bool failed = false;
   sched::HoldStats holds;
 };
 
-// What became of one signature the analyzer predicted.
+// What became of one rule the analyzer predicted (its forms, e.g. FPRE004-A
+// by prefetch or by a read miss, are one ordering to confirm).
 struct SignatureStatus {
-  std::string signature;  // analyze::Finding::signature
+  std::string signature;  // analyze::Finding::signature of its first prediction
   std::string rule;       // "FPRE004-A" or "FPRE004-B"
   int predicted_in_run = -1;
   int targeted_runs = 0;  // runs that forced it
