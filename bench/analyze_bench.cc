@@ -1,6 +1,11 @@
 // Analyze throughput and memory on synthetic engine histories of N events.
 // Usage: analyze_bench write N FILE   (make a history)
 //        analyze_bench run FILE       (analyze it; prints events/s and max RSS)
+//        analyze_bench hostile THREADS BLOCKS FILE
+//                                     (a small history whose vector clocks are
+//                                      dense: every thread joins every other
+//                                      through block 0, then unlocks its own
+//                                      blocks; see analyze_memory.sh)
 // bench/analyze_bench.sh runs 1 M, 10 M and 100 M events, each in its own
 // process so max RSS is per size.
 #include <sys/resource.h>
@@ -88,10 +93,50 @@ int Run(const std::string& path) {
   return 0;
 }
 
+// Round 1: each thread locks and unlocks block 0, so block 0's release clock
+// grows to an entry per thread. Round 2: each thread joins it again, then
+// locks and unlocks BLOCKS / THREADS blocks of its own, each keeping a copy of
+// the full clock: threads x blocks entries from ~8 events per thread.
+int Hostile(uint32_t threads, uint32_t blocks, const std::string& path) {
+  trace::TraceHeader h;
+  h.kind = "history";
+  auto w = trace::TraceWriter::Create(path, h);
+  if (!w.ok()) return 2;
+  uint64_t seq = 0;
+  auto add = [&](uint32_t tid, K k, uint64_t block) {
+    trace::EngineRecord e;
+    e.tid = tid;
+    e.kind = static_cast<uint16_t>(k);
+    e.block = block;
+    e.arg = 1;  // a prefetch's lock: ordering only, no write region
+    e.seq = seq++;
+    (void)(*w)->Add(trace::Record::Engine(e));
+  };
+  for (uint32_t t = 0; t < threads; ++t) {
+    add(1000 + t, K::kBlockLock, 0);
+    add(1000 + t, K::kBlockUnlock, 0);
+  }
+  uint32_t next = 1;
+  for (uint32_t t = 0; t < threads; ++t) {
+    add(1000 + t, K::kBlockLock, 0);
+    add(1000 + t, K::kBlockUnlock, 0);
+    for (uint32_t k = 0; k < blocks / threads; ++k, ++next) {
+      add(1000 + t, K::kBlockLock, next);
+      add(1000 + t, K::kBlockUnlock, next);
+    }
+  }
+  return (*w)->Close().ok() ? 0 : 2;
+}
+
 int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "write" && argc == 4) return Write(std::strtoull(argv[2], nullptr, 10), argv[3]);
   if (cmd == "run" && argc == 3) return Run(argv[2]);
-  std::fprintf(stderr, "usage: analyze_bench write N FILE | run FILE\n");
+  if (cmd == "hostile" && argc == 5) {
+    return Hostile(static_cast<uint32_t>(std::strtoul(argv[2], nullptr, 10)),
+                   static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10)), argv[4]);
+  }
+  std::fprintf(stderr,
+               "usage: analyze_bench write N FILE | run FILE | hostile THREADS BLOCKS FILE\n");
   return 2;
 }

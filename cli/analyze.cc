@@ -1,13 +1,14 @@
 // `ordo analyze FILE [--rules FPRE004] [--json]`: find the orderings behind
 // FPRE004 in an engine history (replay --history, or a capture with --usdt).
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common.h"
 #include "ordo/analyze/analyzer.h"
+#include "ordo/units.h"
 
 namespace ordo::cli {
 
@@ -18,14 +19,43 @@ struct AnalyzeCliOptions {
   std::string rules = "FPRE004";
   bool json = false;
   bool all = false;
+  uint32_t max_threads = analyze::AnalyzerOptions{}.max_threads;
+  std::string max_memory = "1G";
 };
 
 int RunAnalyze(const AnalyzeCliOptions& c) {
   analyze::AnalyzerOptions o;
   o.deduplicate = !c.all;
+  o.max_threads = c.max_threads;
+  auto mem = ParseSize(c.max_memory);
+  if (!mem.ok() || mem.value() == 0)
+    return Fail(Status::InvalidArgument("--max-memory must be a size such as 512M or 2G"), c.json);
+  o.max_memory_bytes = mem.value();
   auto res = analyze::AnalyzeTrace(c.file, o);
-  if (!res.ok()) return Fail(res.status());
+  if (!res.ok()) {
+    Status s = res.status();
+    if (s.code() == StatusCode::kLimitExceeded) {
+      s = Status::LimitExceeded(s.message() + " (raise it with --max-threads or --max-memory)")
+              .WithFile(c.file);
+    }
+    return Fail(s, c.json);
+  }
   const auto& r = res.value();
+  // No engine events (a syscall-only trace): nothing can be judged, and
+  // "nothing found" would be a lie. Exit 2: the input is not what analyze needs.
+  const bool judged = r.has_engine_history();
+  const Status no_history =
+      Status::InvalidArgument(
+          c.file + ": " + analyze::kNoEngineHistory +
+          ": the trace holds no engine events, so no ordering can be judged (replay it with "
+          "--history, or capture with --usdt)")
+          .WithFile(c.file);
+  const char* verdict = !judged              ? analyze::kNoEngineHistory
+                        : r.findings.empty() ? "no FPRE004 ordering found"
+                                             : "FPRE004 ordering found";
+  const int exit_code = !judged              ? ExitCodeFor(no_history)
+                        : r.findings.empty() ? kExitOk
+                                             : kExitFound;
   if (c.json) {
     nlohmann::ordered_json findings = nlohmann::ordered_json::array();
     for (const auto& f : r.findings) {
@@ -40,12 +70,15 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
                           {"signature", f.signature},
                           {"explanation", f.explanation}});
     }
-    nlohmann::ordered_json j = {{"file", c.file},   {"rules", c.rules}, {"events", r.events},
-                                {"seconds", r.seconds}, {"findings", findings}};
+    nlohmann::ordered_json j = {{"file", c.file},        {"rules", c.rules},
+                                {"events", r.events},    {"seconds", r.seconds},
+                                {"verdict", verdict},    {"findings", findings},
+                                {"exit_code", exit_code}};
+    if (!judged) j["error"] = ErrorJson(no_history);
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("{}: {} engine events analyzed in {:.3f} s\n", c.file, r.events, r.seconds);
-    if (r.findings.empty()) fmt::print("no FPRE004 ordering found\n");
+    if (judged && r.findings.empty()) fmt::print("no FPRE004 ordering found\n");
     for (const auto& f : r.findings) {
       fmt::print("\n{} on block {} of file {} (offset {}), threads {}, events {}: {}{}\n  {}\n", f.rule,
                  f.block & 0xffffffffu, f.file, f.offset, fmt::format("{}", fmt::join(f.threads, ", ")),
@@ -54,7 +87,8 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
                  f.count > 1 ? fmt::format(", seen {} times", f.count) : "", f.explanation);
     }
   }
-  return r.findings.empty() ? kExitOk : kExitFound;
+  if (!judged) return Fail(no_history);
+  return exit_code;
 }
 
 }  // namespace
@@ -66,6 +100,12 @@ void setup_analyze(CLI::App& app, int* exit_code) {
   cmd->add_option("--rules", o->rules, "rule set")->check(CLI::IsMember({"FPRE004"}))->capture_default_str();
   cmd->add_flag("--json", o->json, "print one JSON document");
   cmd->add_flag("--all", o->all, "every finding, not one per signature");
+  cmd->add_option("--max-threads", o->max_threads, "refuse histories with more distinct threads")
+      ->capture_default_str();
+  cmd->add_option(
+         "--max-memory", o->max_memory,
+         "refuse histories whose analysis state (vector clocks: threads x blocks) needs more")
+      ->capture_default_str();
   cmd->callback([o, exit_code] { *exit_code = RunAnalyze(*o); });
 }
 

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <string_view>
 
 namespace ordo::cli {
 
@@ -24,6 +26,34 @@ int ExitCodeFor(const Status& status) {
 int Fail(const Status& status) {
   fmt::print(stderr, "ordo: {}\n", status.message());
   return ExitCodeFor(status);
+}
+
+int Fail(const Status& status, bool json) {
+  if (json) {
+    fmt::print("{}\n", ErrorDocument(status).dump(2));
+    std::fflush(stdout);
+  }
+  return Fail(status);
+}
+
+nlohmann::ordered_json ErrorJson(const Status& status) {
+  using J = nlohmann::ordered_json;
+  return {{"message", status.message()},
+          {"file", status.file().empty() ? J(nullptr) : J(status.file())},
+          {"offset", status.has_offset() ? J(status.offset()) : J(nullptr)}};
+}
+
+nlohmann::ordered_json ErrorDocument(const Status& status) {
+  return {{"error", ErrorJson(status)}, {"exit_code", ExitCodeFor(status)}};
+}
+
+bool WantsJson(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") return false;
+    if (a == "--json") return true;
+  }
+  return false;
 }
 
 trace::TraceHeader LocalHeader(const std::string& kind, const std::string& source) {

@@ -2,6 +2,7 @@
 // message and an exit code, and the trace header fields of this host.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,19 @@ inline constexpr int kExitEnvironment = 3;  // the environment refused
 int ExitCodeFor(const Status& status);
 // Prints "ordo: <message>" to stderr and returns the exit code for it.
 int Fail(const Status& status);
+// The same; with `json` it also prints the error document on stdout (see
+// ErrorDocument), so that `--json` prints exactly one JSON document for every
+// outcome. Every subcommand with --json fails through this.
+int Fail(const Status& status, bool json);
+
+// {"message": ..., "file": ..., "offset": ...}: file and offset are null when
+// the status does not carry them.
+nlohmann::ordered_json ErrorJson(const Status& status);
+// {"error": ErrorJson(status), "exit_code": ExitCodeFor(status)}.
+nlohmann::ordered_json ErrorDocument(const Status& status);
+// True when argv holds a `--json` flag (before any `--`): for errors found
+// before a subcommand runs (CLI11 parse errors), which main reports.
+bool WantsJson(int argc, char** argv);
 
 // A header with tool version, host, kernel and start time of this machine.
 trace::TraceHeader LocalHeader(const std::string& kind, const std::string& source);

@@ -19,6 +19,7 @@
 #include "ordo/analyze/report.h"
 #include "ordo/capture/capture.h"
 #include "ordo/replay/replayer.h"
+#include "ordo/replay/target_claim.h"
 #include "ordo/trace/reader.h"
 #include "ordo/units.h"
 
@@ -48,12 +49,24 @@ double Since(SteadyClock::time_point t0) {
 }
 
 // The demo's directory: created, or one an earlier demo made (then reused).
-Status ClaimWorkdir(const std::string& dir) {
+// What a demo writes at most (the host engine, the lab's engine template and
+// working copy, traces, histories, reports), checked before it starts.
+constexpr uint64_t kDemoBytes = 256ull << 20;
+
+// Locks the work directory for the demo's duration (the lock a replay target
+// takes: a second demo in it is refused naming the first's pid), then clears
+// what an earlier demo left there.
+Status ClaimWorkdir(const std::string& dir, replay::TargetClaim* claim) {
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_empty(dir, ec) && !fs::exists(dir + "/" + kDemoMarker, ec)) {
     return Status::InvalidArgument(
         dir + ": not empty and not made by `ordo demo`; give an empty or new --workdir");
   }
+  // Not ours to judge by replay's marker: the demo marker above already was.
+  auto c = replay::ClaimTarget(dir, /*force=*/true);
+  if (!c.ok()) return c.status();
+  *claim = std::move(c).value();
+  ORDO_RETURN_IF_ERROR(replay::CheckFreeSpace(dir, kDemoBytes));
   for (const char* sub : {"host", "lab"}) fs::remove_all(dir + "/" + sub, ec);
   fs::create_directories(dir, ec);
   if (ec) return Status::IoError(dir + ": " + ec.message());
@@ -92,7 +105,7 @@ class Demo {
   explicit Demo(const DemoOptions& o) : o_(o), dir_(o.workdir), t0_(SteadyClock::now()) {}
 
   int Run() {
-    if (Status s = ClaimWorkdir(dir_); !s.ok()) return Fail(s);
+    if (Status s = ClaimWorkdir(dir_, &claim_); !s.ok()) return Fail(s);
     auto trace = Obtain();
     if (!trace.ok()) return Fail(trace.status());
     trace_ = trace.value();
@@ -326,6 +339,7 @@ class Demo {
 
   const DemoOptions& o_;
   std::string dir_;
+  replay::TargetClaim claim_;  // the workdir's lock, held until the demo ends
   SteadyClock::time_point t0_;
   std::string trace_, source_;
   TraceFacts facts_;

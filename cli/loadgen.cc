@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "ordo/engine/engine.h"
+#include "ordo/replay/target_claim.h"
 #include "ordo/units.h"
 
 namespace ordo::cli {
@@ -25,7 +26,13 @@ struct LoadgenOptions {
   uint64_t seed = 1;
   int readers = 2;
   double rate = 0;  // API requests per second across all threads; 0: as fast as it can
+  bool force = false;
 };
+
+// What loadgen lays out (an 8 MiB data file and a 256 KiB hot file), with
+// room for compaction's relocations and the journal: checked before writing.
+constexpr uint64_t kLoadgenBlocks = 2048, kLoadgenHotBlocks = 64, kBlockSize = 4096;
+constexpr uint64_t kLoadgenBytes = 4 * (kLoadgenBlocks + kLoadgenHotBlocks) * kBlockSize;
 
 // Paces one thread at `per_s` requests per second by absolute deadlines (no
 // drift); free-running when per_s is 0.
@@ -54,14 +61,20 @@ int RunLoadgen(const LoadgenOptions& c) {
   o.cache_blocks = 512;
   o.segment_blocks = 64;
   o.compaction_interval_ms = 5;
+  // The same claim as a replay target: locked while loadgen runs, never a
+  // symlink, never a directory ordo did not make (unless --force).
+  auto claim = replay::ClaimTarget(c.target, c.force);
+  if (!claim.ok()) return Fail(claim.status());
+  if (Status s = replay::CheckFreeSpace(c.target, kLoadgenBytes); !s.ok()) return Fail(s);
   auto e = engine::Engine::Open(c.target, o);
   if (!e.ok()) return Fail(e.status());
   engine::Engine& eng = **e;
-  const uint64_t bs = 4096, blocks = 2048;  // an 8 MiB data file and a 256 KiB hot file
+  const uint64_t bs = kBlockSize, blocks = kLoadgenBlocks;
   std::string fill(blocks * bs, 'd');
   for (uint64_t i = 0; i < fill.size(); ++i) fill[i] = static_cast<char>(i * 131 + (i >> 12));
   if (Status s = eng.Write("data", 0, fill); !s.ok()) return Fail(s);
-  if (Status s = eng.Write("hot", 0, fill.substr(0, 64 * bs)); !s.ok()) return Fail(s);
+  if (Status s = eng.Write("hot", 0, fill.substr(0, kLoadgenHotBlocks * bs)); !s.ok())
+    return Fail(s);
   if (Status s = eng.Fsync("data"); !s.ok()) return Fail(s);
 
   std::atomic<bool> done{false};
@@ -154,6 +167,7 @@ void setup_loadgen(CLI::App& app, int* exit_code) {
   cmd->add_option("--rate", o->rate, "API requests per second in all (0: as fast as it can)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_flag("--force", o->force, "use a non-empty target ordo did not create");
   cmd->callback([o, exit_code] { *exit_code = RunLoadgen(*o); });
 }
 

@@ -42,10 +42,13 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
+    if (ordo::cli::WantsJson(argc, argv)) {
+      fmt::print("{}\n", ordo::cli::ErrorDocument(ordo::Status::InvalidArgument(e.what())).dump(2));
+    }
     return ordo::cli::kExitBadInput;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "ordo: {}\n", e.what());
-    return ordo::cli::kExitBadInput;
+    return ordo::cli::Fail(ordo::Status::InvalidArgument(e.what()),
+                           ordo::cli::WantsJson(argc, argv));
   }
   return exit_code;
 }

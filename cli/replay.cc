@@ -82,29 +82,32 @@ int RunReplay(const ReplayCliOptions& c) {
       o.speed = 0;
     }
     if (!(o.speed > 0))
-      return Fail(Status::InvalidArgument("--timing scale:X needs a number X > 0 (e.g. scale:2)"));
+      return Fail(Status::InvalidArgument("--timing scale:X needs a number X > 0 (e.g. scale:2)"),
+                  c.json);
   } else {
-    return Fail(Status::InvalidArgument("--timing must be fast, original or scale:X"));
+    return Fail(Status::InvalidArgument("--timing must be fast, original or scale:X"), c.json);
   }
   const bool auto_explore = c.explore == "auto";
   if (!auto_explore && !sched::ParseStrategy(c.explore, &o.strategy))
-    return Fail(Status::InvalidArgument("unknown exploration strategy '" + c.explore + "'"));
+    return Fail(Status::InvalidArgument("unknown exploration strategy '" + c.explore + "'"),
+                c.json);
   for (const std::string& text : c.focus) {
     engine::Focus f;
     if (!engine::ParseFocus(text, &f)) {
       return Fail(Status::InvalidArgument("--focus must be RULE:FILE:BLOCK:THREAD (e.g. " +
-                                          std::string("FPRE004-A:0:12:3), not '") + text + "'"));
+                                          std::string("FPRE004-A:0:12:3), not '") + text + "'"),
+                  c.json);
     }
     o.focus.push_back(f);
   }
   if (o.strategy == sched::Strategy::kTargeted && o.focus.empty())
-    return Fail(Status::InvalidArgument("--explore targeted needs at least one --focus"));
+    return Fail(Status::InvalidArgument("--explore targeted needs at least one --focus"), c.json);
   o.seed = c.seed;
   o.depth = c.depth;
   o.runs = c.runs > 0 ? c.runs : auto_explore ? kAutoRuns : 1;
   if (!c.shard.empty()) {
     auto shard = ParseShard(c.shard, [](const char* name) { return std::getenv(name); });
-    if (!shard.ok()) return Fail(shard.status());
+    if (!shard.ok()) return Fail(shard.status(), c.json);
     o.shard_index = shard->index;
     o.shard_count = shard->count;
   }
@@ -113,7 +116,7 @@ int RunReplay(const ReplayCliOptions& c) {
   o.max_threads = c.max_threads;
   if (!c.max_file_size.empty()) {
     auto m = ParseSize(c.max_file_size);
-    if (!m.ok()) return Fail(m.status());
+    if (!m.ok()) return Fail(m.status(), c.json);
     o.max_target_file_bytes = m.value();
   }
   const bool tty = isatty(2) && !c.json;
@@ -124,26 +127,34 @@ int RunReplay(const ReplayCliOptions& c) {
     };
   }
   if (!c.history.empty()) {
-    if (Status s = CheckOutput(c.history, {c.file}); !s.ok()) return Fail(s);
+    if (Status s = CheckOutput(c.history, {c.file}); !s.ok()) return Fail(s, c.json);
   }
   o.stop = &g_stop;
   signal(SIGINT, OnStopSignal);  // the first stops after the run in progress, with a summary
   signal(SIGTERM, OnStopSignal);
   auto input = SpooledInput::Open(c.file);  // stdin or a FIFO: read once, replayed from a copy
-  if (!input.ok()) return Fail(input.status());
+  if (!input.ok()) return Fail(input.status(), c.json);
   lab::AutoSummary campaign;
   if (auto_explore && o.backend == replay::Backend::kEngine) {
     lab::AutoOptions ao;
     ao.stop_when_settled = c.runs == 0;
     auto res = lab::ReplayAuto((*input)->path(), o, ao);
-    if (!res.ok()) return Fail(res.status());
+    if (!res.ok()) return Fail(res.status(), c.json);
     campaign = std::move(res).value();
   } else {
     auto res = replay::Replay((*input)->path(), o);
-    if (!res.ok()) return Fail(res.status());
+    if (!res.ok()) return Fail(res.status(), c.json);
     campaign.replay = std::move(res).value();
   }
   const replay::ReplaySummary& s = campaign.replay;
+  // FPRE004 wins; then operations that failed otherwise (the replay did not
+  // do what the trace did, so it proves nothing: exit 2); then a shard or an
+  // interrupted replay that made no runs; only then a pass.
+  const char* outcome = s.failures > 0 ? "FPRE004"
+                        : s.errors > 0 ? "error"
+                        : s.runs == 0  ? "no runs"
+                                       : "pass";
+  const int exit_code = s.failures > 0 ? kExitFound : s.errors > 0 ? kExitBadInput : kExitOk;
   replay::LatencyHistogram all;
   for (const auto& h : s.latency) all.Merge(h);
   double ops_per_s = s.seconds > 0 ? static_cast<double>(s.ops) / s.seconds : 0;
@@ -209,7 +220,7 @@ int RunReplay(const ReplayCliOptions& c) {
         {"failures", s.failures},
         {"first_failure", first},
         {"failing_runs", failing},
-        {"outcome", s.failures > 0 ? "FPRE004" : "pass"},
+        {"outcome", outcome},
         {"seed", c.seed},
         {"strategy", strategy},
         {"depth", c.depth},
@@ -220,6 +231,8 @@ int RunReplay(const ReplayCliOptions& c) {
         {"api_level", s.api_level},
         {"ops", s.ops},
         {"errors", s.errors},
+        {"first_error",
+         s.errors ? nlohmann::ordered_json(s.first_error) : nlohmann::ordered_json(nullptr)},
         {"seconds", s.seconds},
         {"ops_per_s", ops_per_s},
         {"p50_us", all.Percentile(0.50) / 1e3},
@@ -233,6 +246,7 @@ int RunReplay(const ReplayCliOptions& c) {
         {"issue_error_p99_us", s.issue_error.Percentile(0.99) / 1e3},
         {"history",
          c.history.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(c.history)},
+        {"exit_code", exit_code},
     };
     fmt::print("{}\n", j.dump(2));
   } else {
@@ -277,14 +291,27 @@ int RunReplay(const ReplayCliOptions& c) {
                    sig.predicted_in_run, sig.targeted_runs, sig.targeted_runs == 1 ? "" : "s");
       }
     }
-    if (!s.first_failure) {
-      fmt::print("\noutcome: pass (no FPRE004 in {} runs){}\n", s.runs,
-                 g_stop ? "; interrupted, the summary covers the runs made" : "");
+    const char* interrupted = g_stop ? "; interrupted, the summary covers the runs made" : "";
+    if (s.errors > 0) {
+      fmt::print("\n{} operation{} failed other than FPRE004; the first: {}\n", s.errors,
+                 s.errors == 1 ? "" : "s", s.first_error);
+    }
+    if (s.failures == 0 && s.errors > 0) {
+      fmt::print("outcome: error (the replay did not execute the trace as captured){}\n",
+                 interrupted);
+    } else if (s.runs == 0) {
+      fmt::print("\noutcome: no runs ({}){}\n",
+                 o.shard_count > 1 ? fmt::format("shard {}/{} has none of the {} runs",
+                                                 o.shard_index + 1, o.shard_count, o.runs)
+                                   : std::string("none was made"),
+                 interrupted);
+    } else if (!s.first_failure) {
+      fmt::print("\noutcome: pass (no FPRE004 in {} runs){}\n", s.runs, interrupted);
     }
     if (!c.history.empty())
       fmt::print("history of the {} run: {}\n", s.first_failure ? "failing" : "last", c.history);
   }
-  return s.failures > 0 ? kExitFound : kExitOk;
+  return exit_code;
 }
 
 }  // namespace

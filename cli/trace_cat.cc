@@ -1,5 +1,7 @@
 // `ordo trace cat FILE [--json] [--limit N]`: every record, one per line.
-// With --json the output is one JSON array, written as records stream by.
+// With --json the output is one JSON array, written as records stream by; on
+// damage its last element is {"error": ..., "exit_code": 2}, and an input that
+// cannot be opened prints that error document alone.
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
@@ -42,7 +44,7 @@ std::string Text(const trace::Record& r, uint64_t t0) {
 
 int RunCat(const CatOptions& o) {
   auto reader = trace::TraceReader::Open(o.file);
-  if (!reader.ok()) return Fail(reader.status());
+  if (!reader.ok()) return Fail(reader.status(), o.json);
   trace::TraceReader& r = **reader;
   trace::Record rec;
   uint64_t n = 0;
@@ -70,6 +72,9 @@ int RunCat(const CatOptions& o) {
       buf.clear();
     }
   }
+  // Damage after records were streamed: the array ends with the error
+  // document as its last element, so stdout stays one JSON document.
+  if (o.json && !r.status().ok()) buf += (n ? ",\n" : "\n") + ErrorDocument(r.status()).dump();
   if (o.json) buf += "\n]\n";
   std::fwrite(buf.data(), 1, buf.size(), stdout);
   std::fflush(stdout);

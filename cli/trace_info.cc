@@ -23,7 +23,7 @@ struct InfoOptions {
 
 int RunInfo(const InfoOptions& o) {
   auto reader = trace::TraceReader::Open(o.file);
-  if (!reader.ok()) return Fail(reader.status());
+  if (!reader.ok()) return Fail(reader.status(), o.json);
   trace::TraceReader& r = **reader;
   const trace::TraceHeader& h = r.header();
   // Every chunk is read and its CRC checked, and the footer index compared
@@ -65,7 +65,8 @@ int RunInfo(const InfoOptions& o) {
         {"files", s.files},
         {"duration_ns", s.duration_ns()},
         {"truncated", !complete},
-        {"error", damage.ok() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(damage.message())},
+        {"error", damage.ok() ? nlohmann::ordered_json(nullptr) : ErrorJson(damage)},
+        {"exit_code", ExitCodeFor(damage)},
     };
     fmt::print("{}\n", j.dump(2));
   } else {

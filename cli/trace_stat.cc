@@ -33,10 +33,11 @@ struct OpStats {
 
 int RunStat(const StatOptions& o) {
   auto bs_r = ParseSize(o.block_size);
-  if (!bs_r.ok() || bs_r.value() == 0) return Fail(Status::InvalidArgument("--block-size must be a positive size"));
+  if (!bs_r.ok() || bs_r.value() == 0)
+    return Fail(Status::InvalidArgument("--block-size must be a positive size"), o.json);
   const uint64_t bs = bs_r.value();
   auto reader = trace::TraceReader::Open(o.file);
-  if (!reader.ok()) return Fail(reader.status());
+  if (!reader.ok()) return Fail(reader.status(), o.json);
   trace::TraceReader& r = **reader;
 
   trace::SummaryBuilder summary;
@@ -104,7 +105,8 @@ int RunStat(const StatOptions& o) {
       if (size_log2[i]) jh[fmt::format("<{}", uint64_t{1} << i)] = size_log2[i];
     }
     j["io_size_histogram"] = jh;
-    j["error"] = damage.ok() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(damage.message());
+    j["error"] = damage.ok() ? nlohmann::ordered_json(nullptr) : ErrorJson(damage);
+    j["exit_code"] = ExitCodeFor(damage);
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("{}: {} events ({} io, {} engine), {} lost, {} threads, {} files, {} chunks\n", o.file,

@@ -100,11 +100,50 @@ T& Slot(PerThread<T>& v, uint32_t thread) {
   return v.back().second;
 }
 
+// Heap bytes of a vector clock (its inline entries count with their owner).
+uint64_t HeapBytes(const VC& v) {
+  return v.capacity() > 8 ? v.capacity() * sizeof(uint32_t) : 0;  // 8: VC's inline entries
+}
+
 }  // namespace
 
 struct Analyzer::Impl {
   AnalyzerOptions options;
   uint64_t events = 0;
+  Status status;
+  int64_t clock_bytes = 0;  // heap bytes of every vector clock held
+
+  // Runs `change` on `v`, keeping clock_bytes exact.
+  template <typename F>
+  void Clock(VC& v, F&& change) {
+    const int64_t before = static_cast<int64_t>(HeapBytes(v));
+    change(v);
+    clock_bytes += static_cast<int64_t>(HeapBytes(v)) - before;
+  }
+  uint64_t MemoryBytes() const {
+    constexpr uint64_t kPerThread = sizeof(VC) + sizeof(Step) + sizeof(CheckPair) + 32;
+    return static_cast<uint64_t>(clock_bytes) + states.capacity() * sizeof(BlockState) +
+           block_index.capacity() * (sizeof(std::pair<uint64_t, uint32_t>) + 1) +
+           tids.capacity() * kPerThread;
+  }
+  // Sets status (once) when the history exceeds a limit.
+  bool OverLimit() {
+    if (tids.size() > options.max_threads) {
+      status = Status::LimitExceeded(fmt::format(
+          "history event #{} is of thread {}, more than the {} distinct threads the analysis "
+          "accepts",
+          events - 1, tids.back(), options.max_threads));
+      return true;
+    }
+    if (MemoryBytes() > options.max_memory_bytes) {
+      status = Status::LimitExceeded(fmt::format(
+          "at history event #{} the analysis state ({} threads, {} blocks) needs more than its "
+          "limit of {} MiB (vector clocks grow as threads x blocks)",
+          events - 1, tids.size(), states.size(), options.max_memory_bytes >> 20));
+      return true;
+    }
+    return false;
+  }
   absl::flat_hash_map<uint32_t, uint32_t> dense;  // recorded tid -> index
   static constexpr uint32_t kSmallTids = 1024;
   std::vector<uint32_t> small_tids;  // tid < kSmallTids -> index + 1 (0: not seen)
@@ -174,8 +213,8 @@ struct Analyzer::Impl {
     }
     return it->second;
   }
-  static void Join(VC& into, const VC& from) {
-    if (into.size() < from.size()) into.resize(from.size(), 0);
+  void Join(VC& into, const VC& from) {
+    if (into.size() < from.size()) Clock(into, [&](VC& v) { v.resize(from.size(), 0); });
     for (size_t i = 0; i < from.size(); ++i) into[i] = std::max(into[i], from[i]);
   }
   static uint32_t At(const VC& c, uint32_t t) { return t < c.size() ? c[t] : 0; }
@@ -311,10 +350,12 @@ struct Analyzer::Impl {
   static constexpr size_t kMaxWaiting = 64;
 
   void Add(const trace::EngineRecord& e) {
+    if (!status.ok()) return;
     ++events;
     uint32_t t = Thread(e.tid);
+    if (OverLimit()) return;
     VC& vc = clock[t];
-    if (vc.size() <= t) vc.resize(t + 1, 0);
+    if (vc.size() <= t) Clock(vc, [&](VC& v) { v.resize(t + 1, 0); });
     ++vc[t];
     Step here{t, vc[t], e.seq};
     const uint64_t b = e.block;
@@ -339,7 +380,7 @@ struct Analyzer::Impl {
       }
       case K::kBlockUnlock: {
         BlockState& bs = Block(b);
-        bs.lock_release = vc;
+        Clock(bs.lock_release, [&](VC& v) { v = vc; });
         if (e.arg == 0) {
           WriteRegion& r = Slot(bs.writes, t);
           r.open = false;
@@ -361,7 +402,7 @@ struct Analyzer::Impl {
         break;
       }
       case K::kPrefetchIssue:
-        Block(b).issued = vc;
+        Clock(Block(b).issued, [&](VC& v) { v = vc; });
         break;
       case K::kPrefetchFill:
         Join(vc, Block(b).issued);
@@ -402,7 +443,7 @@ struct Analyzer::Impl {
         }
         checks[t].block = b;
         checks[t].ready_read = here;
-        checks[t].clock_at_read.assign(vc.begin(), vc.end());
+        Clock(checks[t].clock_at_read, [&](VC& v) { v.assign(vc.begin(), vc.end()); });
         checking[t] = true;
         break;
       case K::kVerifyCheckPending: {
@@ -471,6 +512,8 @@ std::vector<Finding> Analyzer::Candidates() const {
   return out;
 }
 uint64_t Analyzer::events() const { return impl_->events; }
+const Status& Analyzer::status() const { return impl_->status; }
+uint64_t Analyzer::memory_bytes() const { return impl_->MemoryBytes(); }
 
 namespace {
 
@@ -563,6 +606,7 @@ Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOption
   }
   decoder.join();
   if (!(*reader)->status().ok()) return (*reader)->status();
+  if (!a.status().ok()) return a.status().WithContext(path).WithFile(path);
   res.findings = a.Findings();
   res.events = a.events();
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

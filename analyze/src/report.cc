@@ -28,6 +28,18 @@ struct HistoryInfo {
   std::set<uint32_t> threads;
 };
 
+// What a history's row says: FPRE004 when a read-verify failed in it, "no
+// engine history" when it has no engine events to judge, else pass.
+const char* Outcome(const HistoryInfo& h) {
+  if (h.verify_failures > 0) return "FPRE004";
+  if (!h.analysis.has_engine_history()) return kNoEngineHistory;
+  return "pass";
+}
+
+const char* kNoHistoryText =
+    "No engine events: this trace (syscalls only) cannot be judged. Replay it with "
+    "--history to record an engine history, or capture with --usdt.";
+
 std::string Escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -185,8 +197,9 @@ std::string Html(const std::vector<HistoryInfo>& hs, const std::vector<MergedExp
       "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}code,pre{background:#f4f4f4;"
       "padding:2px 4px}"
       "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
-      ".fail{color:#d62728;font-weight:bold}.incomplete{color:#ff7f0e;font-weight:bold}.pass{color:#2ca02c;font-weight:bold}.scroll{overflow-"
-      "x:auto}</style>"
+      ".fail{color:#d62728;font-weight:bold}.incomplete{color:#ff7f0e;font-weight:bold}"
+      ".pass{color:#2ca02c;font-weight:bold}.unknown{color:#7f7f7f;font-weight:bold}"
+      ".scroll{overflow-x:auto}</style>"
       "</head><body>\n<h1>ordo report: FPRE004</h1>\n";
   if (!ms.empty()) {
     page +=
@@ -219,13 +232,20 @@ std::string Html(const std::vector<HistoryInfo>& hs, const std::vector<MergedExp
     page += fmt::format(
         "<tr><td><code>{}</code></td><td "
         "class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
-        Escape(h.path), failed ? "fail" : "pass", failed ? "FPRE004" : "pass",
-        rules.empty() ? "none" : Escape(rules), h.analysis.events, h.threads.size(),
+        Escape(h.path),
+        failed                            ? "fail"
+        : h.analysis.has_engine_history() ? "pass"
+                                          : "unknown",
+        Outcome(h), rules.empty() ? "none" : Escape(rules), h.analysis.events, h.threads.size(),
         Escape(h.header.source));
   }
   page += "</table>\n";
   for (const auto& h : hs) {
     page += fmt::format("<h2 id=\"{}\">{}</h2>\n", Escape(h.path), Escape(h.path));
+    if (!h.analysis.has_engine_history()) {
+      page += fmt::format("<p class=\"unknown\">{}</p>\n", kNoHistoryText);
+      continue;
+    }
     if (h.analysis.findings.empty()) {
       page += "<p class=\"pass\">No FPRE004 ordering found.</p>\n";
       continue;
@@ -290,10 +310,12 @@ std::string Markdown(const std::vector<HistoryInfo>& hs, const std::vector<Merge
     for (const auto& f : h.analysis.findings)
       rules += fmt::format("{} x{}{} ", f.rule, f.count, f.manifested ? " (manifested)" : "");
     md += fmt::format("| `{}` | {} | {} | `{}` |\n", h.path,
-                      h.verify_failures ? "**FPRE004**" : "pass", rules.empty() ? "none" : rules,
-                      h.header.source);
+                      h.verify_failures ? "**FPRE004**" : Outcome(h),
+                      rules.empty() ? "none" : rules, h.header.source);
   }
   for (const auto& h : hs) {
+    if (!h.analysis.has_engine_history())
+      md += fmt::format("\n## {}\n\n{}\n", h.path, kNoHistoryText);
     if (h.analysis.findings.empty()) continue;
     md += fmt::format("\n## {}\n\n", h.path);
     for (const auto& f : h.analysis.findings) {

@@ -63,36 +63,46 @@ struct TraceReader::Impl {
     Status s = ReadFully(hb, sizeof(hb), &got);
     if (!s.ok()) return Stop(s);
     if (got == 0) {
-      return Stop(Status::Truncated(
-          At(name, chunk_offset) + ": trace ends after " + std::to_string(chunks) +
-          " complete chunks without its footer index (the writer was interrupted); every record "
-          "before this point was read"));
+      return Stop(Status::Truncated(At(name, chunk_offset) + ": trace ends after " +
+                                    std::to_string(chunks) +
+                                    " complete chunks without its footer index (the writer was "
+                                    "interrupted); every record "
+                                    "before this point was read")
+                      .WithLocation(name, chunk_offset));
     }
     if (got < sizeof(hb)) {
       return Stop(Status::Truncated(At(name, chunk_offset) + ": chunk header is incomplete (" +
                                     std::to_string(got) + " of 36 bytes); " +
-                                    std::to_string(chunks) + " complete chunks were read"));
+                                    std::to_string(chunks) + " complete chunks were read")
+                      .WithLocation(name, chunk_offset));
     }
     s = ParseChunkHeader(hb, h);
-    if (!s.ok()) return Stop(Status::Corruption(At(name, chunk_offset) + ": " + s.message()));
+    if (!s.ok())
+      return Stop(Status::Corruption(At(name, chunk_offset) + ": " + s.message())
+                      .WithLocation(name, chunk_offset));
     stored.resize(h->stored_size);
     s = ReadFully(stored.data(), stored.size(), &got);
     if (!s.ok()) return Stop(s);
     if (got < stored.size()) {
-      return Stop(Status::Truncated(
-          At(name, chunk_offset) + ": chunk declares " + std::to_string(h->stored_size) +
-          " payload bytes but the file ends after " + std::to_string(got) + "; " +
-          std::to_string(chunks) + " complete chunks were read"));
+      return Stop(Status::Truncated(At(name, chunk_offset) + ": chunk declares " +
+                                    std::to_string(h->stored_size) +
+                                    " payload bytes but the file ends after " +
+                                    std::to_string(got) + "; " + std::to_string(chunks) +
+                                    " complete chunks were read")
+                      .WithLocation(name, chunk_offset));
     }
     uint32_t crc = Crc32c(0, stored.data(), stored.size());
     if (CrcMismatch(h->payload_crc, crc)) {
-      return Stop(Status::Corruption(At(name, chunk_offset) + ": chunk payload CRC32C mismatch"));
+      return Stop(Status::Corruption(At(name, chunk_offset) + ": chunk payload CRC32C mismatch")
+                      .WithLocation(name, chunk_offset));
     }
     raw.resize(h->raw_size);
     if (h->flags & kChunkFlagZstd) {
       size_t n = ZSTD_decompressDCtx(dctx, raw.data(), raw.size(), stored.data(), stored.size());
       if (ZSTD_isError(n) || n != raw.size()) {
-        return Stop(Status::Corruption(At(name, chunk_offset) + ": chunk payload does not decompress to its declared size"));
+        return Stop(Status::Corruption(At(name, chunk_offset) +
+                                       ": chunk payload does not decompress to its declared size")
+                        .WithLocation(name, chunk_offset));
       }
     } else {
       if (!raw.empty()) std::memcpy(raw.data(), stored.data(), raw.size());
@@ -109,16 +119,22 @@ struct TraceReader::Impl {
     uint64_t at = offset;
     Status s = ReadFully(t, sizeof(t), &got);
     if (!s.ok()) return Stop(s);
-    if (got < sizeof(t)) return Stop(Status::Truncated(At(name, at) + ": trailer is incomplete"));
+    if (got < sizeof(t))
+      return Stop(
+          Status::Truncated(At(name, at) + ": trailer is incomplete").WithLocation(name, at));
     uint64_t declared = 0;
     s = ParseTrailer(t, &declared);
-    if (!s.ok()) return Stop(Status::Corruption(At(name, at) + ": " + s.message()));
+    if (!s.ok())
+      return Stop(Status::Corruption(At(name, at) + ": " + s.message()).WithLocation(name, at));
     if (declared != index_offset)
-      return Stop(Status::Corruption(At(name, at) + ": trailer points at the wrong index"));
+      return Stop(Status::Corruption(At(name, at) + ": trailer points at the wrong index")
+                      .WithLocation(name, at));
     uint8_t extra;
     s = ReadFully(&extra, 1, &got);
     if (!s.ok()) return Stop(s);
-    if (got != 0) return Stop(Status::Corruption(At(name, offset - 1) + ": unexpected bytes after the trailer"));
+    if (got != 0)
+      return Stop(Status::Corruption(At(name, offset - 1) + ": unexpected bytes after the trailer")
+                      .WithLocation(name, offset - 1));
     complete = true;
     done = true;
     return false;
@@ -130,15 +146,20 @@ struct TraceReader::Impl {
         if (decoder.Next(r)) return true;
         in_chunk = false;
         if (!decoder.error().ok()) {
-          return Stop(Status::Corruption(At(src->name(), chunk_offset) + ": " + decoder.error().message()));
+          return Stop(
+              Status::Corruption(At(src->name(), chunk_offset) + ": " + decoder.error().message())
+                  .WithLocation(src->name(), chunk_offset));
         }
         if (!decoder.AllConsumed()) {
-          return Stop(Status::Corruption(At(src->name(), chunk_offset) + ": chunk has bytes no record explains"));
+          return Stop(Status::Corruption(At(src->name(), chunk_offset) +
+                                         ": chunk has bytes no record explains")
+                          .WithLocation(src->name(), chunk_offset));
         }
         if (decoder.decoded() != expected_records) {
           return Stop(Status::Corruption(At(src->name(), chunk_offset) + ": chunk declares " +
                                          std::to_string(expected_records) + " records but holds " +
-                                         std::to_string(decoder.decoded())));
+                                         std::to_string(decoder.decoded()))
+                          .WithLocation(src->name(), chunk_offset));
         }
         ++chunks;
         seen.push_back(IndexEntry{chunk_offset, chunk_first_ticks, expected_records});
@@ -148,7 +169,9 @@ struct TraceReader::Impl {
       if (!LoadChunk(&h)) return false;
       if (h.kind == kChunkRecords) {
         Status s = decoder.Init(raw.data(), raw.size(), h.first_ticks, header.tick_ns);
-        if (!s.ok()) return Stop(Status::Corruption(At(src->name(), chunk_offset) + ": " + s.message()));
+        if (!s.ok())
+          return Stop(Status::Corruption(At(src->name(), chunk_offset) + ": " + s.message())
+                          .WithLocation(src->name(), chunk_offset));
         expected_records = h.records;
         chunk_first_ticks = h.first_ticks;
         in_chunk = true;
@@ -156,7 +179,9 @@ struct TraceReader::Impl {
         TraceSummary summary;
         std::vector<IndexEntry> listed;
         Status s = DecodeIndex(raw.data(), raw.size(), &summary, &listed);
-        if (!s.ok()) return Stop(Status::Corruption(At(src->name(), chunk_offset) + ": " + s.message()));
+        if (!s.ok())
+          return Stop(Status::Corruption(At(src->name(), chunk_offset) + ": " + s.message())
+                          .WithLocation(src->name(), chunk_offset));
         if (!CheckIndex(listed)) return false;
         return FinishAfterIndex();
       }
@@ -171,25 +196,30 @@ struct TraceReader::Impl {
     const std::string& name = src->name();
     for (size_t i = 0; i < std::max(listed.size(), seen.size()); ++i) {
       if (i >= listed.size()) {
-        return Stop(Status::Corruption(
-            At(name, seen[i].offset) + ": chunk #" + std::to_string(i) +
-            " is not in the footer index (which lists " + std::to_string(listed.size()) +
-            " chunks): a chunk was duplicated or inserted"));
+        return Stop(Status::Corruption(At(name, seen[i].offset) + ": chunk #" + std::to_string(i) +
+                                       " is not in the footer index (which lists " +
+                                       std::to_string(listed.size()) +
+                                       " chunks): a chunk was duplicated or inserted")
+                        .WithLocation(name, seen[i].offset));
       }
       if (i >= seen.size()) {
-        return Stop(Status::Corruption(
-            At(name, listed[i].offset) + ": the footer index lists chunk #" + std::to_string(i) +
-            " here but only " + std::to_string(seen.size()) + " chunks were read: a chunk was dropped"));
+        return Stop(Status::Corruption(At(name, listed[i].offset) +
+                                       ": the footer index lists chunk #" + std::to_string(i) +
+                                       " here but only " + std::to_string(seen.size()) +
+                                       " chunks were read: a chunk was dropped")
+                        .WithLocation(name, listed[i].offset));
       }
       const IndexEntry &l = listed[i], &r = seen[i];
       // Offsets are compared unless chunks of a newer kind were skipped (a
       // newer writer may place them differently); order and counts always.
       if ((l.offset != r.offset && !skipped_unknown) || l.records != r.records ||
           l.first_ticks != r.first_ticks) {
-        return Stop(Status::Corruption(
-            At(name, r.offset) + ": chunk #" + std::to_string(i) + " (" + std::to_string(r.records) +
-            " records) is not the one the footer index lists (byte " + std::to_string(l.offset) +
-            ", " + std::to_string(l.records) + " records): chunks were swapped, dropped or duplicated"));
+        return Stop(Status::Corruption(At(name, r.offset) + ": chunk #" + std::to_string(i) + " (" +
+                                       std::to_string(r.records) +
+                                       " records) is not the one the footer index lists (byte " +
+                                       std::to_string(l.offset) + ", " + std::to_string(l.records) +
+                                       " records): chunks were swapped, dropped or duplicated")
+                        .WithLocation(name, r.offset));
       }
     }
     return true;
@@ -217,35 +247,45 @@ Result<std::unique_ptr<TraceReader>> TraceReader::Open(std::unique_ptr<ByteSourc
   size_t got = 0;
   ORDO_RETURN_IF_ERROR(impl->ReadFully(fixed, sizeof(fixed), &got));
   if (got < sizeof(kFileMagic) && std::memcmp(fixed, kFileMagic, got) == 0) {
-    return Status::Truncated(name + ": byte " + std::to_string(got) + ": file ends inside the header");
+    return Status::Truncated(name + ": byte " + std::to_string(got) +
+                             ": file ends inside the header")
+        .WithLocation(name, got);
   }
   if (std::memcmp(fixed, kFileMagic, sizeof(kFileMagic)) != 0) {
-    return Status::Corruption(name + ": byte 0: not an ordo trace (bad magic)");
+    return Status::Corruption(name + ": byte 0: not an ordo trace (bad magic)")
+        .WithLocation(name, 0);
   }
   if (got < sizeof(fixed)) {
-    return Status::Truncated(name + ": byte " + std::to_string(got) + ": file header is incomplete");
+    return Status::Truncated(name + ": byte " + std::to_string(got) + ": file header is incomplete")
+        .WithLocation(name, got);
   }
   uint16_t major = GetU16(fixed + 8), minor = GetU16(fixed + 10);
   if (major != kFormatMajor) {
-    return Status::Unsupported(name + ": byte 8: trace format version " + std::to_string(major) + "." +
-                               std::to_string(minor) + " is not readable by this ordo (reads " +
-                               std::to_string(kFormatMajor) + ".x); use an ordo that supports it");
+    return Status::Unsupported(name + ": byte 8: trace format version " + std::to_string(major) +
+                               "." + std::to_string(minor) +
+                               " is not readable by this ordo (reads " +
+                               std::to_string(kFormatMajor) + ".x); use an ordo that supports it")
+        .WithLocation(name, 8);
   }
   uint32_t body_len = GetU32(fixed + 12);
   if (body_len > kMaxHeaderBody) {
-    return Status::Corruption(name + ": byte 12: header length " + std::to_string(body_len) + " is implausible");
+    return Status::Corruption(name + ": byte 12: header length " + std::to_string(body_len) +
+                              " is implausible")
+        .WithLocation(name, 12);
   }
   std::string rest(body_len + 4, '\0');
   ORDO_RETURN_IF_ERROR(impl->ReadFully(rest.data(), rest.size(), &got));
   if (got < rest.size()) {
-    return Status::Truncated(name + ": byte " + std::to_string(impl->offset) + ": file header is incomplete");
+    return Status::Truncated(name + ": byte " + std::to_string(impl->offset) +
+                             ": file header is incomplete")
+        .WithLocation(name, impl->offset);
   }
   uint32_t crc = Crc32c(Crc32c(0, fixed, sizeof(fixed)), rest.data(), body_len);
   if (CrcMismatch(GetU32(reinterpret_cast<const uint8_t*>(rest.data()) + body_len), crc)) {
-    return Status::Corruption(name + ": byte 0: file header CRC32C mismatch");
+    return Status::Corruption(name + ": byte 0: file header CRC32C mismatch").WithLocation(name, 0);
   }
   Status s = DecodeHeaderBody(reinterpret_cast<const uint8_t*>(rest.data()), body_len, &impl->header);
-  if (!s.ok()) return Status::Corruption(name + ": byte 16: " + s.message());
+  if (!s.ok()) return Status::Corruption(name + ": byte 16: " + s.message()).WithLocation(name, 16);
   impl->header.format_major = major;
   impl->header.format_minor = minor;
   impl->dctx = ZSTD_createDCtx();
@@ -271,18 +311,22 @@ Result<TraceSummary> TraceReader::ReadFooterSummary() {
   Status s = ParseTrailer(t, &index_offset);
   if (!s.ok()) return s.WithContext(At(src.name(), *size - kTrailerSize));
   if (index_offset + kChunkHeaderSize + kTrailerSize > *size)
-    return Status::Corruption(At(src.name(), *size - kTrailerSize) + ": trailer points past the end");
+    return Status::Corruption(At(src.name(), *size - kTrailerSize) +
+                              ": trailer points past the end")
+        .WithLocation(src.name(), *size - kTrailerSize);
   uint8_t hb[kChunkHeaderSize];
   ORDO_RETURN_IF_ERROR(src.ReadAt(index_offset, hb, sizeof(hb)));
   ChunkHeader h;
   s = ParseChunkHeader(hb, &h);
   if (!s.ok() || h.kind != kChunkIndex ||
       index_offset + kChunkHeaderSize + h.stored_size + kTrailerSize != *size)
-    return Status::Corruption(At(src.name(), index_offset) + ": footer index is damaged");
+    return Status::Corruption(At(src.name(), index_offset) + ": footer index is damaged")
+        .WithLocation(src.name(), index_offset);
   std::vector<uint8_t> stored(h.stored_size), raw(h.raw_size);
   ORDO_RETURN_IF_ERROR(src.ReadAt(index_offset + kChunkHeaderSize, stored.data(), stored.size()));
   if (CrcMismatch(h.payload_crc, Crc32c(0, stored.data(), stored.size())))
-    return Status::Corruption(At(src.name(), index_offset) + ": footer index CRC32C mismatch");
+    return Status::Corruption(At(src.name(), index_offset) + ": footer index CRC32C mismatch")
+        .WithLocation(src.name(), index_offset);
   size_t n = raw.size();
   if (h.flags & kChunkFlagZstd) {
     n = ZSTD_decompressDCtx(impl_->dctx, raw.data(), raw.size(), stored.data(), stored.size());
@@ -290,7 +334,8 @@ Result<TraceSummary> TraceReader::ReadFooterSummary() {
     if (n > 0) std::memcpy(raw.data(), stored.data(), n);
   }
   if (ZSTD_isError(n) || n != raw.size())
-    return Status::Corruption(At(src.name(), index_offset) + ": footer index does not decompress");
+    return Status::Corruption(At(src.name(), index_offset) + ": footer index does not decompress")
+        .WithLocation(src.name(), index_offset);
   TraceSummary summary;
   s = DecodeIndex(raw.data(), raw.size(), &summary);
   if (!s.ok()) return s.WithContext(At(src.name(), index_offset));

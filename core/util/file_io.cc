@@ -177,16 +177,16 @@ Result<std::unique_ptr<ByteSource>> OpenSource(const std::string& path) {
   bool fifo = stat(path.c_str(), &pre) == 0 && S_ISFIFO(pre.st_mode);
   int fd = fifo ? OpenFifo(path) : open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound(path + ": no such file");
-    if (errno == EACCES) return Status::PermissionDenied(Errno("open", path));
-    return Status::IoError(Errno("open", path));
+    if (errno == ENOENT) return Status::NotFound(path + ": no such file").WithFile(path);
+    if (errno == EACCES) return Status::PermissionDenied(Errno("open", path)).WithFile(path);
+    return Status::IoError(Errno("open", path)).WithFile(path);
   }
   struct stat st;
   std::optional<uint64_t> size;
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) size = static_cast<uint64_t>(st.st_size);
   if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
     close(fd);
-    return Status::InvalidArgument(path + ": is a directory");
+    return Status::InvalidArgument(path + ": is a directory").WithFile(path);
   }
   return std::unique_ptr<ByteSource>(new FdSource(fd, true, path, size));
 }

@@ -14,6 +14,8 @@ const char* CodeName(StatusCode code) {
     case StatusCode::kIoError: return "I/O error";
     case StatusCode::kPermissionDenied: return "permission denied";
     case StatusCode::kVerifyFailed: return "read-verify failed";
+    case StatusCode::kLimitExceeded:
+      return "limit exceeded";
   }
   return "unknown";
 }
@@ -26,7 +28,25 @@ std::string Status::ToString() const {
 
 Status Status::WithContext(const std::string& context) const {
   if (ok()) return *this;
-  return Status(code_, context + ": " + message_);
+  Status s = *this;
+  s.message_ = context + ": " + message_;
+  return s;
+}
+
+Status Status::WithFile(std::string file) const {
+  if (ok()) return *this;
+  Status s = *this;
+  s.file_ = std::move(file);
+  return s;
+}
+
+Status Status::WithLocation(std::string file, uint64_t offset) const {
+  if (ok()) return *this;
+  Status s = *this;
+  s.file_ = std::move(file);
+  s.has_offset_ = true;
+  s.offset_ = offset;
+  return s;
 }
 
 }  // namespace ordo

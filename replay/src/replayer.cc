@@ -95,6 +95,7 @@ struct ThreadStats {
   std::array<LatencyHistogram, 3> latency;
   LatencyHistogram issue_error;
   uint64_t ops = 0, errors = 0;
+  std::string first_error;  // the message of the first of `errors`
 };
 
 class Runner {
@@ -207,7 +208,10 @@ class Runner {
             }
             failed = true;
           } else if (!status.ok()) {
-            ++st.errors;
+            if (st.errors++ == 0) {
+              st.first_error =
+                  fmt::format("thread {}, operation #{}: {}", i, index, status.message());
+            }
           }
         }
       }));
@@ -236,6 +240,7 @@ class Runner {
       total->issue_error.Merge(st.issue_error);
       total->ops += st.ops;
       total->errors += st.errors;
+      if (total->first_error.empty()) total->first_error = st.first_error;
     }
     return out;
   }
@@ -385,6 +390,7 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   summary.seconds = static_cast<double>(RealClock()->NowNs() - t0) / 1e9;
   summary.ops = total.ops;
   summary.errors = total.errors;
+  summary.first_error = total.first_error;
   summary.latency = total.latency;
   summary.issue_error = total.issue_error;
   return summary;

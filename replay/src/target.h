@@ -10,33 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include "ordo/replay/target_claim.h"
 #include "ordo/status.h"
 #include "plan.h"
 
 namespace ordo::replay {
-
-inline constexpr const char* kTargetMarker = ".ordo-target";
-inline constexpr const char* kTargetLock = ".ordo-lock";
-
-// A claimed target: holds its lock until destroyed.
-class TargetClaim {
- public:
-  TargetClaim() = default;
-  TargetClaim(TargetClaim&& other) noexcept : lock_fd_(other.lock_fd_) { other.lock_fd_ = -1; }
-  TargetClaim& operator=(TargetClaim&& other) noexcept;
-  ~TargetClaim();
-
- private:
-  friend Result<TargetClaim> ClaimTarget(const std::string& dir, bool force);
-  int lock_fd_ = -1;
-};
-
-// Creates `dir` if needed, locks it (a second claim, from any process, is
-// refused naming the holder's pid) and marks it as ordo's. Refuses a symlink
-// (with or without a trailing slash), a non-empty directory without the marker
-// unless `force`, and, even with `force`, one holding entries replay would
-// replace.
-Result<TargetClaim> ClaimTarget(const std::string& dir, bool force);
 
 // Refuses (InvalidArgument) a plan whose files do not fit: any file above
 // `max_file_bytes` (0: half the target's file system), or all of them

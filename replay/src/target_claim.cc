@@ -133,6 +133,20 @@ Status CheckTargetSpace(const std::string& dir, const std::vector<PlannedFile>& 
   return Status::Ok();
 }
 
+Status CheckFreeSpace(const std::string& dir, uint64_t bytes) {
+  struct statvfs vfs;
+  if (statvfs(dir.c_str(), &vfs) != 0)
+    return Status::IoError(dir + ": statvfs: " + std::strerror(errno)).WithFile(dir);
+  const uint64_t avail = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  if (bytes > avail) {
+    return Status::InvalidArgument(dir + ": needs " + FormatBytes(bytes) + " (" +
+                                   std::to_string(bytes) + " bytes) but has " + FormatBytes(avail) +
+                                   " free")
+        .WithFile(dir);
+  }
+  return Status::Ok();
+}
+
 Result<TargetClaim> PrepareTarget(const ReplayOptions& o, const ReplayPlan& plan) {
   auto claim = ClaimTarget(o.target, o.force);
   if (!claim.ok()) return claim.status();

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cassert>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
@@ -15,14 +16,15 @@ namespace ordo {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,  // the caller or the user asked for something malformed
-  kNotFound,         // a named file or entity does not exist
-  kCorruption,       // input bytes fail a check (CRC, magic, structure)
-  kTruncated,        // input ends before a structure it declares is complete
-  kUnsupported,      // a newer format version or a feature this build lacks
-  kIoError,          // the operating system refused a read or write
-  kPermissionDenied, // the environment refused (no privilege, no kernel feature)
-  kVerifyFailed,     // the engine's read-verify failed: FPRE004
+  kInvalidArgument,   // the caller or the user asked for something malformed
+  kNotFound,          // a named file or entity does not exist
+  kCorruption,        // input bytes fail a check (CRC, magic, structure)
+  kTruncated,         // input ends before a structure it declares is complete
+  kUnsupported,       // a newer format version or a feature this build lacks
+  kIoError,           // the operating system refused a read or write
+  kPermissionDenied,  // the environment refused (no privilege, no kernel feature)
+  kVerifyFailed,      // the engine's read-verify failed: FPRE004
+  kLimitExceeded,     // the input needs more than a documented limit allows (bad input)
 };
 
 // A success, or a failure code with a human-readable message.
@@ -38,6 +40,9 @@ class [[nodiscard]] Status {
   static Status IoError(std::string msg) { return {StatusCode::kIoError, std::move(msg)}; }
   static Status PermissionDenied(std::string msg) { return {StatusCode::kPermissionDenied, std::move(msg)}; }
   static Status VerifyFailed(std::string msg) { return {StatusCode::kVerifyFailed, std::move(msg)}; }
+  static Status LimitExceeded(std::string msg) {
+    return {StatusCode::kLimitExceeded, std::move(msg)};
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -45,13 +50,26 @@ class [[nodiscard]] Status {
   // "corruption: trace.ordo: byte 1234: ..." style text for logs.
   std::string ToString() const;
 
-  // Returns a copy whose message is prefixed with `context: `.
+  // Returns a copy whose message is prefixed with `context: `. The location
+  // (file, offset) is kept.
   Status WithContext(const std::string& context) const;
+
+  // Where the failure is, as structured fields for machine-readable output
+  // (the message says it too, for people). `file` is empty when the failure
+  // is not about one file; `has_offset()` is false when no byte offset applies.
+  Status WithFile(std::string file) const;
+  Status WithLocation(std::string file, uint64_t offset) const;
+  const std::string& file() const { return file_; }
+  bool has_offset() const { return has_offset_; }
+  uint64_t offset() const { return offset_; }
 
  private:
   Status(StatusCode code, std::string msg) : code_(code), message_(std::move(msg)) {}
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  std::string file_;
+  bool has_offset_ = false;
+  uint64_t offset_ = 0;
 };
 
 // A value of type T, or the Status explaining why there is none.

@@ -44,6 +44,14 @@ struct AnalyzerOptions {
   // Also keep, per signature, up to this many occurrences on distinct blocks
   // whose racing steps were closest in the history (see Candidates).
   size_t candidates_per_signature = 0;
+  // Limits, so that memory is bounded by these and not by what a history
+  // declares (a vector clock per thread and two per block, each with an entry
+  // per thread, grow as threads x blocks). A history with more distinct
+  // threads, or whose analysis state (block states, vector clocks) would
+  // exceed max_memory_bytes, stops the analysis with LimitExceeded naming
+  // the limit: no partial result.
+  uint32_t max_threads = 4096;
+  uint64_t max_memory_bytes = uint64_t{1} << 30;
 };
 
 class Analyzer {
@@ -64,6 +72,11 @@ class Analyzer {
   // first until the second arrives is most likely to force the ordering.
   std::vector<Finding> Candidates() const;
   uint64_t events() const;
+  // Ok, or the limit (AnalyzerOptions) the history exceeded; once failed,
+  // Add ignores further events.
+  const Status& status() const;
+  // Bytes of analysis state held now (what max_memory_bytes bounds).
+  uint64_t memory_bytes() const;
 
  private:
   struct Impl;
@@ -76,7 +89,13 @@ struct AnalyzeResult {
   uint64_t events = 0;   // engine events analyzed
   uint64_t records = 0;  // all records read
   double seconds = 0;
+  // False when the trace holds no engine events (a syscall-only capture): no
+  // ordering can be judged, so "no finding" means nothing.
+  bool has_engine_history() const { return events > 0; }
 };
+
+// The verdict on a trace with no engine events, as every renderer says it.
+inline constexpr const char* kNoEngineHistory = "no engine history";
 
 // Streams the engine events of a trace (a replay history or a capture with
 // USDT events) through an Analyzer.

@@ -49,7 +49,18 @@ struct MergedExploration {
   int runs_to_reproduce() const { return failing.empty() ? 0 : failing.front().run + 1; }
 };
 
-// Reads a replay --json document; InvalidArgument naming the file if it is not one.
+// Limits on what a replay --json document may declare. Counts are input, not
+// trusted: they size the merge, so a hostile document must not size memory.
+inline constexpr int64_t kMaxRunsPlanned = 100000000;  // replay --runs accepts no more
+inline constexpr int64_t kMaxShards = 65536;
+inline constexpr uint64_t kMaxResultBytes = 64ull << 20;
+
+// Reads a replay --json document; InvalidArgument naming the file if it is
+// not one, or if its counts are impossible: runs planned outside
+// 1..kMaxRunsPlanned, a shard count outside 1..kMaxShards, runs made that are
+// negative or more than the shard's share of the runs planned, failing runs
+// outside the runs planned or more of them than runs made, a depth outside
+// 1..100, or a document larger than kMaxResultBytes.
 Result<ExplorationResult> ReadExplorationResult(const std::string& path);
 
 // Groups results by exploration (trace, engine, strategy, depth, seed, runs,

@@ -113,6 +113,7 @@ struct ReplaySummary {
   std::vector<RunOutcome> outcomes;  // one per run
   uint64_t ops = 0;                  // operations executed, all runs
   uint64_t errors = 0;               // operations that failed other than FPRE004
+  std::string first_error;           // the first of them: thread, operation, message
   double seconds = 0;
   uint32_t threads = 0;
   uint32_t files = 0;
