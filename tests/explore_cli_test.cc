@@ -179,3 +179,67 @@ TEST_F(Cli, ShardAutoReadsTheSchedulersIndex) {
 
 }  // namespace
 }  // namespace ordo
+
+namespace ordo {
+namespace {
+
+// The default exploration (auto) on the committed legacy traces: FPRE004
+// within two runs, every predicted rule confirmed by a failing run whose
+// reproduce command repeats it alone, byte for byte.
+TEST_F(Cli, DefaultExplorationReproducesWithinTwoRunsAndConfirmsWhatItPredicts) {
+  for (const char* name : {"fio-writer-reader.ordo", "loadgen-a.ordo", "loadgen-b.ordo"}) {
+    const std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/" + name;
+    CmdResult r = Ordo("replay " + trace + " --target " + dir_ + "/t --engine legacy --json");
+    ASSERT_EQ(r.code, 1) << name << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["strategy"], "auto");
+    ASSERT_FALSE(j["first_failure"].is_null()) << name;
+    EXPECT_LE(j["first_failure"]["run"].get<int>(), 1) << name;
+    ASSERT_GE(j["findings"].size(), 1u) << name;
+    for (const auto& f : j["findings"]) {
+      EXPECT_EQ(f["status"], "confirmed") << name << " " << f.dump();
+      ASSERT_TRUE(f["reproduce"].is_string()) << name;
+      // The confirming run, alone: it fails again, with the same history.
+      std::string cmd = f["reproduce"].get<std::string>();
+      cmd = cmd.substr(cmd.find("replay "));
+      CmdResult a = Ordo(cmd + " --history " + dir_ + "/h1.ordo");
+      CmdResult b = Ordo(cmd + " --history " + dir_ + "/h2.ordo");
+      EXPECT_EQ(a.code, 1) << cmd << a.err;
+      EXPECT_EQ(b.code, 1) << cmd << b.err;
+      EXPECT_EQ(Slurp(dir_ + "/h1.ordo"), Slurp(dir_ + "/h2.ordo")) << cmd;
+      CmdResult an = Ordo("analyze --json " + dir_ + "/h1.ordo");
+      EXPECT_EQ(an.code, 1);
+      bool manifested = false;
+      const auto analysis = nlohmann::json::parse(an.out);
+      for (const auto& g : analysis["findings"])
+        manifested |= g["rule"] == f["rule"] && g["manifested"] == true;
+      EXPECT_TRUE(manifested) << cmd << " does not manifest " << f["rule"];
+    }
+  }
+}
+
+// On the fixed engine nothing is predicted: auto is POS run after run, clean.
+TEST_F(Cli, DefaultExplorationOnTheFixedEngineIsCleanPos) {
+  const std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
+  CmdResult r = Ordo("replay " + trace + " --target " + dir_ + "/t --engine fixed --runs 200 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["runs"], 200);
+  EXPECT_EQ(j["failures"], 0);
+  EXPECT_TRUE(j["findings"].empty());
+}
+
+// A targeted run names its focus; a bad focus is bad usage.
+TEST_F(Cli, TargetedNeedsAWellFormedFocus) {
+  const std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
+  const std::string base = "replay " + trace + " --target " + dir_ + "/t --engine legacy ";
+  EXPECT_EQ(Ordo(base + "--explore targeted").code, 2);
+  EXPECT_EQ(Ordo(base + "--explore targeted --focus FPRE004-C:1:2:3").code, 2);
+  EXPECT_EQ(Ordo(base + "--explore targeted --focus FPRE004-A:1:x:3").code, 2);
+  CmdResult ok = Ordo(base + "--explore targeted --focus 'FPRE004-A:1:5:*' --json");
+  ASSERT_LE(ok.code, 1) << ok.err;
+  EXPECT_EQ(nlohmann::json::parse(ok.out)["strategy"], "targeted");
+}
+
+}  // namespace
+}  // namespace ordo

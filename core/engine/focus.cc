@@ -58,9 +58,6 @@ bool ParseFocus(std::string_view text, Focus* focus) {
   return true;
 }
 
-// How far below a held block a read may start and still reach it.
-constexpr uint64_t kReadSpanBlocks = 4;
-
 sched::Target FocusTarget(const Focus& f) {
   using K = EngineEventKind;
   sched::Target t;
@@ -68,11 +65,6 @@ sched::Target FocusTarget(const Focus& f) {
   if (f.rule == Fpre004Rule::kStaleClean) {
     t.rules.push_back({StepSite(K::kBlockWrite), StepSite(K::kPrefetchFill), 0, false, f.thread});
     t.rules.push_back({StepSite(K::kPrefetchFill), StepSite(K::kBlockWrite), 0, true, -1});
-    // The read-miss form: the writer waits until a read that may cover the
-    // block (announced at its first block) has ended, having cached the old
-    // version; then the write publishes without replacing it.
-    t.rules.push_back(
-        {StepSite(K::kBlockWrite), StepSite(K::kReadEnd), 0, true, f.thread, kReadSpanBlocks});
     // Once stale bytes may be cached, the next write of the block (which
     // would replace them) waits until a read verifies the cached copy.
     t.rules.push_back({StepSite(K::kBlockLock), StepSite(K::kVerifyCheckCacheReady), 0, false, -1,

@@ -67,7 +67,7 @@ struct Target {
   uint64_t object = 0;
   std::vector<HoldRule> rules;
   // Scheduling decisions a hold may last before it is given up.
-  uint64_t budget = 4000;
+  uint64_t budget = 1000;
 };
 
 }  // namespace ordo::sched
