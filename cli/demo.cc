@@ -1,7 +1,8 @@
 // `ordo demo [--workdir DIR]`: the whole mission in one go. A loadgen process
 // runs the legacy engine like a production host and is captured with eBPF
 // (syscalls and USDT); without the privilege the committed sample trace is
-// used instead. Then: replay under pct until FPRE004, the same seed again,
+// used instead. Then: replay with the default exploration (auto) until its
+// predictions are confirmed, the failing run again alone,
 // analyze, minimize, reports, the fixed engine over many seeds, and a table.
 #include <fmt/core.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "ordo/analyze/minimize.h"
 #include "ordo/analyze/report.h"
 #include "ordo/capture/capture.h"
+#include "ordo/lab/explore.h"
 #include "ordo/replay/replayer.h"
 #include "ordo/replay/target_claim.h"
 #include "ordo/trace/reader.h"
@@ -116,7 +118,7 @@ class Demo {
                facts_.events, facts_.api_ops, facts_.lost,
                facts_.events ? double(facts_.bytes) / double(facts_.events) : 0.0);
     if (int code = Reproduce(); code != kExitOk) return code;
-    if (pct_runs_ == 0 && o_.from.empty() && trace_ != o_.sample) {
+    if (auto_runs_ == 0 && o_.from.empty() && trace_ != o_.sample) {
       Step("this capture did not reproduce; continuing from the committed sample trace " +
            o_.sample);
       trace_ = o_.sample;
@@ -187,13 +189,23 @@ class Demo {
   }
 
   int Reproduce() {
-    Step(fmt::format("replay on the legacy engine under pct until FPRE004 (at most {} runs)",
-                     o_.max_runs));
-    auto pct = Lab(engine::EngineMode::kLegacy, sched::Strategy::kPct, 1, o_.max_runs);
-    pct.until_fail = true;
+    Step(fmt::format(
+        "replay on the legacy engine with the default exploration (auto: a POS run analyzed "
+        "in-process, then targeted runs that force each predicted ordering), until every "
+        "prediction is confirmed (at most {} runs)",
+        o_.max_runs));
+    auto pct = Lab(engine::EngineMode::kLegacy, sched::Strategy::kPos, 1, o_.max_runs);
     pct.history_path = dir_ + "/fail.ordo";
-    auto r = replay::Replay(trace_, pct);
-    if (!r.ok()) return Fail(r.status());
+    auto campaign = lab::ReplayAuto(trace_, pct);
+    if (!campaign.ok()) return Fail(campaign.status());
+    signatures_ = campaign->signatures;
+    const replay::ReplaySummary* r = &campaign->replay;
+    for (const auto& sig : signatures_) {
+      fmt::print("   {} predicted in run {}: {}\n", sig.rule, sig.predicted_in_run,
+                 sig.confirmed ? fmt::format("confirmed by run {}", sig.confirmed_by_run)
+                               : fmt::format("not confirmed in {} targeted runs",
+                                             sig.targeted_runs));
+    }
     if (!r->first_failure) {
       fmt::print(
           "   no FPRE004 in {} runs: this capture holds no racing write and burst read on one "
@@ -202,15 +214,16 @@ class Demo {
       return kExitOk;
     }
     failure_ = *r->first_failure;
-    pct_runs_ = failure_.run + 1;
+    auto_runs_ = failure_.run + 1;
     fmt::print(
         "   FPRE004 in run {} (seed {}): replay thread {}, its operation #{}\n   {}\n   reproduce: "
         "{}\n",
         failure_.run, failure_.seed, failure_.thread, failure_.op_index, failure_.message,
         replay::ReproduceCommand(trace_, pct, failure_));
 
-    Step("the same seed again, alone");
-    auto again = Lab(engine::EngineMode::kLegacy, sched::Strategy::kPct, failure_.seed, 1);
+    Step("the failing run again, alone (its strategy, seed and focus)");
+    auto again = Lab(engine::EngineMode::kLegacy, failure_.strategy, failure_.seed, 1);
+    again.focus = failure_.focus;
     again.history_path = dir_ + "/again.ordo";
     auto a = replay::Replay(trace_, again);
     if (!a.ok()) return Fail(a.status());
@@ -248,7 +261,7 @@ class Demo {
   }
 
   int Examine() {
-    if (pct_runs_ > 0) {
+    if (auto_runs_ > 0) {
       Step("analyze the failing run's history");
       auto a = analyze::AnalyzeTrace(dir_ + "/fail.ordo");
       if (!a.ok()) return Fail(a.status());
@@ -267,6 +280,7 @@ class Demo {
       Step("minimize: the smallest trace that still fails");
       analyze::MinimizeOptions mo;
       mo.mode = engine::EngineMode::kLegacy;
+      mo.strategy = sched::Strategy::kPos;
       mo.seed = failure_.seed;
       auto budget = ParseDuration(o_.minimize_time);
       if (!budget.ok()) return Fail(budget.status());
@@ -283,17 +297,20 @@ class Demo {
     }
 
     Step(fmt::format("the fixed engine on the same trace, seeds 1..{}", o_.fixed_runs));
-    auto fixed = Lab(engine::EngineMode::kFixed, sched::Strategy::kPct, 1, o_.fixed_runs);
+    auto fixed = Lab(engine::EngineMode::kFixed, sched::Strategy::kPos, 1, o_.fixed_runs);
     fixed.history_path = dir_ + "/fixed.ordo";
-    auto r = replay::Replay(trace_, fixed);
-    if (!r.ok()) return Fail(r.status());
+    lab::AutoOptions every_run;
+    every_run.stop_when_settled = false;  // nothing is predicted: POS run after run
+    auto campaign = lab::ReplayAuto(trace_, fixed, every_run);
+    if (!campaign.ok()) return Fail(campaign.status());
+    const replay::ReplaySummary* r = &campaign->replay;
     fixed_runs_ = r->runs;
     fixed_failures_ = r->failures;
     fmt::print("   {} runs, {} FPRE004\n", r->runs, r->failures);
 
     Step("reports");
     std::vector<std::string> histories;
-    if (pct_runs_ > 0) histories.push_back(dir_ + "/fail.ordo");
+    if (auto_runs_ > 0) histories.push_back(dir_ + "/fail.ordo");
     histories.push_back(dir_ + "/fixed.ordo");
     for (const char* ext : {"html", "md"}) {
       std::string out = fmt::format("{}/report.{}", dir_, ext);
@@ -313,18 +330,27 @@ class Demo {
     row("bytes/event",
         fmt::format("{:.2f}", facts_.events ? double(facts_.bytes) / double(facts_.events) : 0.0));
     row("lost events", fmt::format("{}", facts_.lost));
-    row("runs to reproduce, pct", pct_runs_ ? fmt::format("{} (seed {})", pct_runs_, failure_.seed)
-                                            : fmt::format("not in {}", o_.max_runs));
+    row("runs to reproduce, auto",
+        auto_runs_ ? fmt::format("{} ({} run, seed {})", auto_runs_,
+                                 sched::StrategyName(failure_.strategy), failure_.seed)
+                   : fmt::format("not in {}", o_.max_runs));
+    std::string status;
+    for (const auto& sig : signatures_) {
+      status += fmt::format("{}{} {}", status.empty() ? "" : ", ", sig.rule,
+                            sig.confirmed ? fmt::format("confirmed (run {})", sig.confirmed_by_run)
+                                          : std::string("predicted only"));
+    }
+    row("predicted / confirmed", status.empty() ? "nothing predicted" : status);
     row("runs to reproduce, free",
         free_runs_ ? fmt::format("{}", free_runs_) : fmt::format("not in {}", free_made_));
-    row("same seed, same failure", pct_runs_ ? (same_ ? "yes" : "NO") : "-");
+    row("same seed, same failure", auto_runs_ ? (same_ ? "yes" : "NO") : "-");
     std::string rules;
     for (const auto& [rule, n] : rules_)
       rules += fmt::format("{}{} x{}", rules.empty() ? "" : ", ", rule, n);
     row("findings by rule",
         rules.empty() ? "none"
                       : rules + (manifested_.empty() ? "" : " (manifested: " + manifested_ + ")"));
-    row("minimized", pct_runs_
+    row("minimized", auto_runs_
                          ? fmt::format("{} of {} operations, {} threads", minimized_.minimized_ops,
                                        minimized_.original_ops, minimized_.threads)
                          : "-");
@@ -333,7 +359,7 @@ class Demo {
     row("reports", fmt::format("{0}/report.html, {0}/report.md", dir_));
     row("demo time", fmt::format("{:.1f} s", Since(t0_)));
     if (fixed_failures_ > 0) return kExitFound;  // the fix does not hold: that is news
-    if (pct_runs_ > 0 && !same_) return kExitBadInput;
+    if (auto_runs_ > 0 && !same_) return kExitBadInput;
     return kExitOk;
   }
 
@@ -344,9 +370,10 @@ class Demo {
   std::string trace_, source_;
   TraceFacts facts_;
   replay::RunOutcome failure_;
-  int pct_runs_ = 0, free_runs_ = 0, free_made_ = 0;
+  int auto_runs_ = 0, free_runs_ = 0, free_made_ = 0;
   bool same_ = false;
   std::map<std::string, uint64_t> rules_;
+  std::vector<lab::SignatureStatus> signatures_;
   std::string manifested_;
   analyze::MinimizeResult minimized_;
   int fixed_runs_ = 0, fixed_failures_ = 0;

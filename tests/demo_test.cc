@@ -46,8 +46,11 @@ std::string Row(const std::string& out, const std::string& key) {
 void ExpectTheWholeStory(const DemoRun& r, const std::string& workdir, bool small) {
   ASSERT_EQ(r.code, 0) << r.out;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(r.out, m,
-                                std::regex("runs to reproduce, pct +([0-9]+) \\(seed ([0-9]+)\\)")))
+  ASSERT_TRUE(std::regex_search(
+      r.out, m, std::regex("runs to reproduce, auto +([0-9]+) \\((pos|targeted) run, seed [0-9]+\\)")))
+      << r.out;
+  EXPECT_LE(std::stoul(m[1]), 2u) << r.out;
+  EXPECT_NE(Row(r.out, "predicted / confirmed").find("confirmed (run "), std::string::npos)
       << r.out;
   EXPECT_EQ(Row(r.out, "same seed, same failure"), "yes");
   EXPECT_NE(Row(r.out, "findings by rule").find("(manifested: FPRE004-"), std::string::npos)

@@ -342,10 +342,12 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   res.threads = static_cast<uint32_t>(thread_set.size());
   res.runs = m.runs();
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  const char* explore = o.strategy == sched::Strategy::kRandom ? "random" : "pct";
-  res.reproduce = fmt::format(
-      "ordo replay {} --target DIR --engine {} --explore {} --seed {} --depth {} --runs 1",
-      out_path, engine::EngineModeName(o.mode), explore, res.seed, res.depth);
+  res.reproduce = fmt::format("ordo replay {} --target DIR --engine {} --explore {} --seed {}{} --runs 1",
+                              out_path, engine::EngineModeName(o.mode),
+                              sched::StrategyName(o.strategy), res.seed,
+                              o.strategy == sched::Strategy::kPct
+                                  ? fmt::format(" --depth {}", res.depth)
+                                  : std::string());
   ORDO_RETURN_IF_ERROR(
       m.Write(final_ops, out_path,
               fmt::format("minimized from {} ({} of {} operations); reproduce: {}", trace_path,

@@ -100,7 +100,14 @@ class Campaign {
       size_t i = Signature(f, current_.run);
       if (signatures_[i].confirmed || f.manifested) continue;
       if (by_rule.size() <= i) by_rule.resize(i + 1);
-      by_rule[i].push_back(f);
+      auto same_block = [&](const analyze::Finding& g) { return g.block == f.block; };
+      auto& list = by_rule[i];
+      auto it = std::find_if(list.begin(), list.end(), same_block);
+      if (it == list.end()) {
+        list.push_back(f);
+      } else if (f.span < it->span) {
+        *it = f;  // both forms of a rule on one block: one focus, the closer race
+      }
     }
     std::vector<std::deque<Attempt>> attempts(by_rule.size());
     std::vector<std::pair<uint64_t, size_t>> order;  // rules by their closest candidate
