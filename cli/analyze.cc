@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "ordo/analyze/analyzer.h"
+#include "ordo/lab/explore.h"
 #include "ordo/units.h"
 
 namespace ordo::cli {
@@ -21,7 +22,22 @@ struct AnalyzeCliOptions {
   bool all = false;
   uint32_t max_threads = analyze::AnalyzerOptions{}.max_threads;
   std::string max_memory = "1G";
+  std::string confirm;  // the trace the history is a replay of
+  std::string target;
+  std::string engine = "legacy";
 };
+
+// Confirmation of the predicted findings by targeted replays of the trace.
+Result<std::vector<lab::SignatureStatus>> Confirm(const AnalyzeCliOptions& c) {
+  if (c.target.empty())
+    return Status::InvalidArgument("--confirm needs --target DIR (where the replays may write)");
+  replay::ReplayOptions o;
+  o.target = c.target;
+  engine::ParseEngineMode(c.engine, &o.engine_mode);
+  auto r = lab::ConfirmPredictions(c.file, c.confirm, o);
+  if (!r.ok()) return r.status();
+  return r->signatures;
+}
 
 int RunAnalyze(const AnalyzeCliOptions& c) {
   analyze::AnalyzerOptions o;
@@ -56,6 +72,12 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
   const int exit_code = !judged              ? ExitCodeFor(no_history)
                         : r.findings.empty() ? kExitOk
                                              : kExitFound;
+  std::vector<lab::SignatureStatus> confirmation;
+  if (!c.confirm.empty() && judged && !r.findings.empty()) {
+    auto conf = Confirm(c);
+    if (!conf.ok()) return Fail(conf.status(), c.json);
+    confirmation = std::move(conf).value();
+  }
   if (c.json) {
     nlohmann::ordered_json findings = nlohmann::ordered_json::array();
     for (const auto& f : r.findings) {
@@ -75,6 +97,17 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
                                 {"verdict", verdict},    {"findings", findings},
                                 {"exit_code", exit_code}};
     if (!judged) j["error"] = ErrorJson(no_history);
+    if (!c.confirm.empty()) {
+      nlohmann::ordered_json conf = nlohmann::ordered_json::array();
+      for (const auto& sig : confirmation) {
+        conf.push_back({{"rule", sig.rule},
+                        {"status", sig.confirmed ? "confirmed" : "predicted"},
+                        {"targeted_runs", sig.targeted_runs},
+                        {"reproduce", sig.confirmed ? nlohmann::ordered_json(sig.reproduce)
+                                                    : nlohmann::ordered_json(nullptr)}});
+      }
+      j["confirmation"] = conf;
+    }
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("{}: {} engine events analyzed in {:.3f} s\n", c.file, r.events, r.seconds);
@@ -85,6 +118,15 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
                  fmt::format("#{}", fmt::join(f.events, ", #")),
                  f.manifested ? "MANIFESTED (read-verify failed)" : "predicted (did not fail in this run)",
                  f.count > 1 ? fmt::format(", seen {} times", f.count) : "", f.explanation);
+    }
+    if (!confirmation.empty()) fmt::print("\nconfirmation by targeted replays of {}:\n", c.confirm);
+    for (const auto& sig : confirmation) {
+      if (sig.confirmed) {
+        fmt::print("  {}: confirmed: {}\n", sig.rule, sig.reproduce);
+      } else {
+        fmt::print("  {}: not confirmed in {} run{}\n", sig.rule, sig.targeted_runs,
+                   sig.targeted_runs == 1 ? "" : "s");
+      }
     }
   }
   if (!judged) return Fail(no_history);
@@ -105,6 +147,13 @@ void setup_analyze(CLI::App& app, int* exit_code) {
   cmd->add_option(
          "--max-memory", o->max_memory,
          "refuse histories whose analysis state (vector clocks: threads x blocks) needs more")
+      ->capture_default_str();
+  cmd->add_option("--confirm", o->confirm,
+                  "TRACE the history is a replay of: try each predicted finding with targeted "
+                  "runs and say which are confirmed, with the command that repeats the failure");
+  cmd->add_option("--target", o->target, "--confirm: directory the replays may write in");
+  cmd->add_option("--engine", o->engine, "--confirm: engine orderings to replay")
+      ->check(CLI::IsMember({"legacy", "fixed"}))
       ->capture_default_str();
   cmd->callback([o, exit_code] { *exit_code = RunAnalyze(*o); });
 }

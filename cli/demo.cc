@@ -280,7 +280,6 @@ class Demo {
       Step("minimize: the smallest trace that still fails");
       analyze::MinimizeOptions mo;
       mo.mode = engine::EngineMode::kLegacy;
-      mo.strategy = sched::Strategy::kPos;
       mo.seed = failure_.seed;
       auto budget = ParseDuration(o_.minimize_time);
       if (!budget.ok()) return Fail(budget.status());

@@ -243,3 +243,36 @@ TEST_F(Cli, TargetedNeedsAWellFormedFocus) {
 
 }  // namespace
 }  // namespace ordo
+
+namespace ordo {
+namespace {
+
+// A passing run still predicts; --confirm turns each prediction into a failing
+// run (or says it could not), with the command that repeats it.
+TEST_F(Cli, AnalyzeConfirmTurnsPredictionsIntoFailingRuns) {
+  const std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/loadgen-a.ordo";
+  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ +
+                 "/t --engine legacy --explore pos --seed 1 --runs 1 --history " + dir_ +
+                 "/pass.ordo")
+                .code,
+            0);
+  CmdResult r = Ordo("analyze --json " + dir_ + "/pass.ordo --confirm " + trace + " --target " +
+                     dir_ + "/c");
+  ASSERT_EQ(r.code, 1) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  for (const auto& f : j["findings"]) EXPECT_FALSE(f["manifested"].get<bool>());
+  ASSERT_GE(j["confirmation"].size(), 1u);
+  int confirmed = 0;
+  for (const auto& c : j["confirmation"]) {
+    if (c["status"] != "confirmed") continue;
+    ++confirmed;
+    std::string cmd = c["reproduce"].get<std::string>();
+    EXPECT_NE(cmd.find("--explore targeted --seed 1 --focus "), std::string::npos) << cmd;
+    EXPECT_EQ(Ordo(cmd.substr(cmd.find("replay "))).code, 1) << cmd;
+  }
+  EXPECT_GE(confirmed, 1);
+  EXPECT_EQ(Ordo("analyze " + dir_ + "/pass.ordo --confirm " + trace).code, 2);  // no --target
+}
+
+}  // namespace
+}  // namespace ordo

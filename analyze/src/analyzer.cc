@@ -608,6 +608,7 @@ Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOption
   if (!(*reader)->status().ok()) return (*reader)->status();
   if (!a.status().ok()) return a.status().WithContext(path).WithFile(path);
   res.findings = a.Findings();
+  if (options.candidates_per_signature > 0) res.candidates = a.Candidates();
   res.events = a.events();
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;

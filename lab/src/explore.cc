@@ -1,6 +1,7 @@
 #include "ordo/lab/explore.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -56,6 +57,7 @@ class Campaign {
       current_ = {run, plan};
       return plan;
     }
+    if (!pos_allowed_) return std::nullopt;
     if (a_.stop_when_settled && pos_runs_ > 0 && !signatures_.empty()) return std::nullopt;
     // Sharded, each shard explores its own POS seeds (seed + shard index +
     // k * shard count) and confirms its own predictions.
@@ -92,11 +94,22 @@ class Campaign {
         s.reproduce = replay::ReproduceCommand(trace_, o_, probe);
       }
     }
-    if (current_.plan.strategy != sched::Strategy::kPos) return;
+    if (current_.plan.strategy == sched::Strategy::kPos) Enqueue(a->Candidates());
+  }
+
+  // Predictions made elsewhere (an analyzed history of a run with `seed`):
+  // only their targeted runs are made, no POS runs.
+  void Predict(const std::vector<analyze::Finding>& candidates, uint64_t seed) {
+    pos_allowed_ = false;
+    current_ = {-1, {sched::Strategy::kPos, seed, {}}};
+    Enqueue(candidates);
+  }
+
+  void Enqueue(const std::vector<analyze::Finding>& candidates) {
     // Per rule, its closest candidates (both forms of a rule together),
     // `foci_per_run` of them forced at once in each targeted run.
     std::vector<std::vector<analyze::Finding>> by_rule;
-    for (const analyze::Finding& f : a->Candidates()) {
+    for (const analyze::Finding& f : candidates) {
       size_t i = Signature(f, current_.run);
       if (signatures_[i].confirmed || f.manifested) continue;
       if (by_rule.size() <= i) by_rule.resize(i + 1);
@@ -206,9 +219,40 @@ class Campaign {
   uint64_t pos_runs_ = 0;
   int failures_ = 0;
   bool last_failed_ = false;
+  bool pos_allowed_ = true;
 };
 
+// The seed of the run a replay history records: its header's source is the
+// command that repeats the run (replay::ReproduceCommand), "... --seed N ...".
+uint64_t SeedOfHistory(const trace::TraceHeader& header) {
+  const std::string key = " --seed ";
+  size_t at = header.source.find(key);
+  if (at == std::string::npos) return 1;
+  return std::strtoull(header.source.c_str() + at + key.size(), nullptr, 10);
+}
+
 }  // namespace
+
+Result<AutoSummary> ConfirmPredictions(const std::string& history_path,
+                                       const std::string& trace_path,
+                                       const replay::ReplayOptions& options,
+                                       const AutoOptions& auto_options) {
+  analyze::AnalyzerOptions ao;
+  ao.candidates_per_signature =
+      static_cast<size_t>(auto_options.targeted_runs_per_rule) * auto_options.foci_per_run;
+  auto analysis = analyze::AnalyzeTrace(history_path, ao);
+  if (!analysis.ok()) return analysis.status();
+  Campaign campaign(trace_path, options, auto_options);
+  campaign.Predict(analysis->candidates, SeedOfHistory(analysis->header));
+  replay::ReplayOptions o = options;
+  o.runs = auto_options.targeted_runs_per_rule * 2 + 1;  // rules x runs each, plus the joint one
+  o.next_run = [&campaign](int run) { return campaign.Next(run); };
+  o.observe = [&campaign](const trace::EngineRecord& e) { campaign.Observe(e); };
+  o.on_run = [&campaign](int, int, bool failed) { campaign.RunDone(failed); };
+  auto summary = replay::Replay(trace_path, o);
+  if (!summary.ok()) return summary.status();
+  return campaign.Finish(std::move(summary).value());
+}
 
 Result<AutoSummary> ReplayAuto(const std::string& trace_path, const replay::ReplayOptions& options,
                                const AutoOptions& auto_options) {

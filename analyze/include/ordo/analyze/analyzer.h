@@ -86,6 +86,7 @@ class Analyzer {
 struct AnalyzeResult {
   trace::TraceHeader header;  // of the trace analyzed
   std::vector<Finding> findings;
+  std::vector<Finding> candidates;  // Analyzer::Candidates(), when asked for
   uint64_t events = 0;   // engine events analyzed
   uint64_t records = 0;  // all records read
   double seconds = 0;

@@ -62,4 +62,14 @@ struct AutoSummary {
 Result<AutoSummary> ReplayAuto(const std::string& trace_path, const replay::ReplayOptions& options,
                                const AutoOptions& auto_options = {});
 
+// `ordo analyze HISTORY --confirm TRACE`: tries each rule predicted in the
+// replay history `history_path` of `trace_path` with targeted runs on its
+// closest occurrences, from the seed of the run that recorded the history (as
+// its header says). A rule that manifests in one of them is confirmed, with the
+// command that repeats that run; the others stay "predicted".
+Result<AutoSummary> ConfirmPredictions(const std::string& history_path,
+                                       const std::string& trace_path,
+                                       const replay::ReplayOptions& options,
+                                       const AutoOptions& auto_options = {});
+
 }  // namespace ordo::lab
