@@ -25,7 +25,8 @@ bool ParseFpre004Rule(std::string_view name, Fpre004Rule* rule) {
 
 std::string FocusString(const Focus& f) {
   return fmt::format("{}:{}:{}:{}", Fpre004RuleName(f.rule), BlockFile(f.block),
-                     BlockIndex(f.block), f.thread < 0 ? std::string("*") : std::to_string(f.thread));
+                     BlockIndex(f.block),
+                     f.thread < 0 ? std::string("*") : std::to_string(f.thread));
 }
 
 namespace {
@@ -67,8 +68,8 @@ sched::Target FocusTarget(const Focus& f) {
     t.rules.push_back({StepSite(K::kPrefetchFill), StepSite(K::kBlockWrite), 0, true, -1});
     // Once stale bytes may be cached, the next write of the block (which
     // would replace them) waits until a read verifies the cached copy.
-    t.rules.push_back({StepSite(K::kBlockLock), StepSite(K::kVerifyCheckCacheReady), 0, false, -1,
-                       0, true});
+    t.rules.push_back(
+        {StepSite(K::kBlockLock), StepSite(K::kVerifyCheckCacheReady), 0, false, -1, 0, true});
   } else {
     t.rules.push_back({StepSite(K::kCompactCacheReady), StepSite(K::kVerifyCheckPending),
                        StepSite(K::kVerifyCheckCacheReady), true, f.thread});

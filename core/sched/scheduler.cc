@@ -25,7 +25,7 @@ struct ThreadInfo {
   bool holding = false;
   bool hold_done = false;
   uint64_t hold_start = 0;
-  PendingStep last_taken;     // the step it took last
+  PendingStep last_taken;      // the step it took last
   uint64_t last_taken_at = 0;  // at which decision
   std::condition_variable cv;  // signalled when it gets the baton
 };
@@ -40,12 +40,12 @@ struct Scheduler::Impl {
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::unique_ptr<ThreadInfo>> threads;
-  int current = -1;  // holder of the baton; -1 when nobody holds it
+  int current = -1;           // holder of the baton; -1 when nobody holds it
   uint64_t steps = 0;         // decisions among two or more enabled threads
   uint64_t racing_steps = 0;  // ... of which some enabled steps raced
   uint64_t decisions = 0;     // every decision
   std::mt19937_64 rng;
-  std::mt19937_64 pos_rng;              // POS priorities (apart, so other strategies keep their seeds)
+  std::mt19937_64 pos_rng;  // POS priorities (apart, so other strategies keep their seeds)
   std::vector<uint64_t> change_points;  // PCT racing steps where a priority drops
   size_t changes_done = 0;
   size_t directed_pos = 0;        // current DirectedStep
@@ -198,8 +198,8 @@ struct Scheduler::Impl {
       return false;
     }
     if (r.partner_prior_site == 0) return true;
-    return u.last_taken.site == r.partner_prior_site &&
-           u.last_taken.object == u.pending.object && u.last_taken_at >= held.hold_start;
+    return u.last_taken.site == r.partner_prior_site && u.last_taken.object == u.pending.object &&
+           u.last_taken_at >= held.hold_start;
   }
 
   // Targeted: returns a thread the target forces now, or -1 after removing the
@@ -352,9 +352,9 @@ bool ParseStrategy(std::string_view name, Strategy* strategy) {
 }
 
 std::string_view AccessName(Access access) {
-  static constexpr std::string_view kNames[] = {
-      "none", "acquire", "release", "read",     "write",     "fill",
-      "publish", "mark_clean", "flag_set", "flag_read", "verify"};
+  static constexpr std::string_view kNames[] = {"none",     "acquire",   "release", "read",
+                                                "write",    "fill",      "publish", "mark_clean",
+                                                "flag_set", "flag_read", "verify"};
   size_t i = static_cast<size_t>(access);
   return i < std::size(kNames) ? kNames[i] : "none";
 }

@@ -15,7 +15,7 @@ namespace {
 // One targeted run to make: the focus and the seed of the POS run that
 // predicted it (so the run replays the same prefix up to the race).
 struct Attempt {
-  std::vector<size_t> rules;  // indices of the rules it tries to confirm
+  std::vector<size_t> rules;                      // indices of the rules it tries to confirm
   std::vector<std::vector<engine::Focus>> focus;  // per rule
   uint64_t seed = 0;
 };
@@ -127,9 +127,8 @@ class Campaign {
     for (size_t i = 0; i < by_rule.size(); ++i) {
       auto& list = by_rule[i];
       if (list.empty()) continue;
-      std::stable_sort(list.begin(), list.end(), [](const auto& x, const auto& y) {
-        return x.span < y.span;
-      });
+      std::stable_sort(list.begin(), list.end(),
+                       [](const auto& x, const auto& y) { return x.span < y.span; });
       for (size_t k = 0; k < list.size() && queued_[i] < a_.targeted_runs_per_rule;
            k += a_.foci_per_run) {
         Attempt at{{i}, {{}}, current_.plan.seed};
@@ -183,8 +182,7 @@ class Campaign {
  private:
   std::unique_ptr<analyze::Analyzer> NewAnalyzer() const {
     analyze::AnalyzerOptions ao;
-    ao.candidates_per_signature =
-        static_cast<size_t>(a_.targeted_runs_per_rule) * a_.foci_per_run;
+    ao.candidates_per_signature = static_cast<size_t>(a_.targeted_runs_per_rule) * a_.foci_per_run;
     return std::make_unique<analyze::Analyzer>(ao);
   }
 
