@@ -312,7 +312,9 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
   h.filters = filters;
   trace::WriterOptions wo;
   wo.file_mode = 0600;
-  wo.zstd_level = 3;
+  // Level 1: ~45% less compression CPU than 3 for ~2% more bytes on
+  // capture traces (3.54 -> 3.60 bytes/event on 4 KiB random reads).
+  wo.zstd_level = 1;
   auto writer = trace::TraceWriter::Create(std::move(sink).value(), h, wo);
   if (!writer.ok()) {
     kill_child();
