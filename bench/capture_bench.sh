@@ -4,7 +4,8 @@
 # fio ...` (kernel side and consumer included), alternating (ABBA) so both
 # sides see the same machine; the figure is the median of per-pair ratios.
 # Then the hook floor and capture side by side in one process
-# (build/bench/capture_floor: N F C C F N rounds).
+# (build/bench/capture_floor: N F C C F N rounds), and the consumer alone
+# (build/bench/capture_consumer).
 # Usage: bench/capture_bench.sh [BUILD_DIR]   (as root; PAIRS=5 ROUNDS=40 RUNTIME=3)
 set -eu
 BUILD=$(realpath "${1:-build}")
@@ -34,3 +35,5 @@ print("user's view (fio psync 4 KiB page-cache random reads): ordo capture / unt
       % (statistics.median(r), r[0], r[-1], len(r)))
 PY
 "$BUILD/bench/capture_floor" --rounds "$ROUNDS" --file "$WORK/floor.data" 2>/dev/null
+# The consumer's CPU per event on its own (decoder, encoder, zstd; no BPF).
+"$BUILD/bench/capture_consumer" --events 2000000 -o "$WORK/consumer.ordo"

@@ -137,17 +137,19 @@ static __always_inline int op_of(long id) {
 extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
 
 // The open file behind `fd` of `task`, as a BTF-typed pointer: the fd table
-// is walked with direct loads; only the array slot needs a helper (the
-// verifier allows no variable offset into a kernel struct), and the result is
-// re-typed so its fields are direct loads too.
+// is walked with direct loads. The verifier allows no variable offset into a
+// kernel struct, so the array slot is re-typed as a struct kiocb, whose first
+// field is a struct file pointer: one direct (fault-checked) load instead of
+// a helper call. The result is re-typed so its fields are direct loads too.
 static __always_inline struct file *file_of(struct task_struct *task, int fd) {
   struct files_struct *files = task->files;
   if (!files) return NULL;
   struct fdtable *fdt = files->fdt;
   if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds) return NULL;
   struct file **fds = fdt->fd;
-  void *f = NULL;
-  if (bpf_probe_read_kernel(&f, sizeof(f), fds + fd) || !f) return NULL;
+  struct kiocb *slot = bpf_rdonly_cast(fds + fd, bpf_core_type_id_kernel(struct kiocb));
+  struct file *f = slot->ki_filp;
+  if (!f) return NULL;
   return bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
 }
 
@@ -241,7 +243,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   struct pending *p = bpf_task_storage_get(&inflight, task, 0, 0);
   if (!p || !p->active) return 0;
   p->active = 0;
-  __u64 id = bpf_get_current_pid_tgid();
+  // pid and tid from the task: direct loads, no helper call.
+  __u64 id = ((__u64)task->tgid << 32) | (__u32)task->pid;
   __u32 op = p->op;
   if (op == 12) return emit_open(task, id, ret);
   struct ordo_io_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

@@ -9,6 +9,7 @@
 #include <linux/magic.h>
 #include <linux/types.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -28,8 +29,6 @@
 #include "ordo/file_io.h"
 #include "ordo/trace/writer.h"
 #include "ordo/util/atomic_output.h"
-#include <linux/types.h>
-
 #include "syscalls.h"
 #include "syscalls.skel.h"
 
@@ -46,8 +45,83 @@ uint64_t MonotonicNs() {
 struct SkeletonDeleter {
   void operator()(syscalls_bpf* s) const { syscalls_bpf__destroy(s); }
 };
-struct RingDeleter {
-  void operator()(ring_buffer* r) const { ring_buffer__free(r); }
+
+Status BpfError(const std::string& what, int err);
+
+// The BPF ring buffer, read in place. libbpf's consumer (1.1) publishes its
+// position after every record; the kernel reads that position on every
+// reserve, so while the consumer drains, each event's reserve on the traced
+// CPU misses in cache on a line the consumer just wrote. This consumer
+// publishes once per batch (and every quarter of the ring, so a small ring
+// frees room as it drains).
+class Ring {
+ public:
+  ~Ring() {
+    if (consumer_ != MAP_FAILED) munmap(consumer_, page_);
+    if (producer_ != MAP_FAILED) munmap(producer_, page_ + 2 * size_);
+  }
+
+  // Maps the ring of `map_fd`, `size` bytes of data (a power of two).
+  Status Open(int map_fd, size_t size) {
+    page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_ = size;
+    consumer_ = mmap(nullptr, page_, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+    if (consumer_ == MAP_FAILED) return BpfError("map the ring buffer", errno);
+    // The data pages are mapped twice in a row: a record that wraps around
+    // the end reads as one piece.
+    producer_ =
+        mmap(nullptr, page_ + 2 * size_, PROT_READ, MAP_SHARED, map_fd, static_cast<off_t>(page_));
+    if (producer_ == MAP_FAILED) return BpfError("map the ring buffer", errno);
+    data_ = static_cast<const uint8_t*>(producer_) + page_;
+    return Status::Ok();
+  }
+
+  // Hands every committed record to `fn(data, size)` in order, until the ring
+  // is empty, a record is still being written, or fn returns < 0 (returned,
+  // after the record is consumed). Otherwise returns the count of records.
+  template <class Fn>
+  int Consume(Fn&& fn) {
+    auto* cpos = static_cast<uint64_t*>(consumer_);
+    const auto* ppos = static_cast<const uint64_t*>(producer_);
+    uint64_t cons = __atomic_load_n(cpos, __ATOMIC_ACQUIRE);
+    uint64_t published = cons;
+    const uint64_t mask = size_ - 1, every = size_ / 4;
+    int count = 0, ret = 0;
+    for (bool more = true; more && ret >= 0;) {
+      more = false;
+      uint64_t prod = __atomic_load_n(ppos, __ATOMIC_ACQUIRE);
+      while (cons < prod) {
+        const uint8_t* rec = data_ + (cons & mask);
+        uint32_t len = __atomic_load_n(reinterpret_cast<const uint32_t*>(rec), __ATOMIC_ACQUIRE);
+        if (len & BPF_RINGBUF_BUSY_BIT) {
+          prod = cons;  // not committed yet: the rest waits for the next drain
+          break;
+        }
+        more = true;
+        uint32_t body = len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+        cons += (static_cast<uint64_t>(body) + BPF_RINGBUF_HDR_SZ + 7) & ~7ull;
+        if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+          ++count;
+          ret = fn(rec + BPF_RINGBUF_HDR_SZ, body);
+          if (ret < 0) break;
+        }
+        if (cons - published >= every) {
+          __atomic_store_n(cpos, cons, __ATOMIC_RELEASE);
+          published = cons;
+        }
+      }
+      if (prod == cons && !more) break;
+    }
+    if (cons != published) __atomic_store_n(cpos, cons, __ATOMIC_RELEASE);
+    return ret < 0 ? ret : count;
+  }
+
+ private:
+  size_t page_ = 0;
+  size_t size_ = 0;
+  void* consumer_ = MAP_FAILED;
+  void* producer_ = MAP_FAILED;
+  const uint8_t* data_ = nullptr;
 };
 
 Status BpfError(const std::string& what, int err) {
@@ -238,7 +312,9 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
   h.filters = filters;
   trace::WriterOptions wo;
   wo.file_mode = 0600;
-  wo.zstd_level = 3;
+  // Level 1: ~45% less compression CPU than 3 for ~2% more bytes on
+  // capture traces (3.54 -> 3.60 bytes/event on 4 KiB random reads).
+  wo.zstd_level = 1;
   auto writer = trace::TraceWriter::Create(std::move(sink).value(), h, wo);
   if (!writer.ok()) {
     kill_child();
@@ -247,16 +323,14 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
 
   Decoder decoder(writer->get(), o);
   for (uint32_t pid : o.pids) decoder.SnapshotProcess(pid);
-  std::unique_ptr<ring_buffer, RingDeleter> rb(ring_buffer__new(
-      bpf_map__fd(skel->maps.events),
-      [](void* ctx, void* data, size_t size) {
-        return static_cast<Decoder*>(ctx)->OnEvent(data, size);
-      },
-      &decoder, nullptr));
-  if (!rb) {
+  Ring ring;
+  if (Status s = ring.Open(bpf_map__fd(skel->maps.events), o.ring_bytes); !s.ok()) {
     kill_child();
-    return BpfError("ring buffer", errno);
+    return s;
   }
+  auto consume = [&] {
+    return ring.Consume([&](const void* data, size_t size) { return decoder.OnEvent(data, size); });
+  };
   if (child.pid > 0) {
     (void)!write(child.go, "g", 1);
     close(child.go);
@@ -285,7 +359,7 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
     // so a busy producer cannot starve the checks below (libbpf 1.1's consume
     // loop has no record limit of its own).
     decoder.StartSlice(MonotonicNs() + 20000000);
-    int n = ring_buffer__consume(rb.get());
+    int n = consume();
     if (n < 0 && n != -EAGAIN) {
       status = BpfError("ring buffer consume", n);
       break;
@@ -319,7 +393,7 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
   }
   // Everything already in the ring goes into the trace.
   decoder.StartSlice(~0ull);
-  (void)ring_buffer__consume(rb.get());
+  (void)consume();
   uint64_t lost = read_lost();
   if (lost > lost_seen) decoder.AddLost(lost - lost_seen, MonotonicNs());
   for (auto* l : usdt_links) bpf_link__destroy(l);

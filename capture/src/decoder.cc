@@ -56,9 +56,8 @@ bool Decoder::PathSelected(const std::string& path) const {
   return false;
 }
 
-uint32_t Decoder::FileId(uint64_t dev, uint64_t ino, uint32_t pid, int fd, uint64_t size_hint) {
+uint32_t Decoder::NewFileId(uint64_t dev, uint64_t ino, uint32_t pid, int fd, uint64_t size_hint) {
   auto key = std::make_pair(dev, ino);
-  if (key == last_file_key_) return last_file_id_;
   auto it = files_.find(key);
   if (it != files_.end()) {
     last_file_key_ = key;
@@ -96,9 +95,7 @@ uint32_t Decoder::FileId(uint64_t dev, uint64_t ino, uint32_t pid, int fd, uint6
   return id;
 }
 
-void Decoder::Thread(uint32_t pid, uint32_t tid) {
-  uint64_t key = (uint64_t{pid} << 32) | tid;
-  if (key == last_thread_) return;
+void Decoder::NewThread(uint64_t key, uint32_t pid, uint32_t tid) {
   last_thread_ = key;
   if (!threads_.insert(key).second) return;
   trace::ThreadRecord t;

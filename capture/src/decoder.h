@@ -38,8 +38,16 @@ class Decoder {
  private:
   // The trace file id for (dev, ino), naming it on first sight; 0 when the
   // file is filtered out.
-  uint32_t FileId(uint64_t dev, uint64_t ino, uint32_t pid, int fd, uint64_t size_hint);
-  void Thread(uint32_t pid, uint32_t tid);
+  uint32_t FileId(uint64_t dev, uint64_t ino, uint32_t pid, int fd, uint64_t size_hint) {
+    if (dev == last_file_key_.first && ino == last_file_key_.second) return last_file_id_;
+    return NewFileId(dev, ino, pid, fd, size_hint);
+  }
+  uint32_t NewFileId(uint64_t dev, uint64_t ino, uint32_t pid, int fd, uint64_t size_hint);
+  void Thread(uint32_t pid, uint32_t tid) {
+    uint64_t key = (uint64_t{pid} << 32) | tid;
+    if (key != last_thread_) NewThread(key, pid, tid);
+  }
+  void NewThread(uint64_t key, uint32_t pid, uint32_t tid);
   void Add(const trace::Record& r);
   bool PathSelected(const std::string& path) const;
 

@@ -1,68 +1,107 @@
 #include "chunk_codec.h"
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 
 namespace ordo::trace {
 
-uint32_t ChunkEncoder::Slot(uint32_t pid, uint32_t tid) {
+void StreamBuf::Grow(size_t n) {
+  size_t cap = std::max<size_t>({cap_ * 2, size_ + n, 4096});
+  std::unique_ptr<char[]> d(new char[cap]);
+  if (size_ != 0) std::memcpy(d.get(), data_.get(), size_);
+  data_ = std::move(d);
+  cap_ = cap;
+}
+
+namespace {
+// Room every record kind but strings needs in each stream: a few varints.
+constexpr size_t kRecordRoom = 64;
+}  // namespace
+
+ThreadSlot& ChunkEncoder::Slot(uint32_t pid, uint32_t tid, char** ctrl) {
   uint64_t key = (static_cast<uint64_t>(pid) << 32) | tid;
+  if (key == last_key_ && last_slot_ != ~0u) {
+    *ctrl = PutVarint(*ctrl, last_slot_);
+    return slots_[last_slot_];
+  }
+  return NewSlot(key, pid, tid, ctrl);
+}
+
+ThreadSlot& ChunkEncoder::NewSlot(uint64_t key, uint32_t pid, uint32_t tid, char** ctrl) {
   auto [it, inserted] = slot_of_.try_emplace(key, static_cast<uint32_t>(slots_.size()));
-  PutVarint(&s_[kCtrl], it->second);
+  *ctrl = PutVarint(*ctrl, it->second);
   if (inserted) {
     // A slot number equal to the count of slots so far introduces a thread.
     ThreadSlot slot;
     slot.pid = pid;
     slot.tid = tid;
     slots_.push_back(slot);
-    PutVarint(&s_[kMeta], tid);
-    PutVarint(&s_[kMeta], pid);
+    char* m = s_[kMeta].Room(kRecordRoom);
+    m = PutVarint(m, tid);
+    m = PutVarint(m, pid);
+    s_[kMeta].Commit(m);
   }
-  return it->second;
+  last_key_ = key;
+  last_slot_ = it->second;
+  return slots_[it->second];
 }
 
-void ChunkEncoder::PutTime(uint64_t ns) {
+char* ChunkEncoder::PutTime(char* time, uint64_t ns) {
   uint64_t ticks = ns / tick_ns_;
   if (!has_ts_) {
     has_ts_ = true;
     first_ticks_ = ticks;
     prev_ticks_ = ticks;
   }
-  PutVarint(&s_[kTime], ZigZag(static_cast<int64_t>(ticks - prev_ticks_)));
+  time = PutVarint(time, ZigZag(static_cast<int64_t>(ticks - prev_ticks_)));
   prev_ticks_ = ticks;
+  return time;
 }
 
 void ChunkEncoder::Add(const Record& r) {
   ++records_;
+  char* ctrl = s_[kCtrl].Room(kRecordRoom);
   switch (r.kind) {
     case RecordKind::kIo: {
       const IoRecord& io = r.io;
-      size_t tag_pos = s_[kCtrl].size();
-      s_[kCtrl].push_back(0);
-      ThreadSlot& t = slots_[Slot(io.pid, io.tid)];
+      char* tag_pos = ctrl++;
+      ThreadSlot& t = Slot(io.pid, io.tid, &ctrl);
       uint8_t tag = static_cast<uint8_t>(RecordKind::kIo);
       if (io.op != t.op) {
         tag |= kIoHasOp;
-        s_[kCtrl].push_back(static_cast<char>(io.op));
+        *ctrl++ = static_cast<char>(io.op);
       }
       if (io.file != t.file) {
         tag |= kIoHasFile;
-        PutVarint(&s_[kCtrl], io.file);
+        ctrl = PutVarint(ctrl, io.file);
       }
-      PutTime(io.start_ns);
-      PutVarint(&s_[kTime], ZigZag(static_cast<int64_t>(io.end_ns / tick_ns_ - io.start_ns / tick_ns_)));
+      char* time = s_[kTime].Room(kRecordRoom);
+      time = PutTime(time, io.start_ns);
+      time = PutVarint(time,
+                       ZigZag(static_cast<int64_t>(io.end_ns / tick_ns_ - io.start_ns / tick_ns_)));
+      s_[kTime].Commit(time);
       if (io.offset != t.next_offset) {
         tag |= kIoHasOffset;
-        PutVarint(&s_[kOffset], ZigZag(static_cast<int64_t>(io.offset - t.next_offset)));
+        char* o = s_[kOffset].Room(kRecordRoom);
+        s_[kOffset].Commit(PutVarint(o, ZigZag(static_cast<int64_t>(io.offset - t.next_offset))));
       }
-      if (io.length != t.length) {
-        tag |= kIoHasLength;
-        PutVarint(&s_[kSize], io.length);
+      bool has_length = io.length != t.length;
+      bool has_result = io.result != static_cast<int64_t>(io.length);
+      if (has_length | has_result) {
+        char* z = s_[kSize].Room(kRecordRoom);
+        if (has_length) {
+          tag |= kIoHasLength;
+          z = PutVarint(z, io.length);
+        }
+        if (has_result) {
+          tag |= kIoHasResult;
+          z = PutVarint(z, ZigZag(io.result));
+        }
+        s_[kSize].Commit(z);
       }
-      if (io.result != static_cast<int64_t>(io.length)) {
-        tag |= kIoHasResult;
-        PutVarint(&s_[kSize], ZigZag(io.result));
-      }
-      s_[kCtrl][tag_pos] = static_cast<char>(tag);
+      *tag_pos = static_cast<char>(tag);
+      s_[kCtrl].Commit(ctrl);
       t.op = io.op;
       t.file = io.file;
       t.length = io.length;
@@ -71,62 +110,74 @@ void ChunkEncoder::Add(const Record& r) {
     }
     case RecordKind::kEngine: {
       const EngineRecord& e = r.engine;
-      size_t tag_pos = s_[kCtrl].size();
-      s_[kCtrl].push_back(0);
-      ThreadSlot& t = slots_[Slot(e.pid, e.tid)];
+      char* tag_pos = ctrl++;
+      ThreadSlot& t = Slot(e.pid, e.tid, &ctrl);
       uint8_t tag = static_cast<uint8_t>(RecordKind::kEngine);
-      PutVarint(&s_[kCtrl], e.kind);
+      ctrl = PutVarint(ctrl, e.kind);
       if (e.block != t.block) {
         tag |= kEngHasBlock;
-        PutVarint(&s_[kOffset], ZigZag(static_cast<int64_t>(e.block - t.block)));
+        char* o = s_[kOffset].Room(kRecordRoom);
+        s_[kOffset].Commit(PutVarint(o, ZigZag(static_cast<int64_t>(e.block - t.block))));
       }
+      char* z = s_[kSize].Room(kRecordRoom);
       if (e.arg != 0) {
         tag |= kEngHasArg;
-        PutVarint(&s_[kSize], e.arg);
+        z = PutVarint(z, e.arg);
       }
       if (e.seq != prev_seq_ + 1) {
         tag |= kEngHasSeq;
-        PutVarint(&s_[kSize], ZigZag(static_cast<int64_t>(e.seq - (prev_seq_ + 1))));
+        z = PutVarint(z, ZigZag(static_cast<int64_t>(e.seq - (prev_seq_ + 1))));
       }
+      s_[kSize].Commit(z);
       if (e.has_wall) {
         tag |= kEngHasWall;
-        PutTime(e.wall_ns);
+        char* time = s_[kTime].Room(kRecordRoom);
+        s_[kTime].Commit(PutTime(time, e.wall_ns));
       }
-      s_[kCtrl][tag_pos] = static_cast<char>(tag);
+      *tag_pos = static_cast<char>(tag);
+      s_[kCtrl].Commit(ctrl);
       t.block = e.block;
       prev_seq_ = e.seq;
       break;
     }
     case RecordKind::kFile: {
       const FileRecord& f = r.file;
-      s_[kCtrl].push_back(static_cast<char>(RecordKind::kFile));
-      std::string& m = s_[kMeta];
-      PutVarint(&m, f.file);
-      PutVarint(&m, f.dev);
-      PutVarint(&m, f.inode);
-      PutVarint(&m, f.size);
-      m.push_back(static_cast<char>(f.path_is_hash ? kFilePathIsHash : 0));
+      *ctrl++ = static_cast<char>(RecordKind::kFile);
+      s_[kCtrl].Commit(ctrl);
       size_t n = std::min<size_t>(f.path.size(), kMaxStringBytes);
-      PutVarint(&m, n);
-      m.append(f.path, 0, n);
+      char* m = s_[kMeta].Room(kRecordRoom + n);
+      m = PutVarint(m, f.file);
+      m = PutVarint(m, f.dev);
+      m = PutVarint(m, f.inode);
+      m = PutVarint(m, f.size);
+      *m++ = static_cast<char>(f.path_is_hash ? kFilePathIsHash : 0);
+      m = PutVarint(m, n);
+      std::memcpy(m, f.path.data(), n);
+      s_[kMeta].Commit(m + n);
       break;
     }
     case RecordKind::kThread: {
       const ThreadRecord& t = r.thread;
-      s_[kCtrl].push_back(static_cast<char>(RecordKind::kThread));
-      std::string& m = s_[kMeta];
-      PutVarint(&m, t.tid);
-      PutVarint(&m, t.pid);
+      *ctrl++ = static_cast<char>(RecordKind::kThread);
+      s_[kCtrl].Commit(ctrl);
       size_t n = std::min<size_t>(t.name.size(), kMaxStringBytes);
-      PutVarint(&m, n);
-      m.append(t.name, 0, n);
+      char* m = s_[kMeta].Room(kRecordRoom + n);
+      m = PutVarint(m, t.tid);
+      m = PutVarint(m, t.pid);
+      m = PutVarint(m, n);
+      std::memcpy(m, t.name.data(), n);
+      s_[kMeta].Commit(m + n);
       break;
     }
     case RecordKind::kLost: {
-      s_[kCtrl].push_back(static_cast<char>(RecordKind::kLost));
-      PutVarint(&s_[kMeta], r.lost.count);
-      PutVarint(&s_[kMeta], r.lost.cpu);
-      PutTime(r.lost.ts_ns);
+      *ctrl++ = static_cast<char>(RecordKind::kLost);
+      s_[kCtrl].Commit(ctrl);
+      char* m = s_[kMeta].Room(kRecordRoom);
+      m = PutVarint(m, r.lost.count);
+      m = PutVarint(m, r.lost.cpu);
+      s_[kMeta].Commit(m);
+      char* time = s_[kTime].Room(kRecordRoom);
+      s_[kTime].Commit(PutTime(time, r.lost.ts_ns));
       break;
     }
   }
@@ -141,19 +192,19 @@ size_t ChunkEncoder::raw_bytes() const {
 void ChunkEncoder::Finish(std::string* out) {
   for (int i = 0; i < kStreamCount - 1; ++i) PutVarint(out, s_[i].size());
   for (auto& s : s_) {
-    out->append(s);
+    out->append(s.data(), s.size());
     s.clear();
   }
   slot_of_.clear();
   slots_.clear();
+  last_slot_ = ~0u;
   has_ts_ = false;
   first_ticks_ = prev_ticks_ = 0;
   prev_seq_ = ~0ull;
   records_ = 0;
 }
 
-Status ChunkDecoder::Init(const uint8_t* raw, size_t size, uint64_t first_ticks,
-                          uint32_t tick_ns) {
+Status ChunkDecoder::Init(const uint8_t* raw, size_t size, uint64_t first_ticks, uint32_t tick_ns) {
   ByteCursor head{raw, raw + size};
   uint64_t len[kStreamCount - 1];
   for (auto& l : len) l = head.Varint();
@@ -217,7 +268,8 @@ bool ChunkDecoder::DecodeOne(Record* r, bool* skipped) {
     uint64_t end = start + static_cast<uint64_t>(UnZigZag(c_[kTime].Varint()));
     if (tag & kIoHasOffset) t->next_offset += static_cast<uint64_t>(UnZigZag(c_[kOffset].Varint()));
     if (tag & kIoHasLength) t->length = c_[kSize].Varint();
-    io.result = (tag & kIoHasResult) ? UnZigZag(c_[kSize].Varint()) : static_cast<int64_t>(t->length);
+    io.result =
+        (tag & kIoHasResult) ? UnZigZag(c_[kSize].Varint()) : static_cast<int64_t>(t->length);
     io.op = t->op;
     io.pid = t->pid;
     io.tid = t->tid;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,6 +27,35 @@ struct ThreadSlot {
   uint64_t block = 0;
 };
 
+// An append-only byte stream for the encoder: a record checks for room once
+// (Room) and then writes with plain stores, instead of a capacity check per
+// byte or varint.
+class StreamBuf {
+ public:
+  // The write position, with at least `n` bytes of room after it.
+  char* Room(size_t n) {
+    if (cap_ - size_ < n) Grow(n);
+    return data_.get() + size_;
+  }
+  // Marks everything up to `end` (from Room) as written.
+  void Commit(char* end) { size_ = static_cast<size_t>(end - data_.get()); }
+  const char* data() const { return data_.get(); }
+  size_t size() const { return size_; }
+  void clear() { size_ = 0; }
+
+ private:
+  void Grow(size_t n);
+  std::unique_ptr<char[]> data_;
+  size_t size_ = 0;
+  size_t cap_ = 0;
+};
+
+// The most bytes one I/O or engine record adds to a chunk's streams (all of
+// them together): a tag, op, a slot and up to five varints of 9 bytes, a
+// new thread's two varints. File, thread and lost records carry strings and
+// have no such bound.
+constexpr size_t kMaxHotRecordBytes = 128;
+
 class ChunkEncoder {
  public:
   explicit ChunkEncoder(uint32_t tick_ns) : tick_ns_(tick_ns) {}
@@ -39,13 +69,20 @@ class ChunkEncoder {
   void Finish(std::string* out);
 
  private:
-  uint32_t Slot(uint32_t pid, uint32_t tid);
-  void PutTime(uint64_t ns);
+  // The thread's slot; writes its number to the ctrl stream at *ctrl (and
+  // introduces the thread in the meta stream on first sight in the chunk).
+  ThreadSlot& Slot(uint32_t pid, uint32_t tid, char** ctrl);
+  ThreadSlot& NewSlot(uint64_t key, uint32_t pid, uint32_t tid, char** ctrl);
+  // Writes the start time's delta at *time.
+  char* PutTime(char* time, uint64_t ns);
 
   uint32_t tick_ns_;
-  std::string s_[kStreamCount];
+  StreamBuf s_[kStreamCount];
   std::unordered_map<uint64_t, uint32_t> slot_of_;
   std::vector<ThreadSlot> slots_;
+  // The last thread seen: consecutive records mostly repeat it.
+  uint64_t last_key_ = 0;
+  uint32_t last_slot_ = ~0u;
   bool has_ts_ = false;
   uint64_t first_ticks_ = 0;
   uint64_t prev_ticks_ = 0;

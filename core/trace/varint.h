@@ -31,6 +31,21 @@ inline void PutVarint(std::string* out, uint64_t v) {
   }
 }
 
+// The same encoding written at `p`, which must have 9 bytes of room (the
+// bytes past the value's end may be overwritten). Returns the end.
+inline char* PutVarint(char* p, uint64_t v) {
+  if (v < (1ull << 56)) {
+    int bits = 64 - __builtin_clzll(v | 1);
+    int n = (bits + 6) / 7;
+    uint64_t w = (v << n) | ((1ull << (n - 1)) - 1);
+    std::memcpy(p, &w, 8);
+    return p + n;
+  }
+  *p = static_cast<char>(0xff);
+  std::memcpy(p + 1, &v, 8);
+  return p + 9;
+}
+
 inline uint64_t ZigZag(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }

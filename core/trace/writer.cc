@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "chunk_codec.h"
@@ -21,6 +22,10 @@ struct TraceWriter::Impl {
   std::string stored;
   ZSTD_CCtx* cctx = nullptr;
   uint64_t offset = 0;
+  // Until the chunk has this many records its raw size cannot reach
+  // max_chunk_raw_bytes through I/O and engine records alone (each adds at
+  // most kMaxHotRecordBytes), so Add need not sum the streams before then.
+  uint32_t size_check_at = 0;
   bool closed = false;
   Status failed;  // sticky: after a write error every call returns it
 
@@ -59,6 +64,7 @@ struct TraceWriter::Impl {
     IndexEntry entry{offset, encoder.first_ticks(), encoder.records()};
     raw.clear();
     encoder.Finish(&raw);
+    size_check_at = 0;
     ORDO_RETURN_IF_ERROR(WriteChunk(kChunkRecords, entry.records, entry.first_ticks));
     index.push_back(entry);
     summary.AddChunk();
@@ -104,10 +110,16 @@ Status TraceWriter::Add(const Record& record) {
   if (w.closed) return Status::InvalidArgument(w.sink->name() + ": trace already closed");
   w.encoder.Add(record);
   w.summary.Add(record);
-  if (w.encoder.records() >= w.options.max_chunk_records ||
-      w.encoder.raw_bytes() >= w.options.max_chunk_raw_bytes) {
-    return w.EndChunk();
-  }
+  uint32_t records = w.encoder.records();
+  if (records >= w.options.max_chunk_records) return w.EndChunk();
+  bool hot = record.kind == RecordKind::kIo || record.kind == RecordKind::kEngine;
+  if (hot && records < w.size_check_at) return Status::Ok();
+  // The same chunk boundaries as summing the streams after every record.
+  size_t bytes = w.encoder.raw_bytes();
+  if (bytes >= w.options.max_chunk_raw_bytes) return w.EndChunk();
+  w.size_check_at =
+      records + static_cast<uint32_t>(std::min<size_t>(
+                    (w.options.max_chunk_raw_bytes - bytes - 1) / kMaxHotRecordBytes, 1u << 30));
   return Status::Ok();
 }
 

@@ -50,10 +50,18 @@ class SummaryBuilder {
 
  private:
   void Time(uint64_t ns);
+  void AddThread(uint64_t key);
+  void AddFile(uint32_t file);
   TraceSummary summary_;
   bool has_time_ = false;
   std::unordered_set<uint64_t> threads_;
   std::unordered_set<uint32_t> files_;
+  // The last thread and file added: consecutive records mostly repeat them,
+  // and a repeat needs no hashing.
+  uint64_t last_thread_ = 0;
+  uint32_t last_file_ = 0;
+  bool has_last_thread_ = false;
+  bool has_last_file_ = false;
 };
 
 }  // namespace ordo::trace
