@@ -360,12 +360,12 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
     // loop has no record limit of its own).
     decoder.StartSlice(MonotonicNs() + 20000000);
     int n = consume();
-    if (n < 0 && n != -EAGAIN) {
-      status = BpfError("ring buffer consume", n);
+    if (!decoder.status().ok()) {  // the decoder's own error (a full disk) stopped the drain
+      status = decoder.status();
       break;
     }
-    if (!decoder.status().ok()) {
-      status = decoder.status();
+    if (n < 0 && n != -EAGAIN) {
+      status = BpfError("ring buffer consume", n);
       break;
     }
     uint64_t now = MonotonicNs();
