@@ -212,6 +212,46 @@ TEST_F(Cli, ReportRendersInChromiumWithTheTimelineAndFindings) {
   EXPECT_NE(dom.find("No FPRE004 ordering found."), std::string::npos);  // the fixed run
 }
 
+// The history the default exploration keeps is the failing run's: the report
+// says its finding is confirmed, with the command that repeats that run, and
+// names each lane by its role, not by a bare index.
+TEST_F(Cli, ReportOfTheDefaultExplorationSaysConfirmedAndNamesLanesByRole) {
+  std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
+  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ + "/t --engine legacy --history " + dir_ +
+                 "/h.ordo").code, 1);
+  // The thread table of the history: every scheduler thread by its role.
+  CmdResult cat = Ordo("trace cat " + dir_ + "/h.ordo");
+  ASSERT_EQ(cat.code, 0) << cat.err;
+  EXPECT_NE(cat.out.find("name dispatcher"), std::string::npos);
+  EXPECT_NE(cat.out.find("name replay thread of trace thread 1/1"), std::string::npos);
+  EXPECT_NE(cat.out.find("name prefetch worker 0"), std::string::npos);
+  ASSERT_EQ(Ordo("report " + dir_ + "/h.ordo -o " + dir_ + "/r.md").code, 0);
+  ASSERT_EQ(Ordo("report " + dir_ + "/h.ordo -o " + dir_ + "/r.html").code, 0);
+  std::string md = Slurp(dir_ + "/r.md");
+  std::string html = Slurp(dir_ + "/r.html");
+  EXPECT_NE(md.find("**confirmed**"), std::string::npos) << md;
+  EXPECT_NE(md.find("confirmed: the failing run of this history"), std::string::npos) << md;
+  // The lanes of the timeline, and the threads of the explanation, by role.
+  EXPECT_NE(md.find("replay thread of trace thread 1/"), std::string::npos) << md;
+  EXPECT_NE(html.find("<text class=\"lane\" x=\"4\" y=\""), std::string::npos);
+  EXPECT_NE(html.find("\">replay thread of trace thread 1/"), std::string::npos) << html;
+  EXPECT_NE(html.find("<span class=\"status fail\">confirmed</span>"), std::string::npos);
+  EXPECT_EQ(md.find(" T0 "), std::string::npos) << md;  // no bare index where a role is known
+  // The command given with "confirmed" repeats the failing run alone.
+  const std::string mark = "  - confirmed: `";
+  size_t at = md.find(mark);
+  ASSERT_NE(at, std::string::npos) << md;
+  std::string cmd = md.substr(at + mark.size(), md.find('`', at + mark.size()) - at - mark.size());
+  EXPECT_NE(cmd.find("--runs 1"), std::string::npos) << cmd;
+  cmd = cmd.substr(cmd.find("replay "));
+  size_t target = cmd.find("--target ");
+  ASSERT_NE(target, std::string::npos) << cmd;
+  cmd.replace(target, cmd.find(' ', target + 9) - target, "--target " + dir_ + "/t2");
+  EXPECT_EQ(Ordo(cmd + " --history " + dir_ + "/again.ordo").code, 1) << cmd;
+  ASSERT_EQ(Ordo("report " + dir_ + "/again.ordo -o " + dir_ + "/again.md").code, 0);
+  EXPECT_NE(Slurp(dir_ + "/again.md").find("**confirmed**"), std::string::npos);
+}
+
 TEST_F(Cli, MinimizeShrinksTheFioTraceToAFewOperationsThatStillFail) {
   std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
   CmdResult r = Ordo("minimize " + trace + " --engine legacy --seed 1000 -o " + dir_ + "/min.ordo");

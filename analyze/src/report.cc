@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <set>
@@ -26,7 +27,51 @@ struct HistoryInfo {
   std::vector<trace::EngineRecord> window;  // the events around that finding's own events
   uint64_t verify_failures = 0;
   std::set<uint32_t> threads;
+  std::map<uint32_t, std::string> names;  // the history's thread table: tid -> role
 };
+
+// A thread as a lane is labelled: its role when the history names it
+// ("replay thread of trace thread 2", "prefetch worker 0"), else T<tid>.
+std::string Lane(const HistoryInfo& h, uint32_t tid) {
+  auto it = h.names.find(tid);
+  return it != h.names.end() ? it->second : fmt::format("T{}", tid);
+}
+
+// A thread in prose: its role with its tid, as explanations and event lists name it.
+std::string Who(const HistoryInfo& h, uint32_t tid) {
+  auto it = h.names.find(tid);
+  return it != h.names.end() ? fmt::format("{} (T{})", it->second, tid) : fmt::format("T{}", tid);
+}
+
+// `text` with each "T<n>" of a named thread replaced by Who().
+std::string NameThreads(const HistoryInfo& h, const std::string& text) {
+  if (h.names.empty()) return text;
+  auto alnum = [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  };
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i + 1;
+    while (j < text.size() && text[j] >= '0' && text[j] <= '9' && j - i <= 10) ++j;
+    if (text[i] == 'T' && j > i + 1 && (i == 0 || !alnum(text[i - 1])) &&
+        (j == text.size() || !alnum(text[j]))) {
+      uint64_t tid = std::stoull(text.substr(i + 1, j - i - 1));
+      if (tid <= UINT32_MAX && h.names.count(static_cast<uint32_t>(tid))) {
+        out += Who(h, static_cast<uint32_t>(tid));
+        i = j;
+        continue;
+      }
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
+// A finding's status in the history given: confirmed when it manifested
+// there (that run failed on it), else only predicted.
+bool Confirmed(const Finding& f) { return f.manifested; }
+constexpr const char* kPredicted = "predicted (not confirmed in this run)";
 
 // What a history's row says: FPRE004 when a read-verify failed in it, "no
 // engine history" when it has no engine events to judge, else pass.
@@ -74,6 +119,13 @@ Status LoadWindow(HistoryInfo* h, const std::vector<uint64_t>& around) {
   trace::Record rec;
   size_t next = 0;
   while ((*r)->Next(&rec)) {
+    if (rec.kind == trace::RecordKind::kThread && !rec.thread.name.empty()) {
+      std::string name = rec.thread.name.substr(0, 96);
+      for (char& c : name)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';  // one line, always
+      h->names[rec.thread.tid] = name;
+      continue;
+    }
     if (rec.kind != trace::RecordKind::kEngine) continue;
     const auto& e = rec.engine;
     if (e.kind == static_cast<uint16_t>(trace::EngineEventKind::kVerifyFail)) ++h->verify_failures;
@@ -116,8 +168,13 @@ std::string Timeline(const HistoryInfo& h) {
   std::map<uint32_t, int> lane;
   for (const auto& e : h.window) lane.emplace(e.tid, 0);
   int i = 0;
-  for (auto& [tid, l] : lane) l = i++;
-  const int lane_h = 46, left = 70, step = 14, top = 70;
+  size_t label = 0;
+  for (auto& [tid, l] : lane) {
+    l = i++;
+    label = std::max(label, Lane(h, tid).size());
+  }
+  const int lane_h = 46, step = 14, top = 70;
+  const int left = std::max(70, 14 + 7 * static_cast<int>(label));  // room for the lane names
   int width = left + static_cast<int>(h.window.size() + 2 * gaps) * step + 240;
   int height = static_cast<int>(lane.size()) * lane_h + top + 60;
   std::string svg = fmt::format(
@@ -127,9 +184,9 @@ std::string Timeline(const HistoryInfo& h) {
   for (const auto& [tid, l] : lane) {
     int y = top + l * lane_h + lane_h / 2;
     svg += fmt::format(
-        "<text x=\"4\" y=\"{}\">T{}</text><line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" "
-        "stroke=\"#bbb\"/>\n",
-        y + 4, tid, left, y, width - 10, y);
+        "<text class=\"lane\" x=\"4\" y=\"{}\">{}<title>T{}</title></text><line x1=\"{}\" "
+        "y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#bbb\"/>\n",
+        y + 4, Escape(Lane(h, tid)), tid, left, y, width - 10, y);
   }
   int hot_labels = 0, column = 0;
   for (size_t k = 0; k < h.window.size(); ++k) {
@@ -152,10 +209,10 @@ std::string Timeline(const HistoryInfo& h) {
     bool is_hot = hot.count(e.seq) != 0;
     std::string name = trace::EngineEventKindName(e.kind);
     svg += fmt::format(
-        "<circle class=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"><title>#{} T{} {} block {} "
+        "<circle class=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"><title>#{} {} {} block {} "
         "arg {}</title></circle>\n",
-        is_hot ? "race" : "event", x, y, is_hot ? 6 : 3, is_hot ? "#d62728" : "#555", e.seq, e.tid,
-        name, e.block & 0xffffffffu, e.arg);
+        is_hot ? "race" : "event", x, y, is_hot ? 6 : 3, is_hot ? "#d62728" : "#555", e.seq,
+        Escape(Who(h, e.tid)), name, e.block & 0xffffffffu, e.arg);
     if (is_hot) {
       // Labels alternate above and below the lane so neighbours do not collide.
       int ly = (hot_labels++ % 2 == 0) ? y - 10 : y + 22;
@@ -252,19 +309,30 @@ std::string Html(const std::vector<HistoryInfo>& hs, const std::vector<MergedExp
     }
     page += "<h3>Findings</h3>\n<ol class=\"findings\">\n";
     for (const auto& f : h.analysis.findings) {
+      std::vector<std::string> who;
+      for (uint32_t t : f.threads) who.push_back(Who(h, t));
+      std::string status =
+          Confirmed(f)
+              ? "<span class=\"status fail\">confirmed</span> (manifested in this run; repeat it "
+                "alone: <code class=\"reproduce\">" +
+                    Escape(h.header.source.empty() ? "-" : h.header.source) + "</code>)"
+              : fmt::format("<span class=\"status\">{}</span>", kPredicted);
       page += fmt::format(
           "<li class=\"finding\"><b>{}</b> on block {} of file {} (offset {}) — {}{}<br>{}<br>"
           "<small>threads {}; events #{}</small></li>\n",
-          f.rule, f.block & 0xffffffffu, f.file, f.offset,
-          f.manifested ? "<span class=\"fail\">manifested</span>" : "predicted",
-          f.count > 1 ? fmt::format(", seen {} times", f.count) : "", Escape(f.explanation),
-          fmt::join(f.threads, ", "), fmt::join(f.events, ", #"));
+          f.rule, f.block & 0xffffffffu, f.file, f.offset, status,
+          f.count > 1 ? fmt::format(", seen {} times", f.count) : "",
+          Escape(NameThreads(h, f.explanation)), Escape(fmt::format("{}", fmt::join(who, ", "))),
+          fmt::join(f.events, ", #"));
     }
     page += fmt::format(
-        "</ol>\n<h3>Timeline of finding {} ({})</h3>\n<p>One lane per thread; red marks are the "
-        "racing steps, with the {} events around each; &#8943; marks events left out.</p>\n",
+        "</ol>\n<h3>Timeline of finding {} ({})</h3>\n<p>One lane per thread, named by its role; "
+        "red marks are the racing steps, with the {} events around each; &#8943; marks events left "
+        "out.</p>\n",
         h.shown + 1,
-        h.analysis.findings[static_cast<size_t>(h.shown)].manifested ? "manifested" : "the first",
+        Confirmed(h.analysis.findings[static_cast<size_t>(h.shown)])
+            ? "confirmed: the failing run of this history"
+            : "predicted, the first; this run did not fail on it",
         kMargin);
     page += "<div class=\"scroll\">" + Timeline(h) + "</div>\n";
   }
@@ -321,20 +389,28 @@ std::string Markdown(const std::vector<HistoryInfo>& hs, const std::vector<Merge
     for (const auto& f : h.analysis.findings) {
       md += fmt::format("- **{}** on block {} of file {} (offset {}), {}: {}\n", f.rule,
                         f.block & 0xffffffffu, f.file, f.offset,
-                        f.manifested ? "manifested" : "predicted", f.explanation);
+                        Confirmed(f) ? "**confirmed** (manifested in this run)" : kPredicted,
+                        NameThreads(h, f.explanation));
+      if (Confirmed(f) && !h.header.source.empty())
+        md += fmt::format("  - confirmed: `{}`\n", h.header.source);
     }
     md += fmt::format(
         "\nEvents of finding {} ({}), {} around each racing step (>>):\n\n```\n", h.shown + 1,
-        h.analysis.findings[static_cast<size_t>(h.shown)].manifested ? "manifested" : "the first",
+        Confirmed(h.analysis.findings[static_cast<size_t>(h.shown)])
+            ? "confirmed: the failing run of this history"
+            : "predicted, the first; this run did not fail on it",
         kMargin);
+    size_t lane_width = 4;
+    for (const auto& e : h.window) lane_width = std::max(lane_width, Lane(h, e.tid).size());
     const auto& shown = h.analysis.findings[static_cast<size_t>(h.shown)].events;
     std::set<uint64_t> hot(shown.begin(), shown.end());
     for (size_t k = 0; k < h.window.size(); ++k) {
       const auto& e = h.window[k];
       if (k > 0 && e.seq > h.window[k - 1].seq + 1)
         md += fmt::format("   ... {} events\n", e.seq - h.window[k - 1].seq - 1);
-      md += fmt::format("{} #{:<6} T{:<3} {:<28} block {}\n", hot.count(e.seq) ? ">>" : "  ", e.seq,
-                        e.tid, trace::EngineEventKindName(e.kind), e.block & 0xffffffffu);
+      md += fmt::format("{} #{:<6} {:<{}} {:<28} block {}\n", hot.count(e.seq) ? ">>" : "  ", e.seq,
+                        Lane(h, e.tid), lane_width, trace::EngineEventKindName(e.kind),
+                        e.block & 0xffffffffu);
     }
     md += "```\n";
   }

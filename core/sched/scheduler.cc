@@ -396,6 +396,13 @@ uint64_t Scheduler::steps() const { return impl_->steps; }
 uint64_t Scheduler::racing_steps() const { return impl_->racing_steps; }
 HoldStats Scheduler::holds() const { return impl_->hold_stats; }
 
+std::vector<std::string> Scheduler::ThreadNames() const {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  std::vector<std::string> names;
+  for (const auto& t : impl_->threads) names.push_back(t->name);
+  return names;
+}
+
 int Scheduler::CurrentIndex() const { return tls_scheduler == this ? tls_index : -1; }
 
 int Scheduler::Spawn(std::string name, std::function<void()> fn) {

@@ -42,6 +42,7 @@ Result<ReplayPlan> MakePlan(const std::string& trace_path, const ReplayOptions& 
   if (!reader.ok()) return reader.status();
   std::map<uint32_t, std::string> paths;
   std::map<uint32_t, uint64_t> sizes;
+  std::map<uint64_t, std::string> thread_names;
   uint64_t first_ns = 0, last_ns = 0, ios = 0;
   // One pass. Which level replays (the engine's API requests if the trace
   // has any, else the syscalls) is known only at the end, so both levels'
@@ -52,6 +53,11 @@ Result<ReplayPlan> MakePlan(const std::string& trace_path, const ReplayOptions& 
     if (r.kind == trace::RecordKind::kFile) {
       if (!r.file.path_is_hash) paths[r.file.file] = r.file.path;
       sizes[r.file.file] = std::max(sizes[r.file.file], r.file.size);
+      continue;
+    }
+    if (r.kind == trace::RecordKind::kThread) {
+      if (!r.thread.name.empty())
+        thread_names[(uint64_t{r.thread.pid} << 32) | r.thread.tid] = r.thread.name.substr(0, 64);
       continue;
     }
     if (r.kind != trace::RecordKind::kIo) continue;
@@ -95,6 +101,10 @@ Result<ReplayPlan> MakePlan(const std::string& trace_path, const ReplayOptions& 
   plan.first_ns = first_ns;
   plan.last_ns = last_ns;
   plan.thread_index = std::move(chosen.threads);
+  for (const auto& [key, index] : plan.thread_index) {
+    auto it = thread_names.find(key);
+    if (it != thread_names.end()) plan.thread_names[key] = it->second;
+  }
   plan.file_index = std::move(chosen.file_index);
   for (uint32_t idx = 0; idx < chosen.files.size(); ++idx) {
     uint32_t id = chosen.files[idx];

@@ -230,6 +230,14 @@ class Runner {
       if (dispatch.ok()) dispatch = c;
     }
     s.Detach();
+    if (history && o_.backend == Backend::kEngine) {
+      // The thread table: each logical thread of the history named by its role.
+      std::vector<std::string> names = s.ThreadNames();
+      for (size_t t = 0; t < names.size(); ++t) {
+        trace::ThreadRecord tr{static_cast<uint32_t>(t), 0, ThreadRole(names[t])};
+        ORDO_RETURN_IF_ERROR(history->Add(trace::Record::Thread(tr)));
+      }
+    }
     out.steps = s.steps();
     out.holds = s.holds();
     ORDO_RETURN_IF_ERROR(dispatch);
@@ -246,6 +254,33 @@ class Runner {
   }
 
  private:
+  // What a scheduler thread is, for readers of the history: "replay-2" is the
+  // replay thread of a trace thread, "prefetch-0" a prefetch worker.
+  std::string ThreadRole(const std::string& name) const {
+    auto number = [&](size_t prefix) -> long {
+      if (name.size() <= prefix) return -1;
+      long v = 0;
+      for (size_t k = prefix; k < name.size(); ++k) {
+        if (name[k] < '0' || name[k] > '9' || v > 1000000) return -1;
+        v = v * 10 + (name[k] - '0');
+      }
+      return v;
+    };
+    if (name.rfind("replay-", 0) == 0) {
+      long i = number(7);
+      for (const auto& [key, index] : plan_.thread_index) {
+        if (static_cast<long>(index) != i) continue;
+        uint32_t pid = static_cast<uint32_t>(key >> 32), tid = static_cast<uint32_t>(key);
+        std::string who = pid == 0 ? fmt::format("{}", tid) : fmt::format("{}/{}", pid, tid);
+        auto n = plan_.thread_names.find(key);
+        if (n != plan_.thread_names.end()) who += " (" + n->second + ")";
+        return "replay thread of trace thread " + who;
+      }
+    }
+    if (name.rfind("prefetch-", 0) == 0 && number(9) >= 0) return fmt::format("prefetch worker {}", number(9));
+    return name;  // "dispatcher", "compaction"
+  }
+
   // A fresh engine directory holding every planned file at its size with its
   // initial content, built outside the scheduler and the history: once per
   // replay (engine-template under the target), then copied for each run.

@@ -107,6 +107,8 @@ class Scheduler {
   // Decisions where two enabled threads had racing pending steps.
   uint64_t racing_steps() const;
   HoldStats holds() const;
+  // The names given to Spawn/Attach, by logical index.
+  std::vector<std::string> ThreadNames() const;
 
  private:
   struct Impl;
