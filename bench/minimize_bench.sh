@@ -10,7 +10,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 "$ORDO" minimize "$T/fio-writer-reader.ordo" --engine legacy --seed 1000 -o "$WORK/a.ordo" | head -1 || true
 "$ORDO" minimize "$T/loadgen-a.ordo" --engine legacy --seed 12 -o "$WORK/b.ordo" | head -1 || true
-"$ORDO" minimize "$T/loadgen-b.ordo" --engine legacy --explore random --seed 15 --time 2m -o "$WORK/c.ordo" | head -1 || true
+"$ORDO" minimize "$T/loadgen-b.ordo" --engine legacy --rule FPRE004-B --explore random --seed 15 --time 2m -o "$WORK/c.ordo" | head -1 || true
 for cfg in "--explore pct --depth 10" "--explore pct --depth 100" "--explore random" "--explore none"; do
   printf 'loadgen-a.ordo, legacy, %-26s ' "$cfg:"
   "$ORDO" replay "$T/loadgen-a.ordo" --target "$WORK/lab" --engine legacy --runs 60 $cfg --json |

@@ -16,6 +16,9 @@ void setup_minimize(CLI::App& app, int* exit_code) {
     uint64_t seed = 1;
     int depth = 10;
     int runs_per_test = 30;
+    int targeted_runs = 2, pos_runs = 0;
+    bool no_confirm = false;
+    std::string rule = "any";
     uint64_t max_runs = 20000;
   };
   auto o = std::make_shared<Options>();
@@ -23,16 +26,33 @@ void setup_minimize(CLI::App& app, int* exit_code) {
   cmd->add_option("FILE", o->file, "trace that reproduces FPRE004")->required();
   cmd->add_option("-o,--output", o->out, "minimized trace")->required();
   cmd->add_option("--engine", o->engine, "engine orderings")->check(CLI::IsMember({"legacy", "fixed"}))->capture_default_str();
-  cmd->add_option("--explore", o->explore, "strategy")->check(CLI::IsMember({"pct", "random"}))->capture_default_str();
+  cmd->add_option("--explore", o->explore,
+                  "strategy that finds the failure and judges candidates until targeted confirmation "
+                  "applies (targeted: POS to find it, then targeted verdicts or an error)")
+      ->check(CLI::IsMember({"pct", "random", "pos", "targeted"}))
+      ->capture_default_str();
   cmd->add_option("--seed", o->seed, "first seed of each test")->capture_default_str();
   cmd->add_option("--depth", o->depth, "PCT depth")->capture_default_str();
   cmd->add_option("--runs-per-test", o->runs_per_test, "seeds tried per candidate")->capture_default_str();
+  cmd->add_flag("--no-confirm", o->no_confirm,
+                "judge candidates by --runs-per-test seeds of the strategy, not by targeted runs "
+                "forcing the failure's ordering on its block");
+  cmd->add_option("--rule", o->rule, "keep only failures of this rule")
+      ->check(CLI::IsMember({"any", "FPRE004-A", "FPRE004-B"}))
+      ->capture_default_str();
+  cmd->add_option("--targeted-runs", o->targeted_runs, "targeted runs per candidate")->capture_default_str();
+  cmd->add_option("--pos-runs", o->pos_runs, "POS runs per candidate after the targeted ones")->capture_default_str();
   cmd->add_option("--max-runs", o->max_runs, "replay runs in all")->capture_default_str();
   cmd->add_option("--time", o->time, "time budget")->capture_default_str();
   cmd->callback([o, exit_code] {
     analyze::MinimizeOptions mo;
     engine::ParseEngineMode(o->engine, &mo.mode);
-    mo.strategy = o->explore == "random" ? sched::Strategy::kRandom : sched::Strategy::kPct;
+    sched::ParseStrategy(o->explore, &mo.strategy);
+    mo.confirm = !o->no_confirm;
+    engine::Fpre004Rule rule;
+    if (engine::ParseFpre004Rule(o->rule, &rule)) mo.rule = rule;
+    mo.targeted_runs = o->targeted_runs;
+    mo.pos_runs = o->pos_runs;
     mo.seed = o->seed;
     mo.depth = o->depth;
     mo.runs_per_test = o->runs_per_test;

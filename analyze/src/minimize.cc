@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <vector>
@@ -89,20 +90,54 @@ class Minimizer {
   }
 
   // Does this subset reproduce the original failure (the same kind of
-  // read-verify failure, see FailureKind) within the seeds [seed, seed + runs)?
-  // The failing run is stored in `failing` when it does. The first call sets
-  // the kind.
+  // read-verify failure, see FailureKind)? Under targeted confirmation (see
+  // EnableConfirmation): within targeted_runs targeted runs forcing the
+  // failure's ordering on its block, then pos_runs POS runs, from `seed`;
+  // otherwise within the seeds [seed, seed + runs) of the strategy. The
+  // failing run is stored in `failing` when it does. The first call sets the
+  // kind.
   Result<bool> Fails(const std::vector<size_t>& keep, uint64_t seed, int runs, int depth,
                      replay::RunOutcome* failing) {
     if (keep.empty()) return false;
     std::string path = work_ + "/candidate.ordo";
     ORDO_RETURN_IF_ERROR(Write(keep, path, "minimize candidate"));
+    replay::ReplayOptions ro = Options(depth);
+    if (focus_) {
+      ro.strategy = sched::Strategy::kTargeted;
+      ro.focus = {FocusFor(keep)};
+      auto t = Try(path, ro, seed, o_.targeted_runs, failing);
+      if (!t.ok() || t.value() || o_.pos_runs <= 0) return t;
+      ro.strategy = sched::Strategy::kPos;
+      ro.focus.clear();
+      return Try(path, ro, seed, o_.pos_runs, failing);
+    }
+    ro.strategy = strategy_;
+    return Try(path, ro, seed, runs, failing);
+  }
+
+  // Only runs of `strategy` from `seed` (one run each, as its reproduce
+  // command would make it), for the final choice of seed.
+  Result<bool> FailsUnder(const std::vector<size_t>& keep, sched::Strategy strategy, uint64_t seed,
+                          int runs, int depth, replay::RunOutcome* failing) {
+    std::string path = work_ + "/candidate.ordo";
+    ORDO_RETURN_IF_ERROR(Write(keep, path, "minimize candidate"));
+    replay::ReplayOptions ro = Options(depth);
+    ro.strategy = strategy;
+    if (strategy == sched::Strategy::kTargeted) ro.focus = {FocusFor(keep)};
+    return Try(path, ro, seed, runs, failing);
+  }
+
+  replay::ReplayOptions Options(int depth) const {
     replay::ReplayOptions ro;
     ro.target = work_ + "/target";
     ro.engine_mode = o_.mode;
-    ro.strategy = o_.strategy;
     ro.depth = depth;
     ro.until_fail = true;
+    return ro;
+  }
+
+  Result<bool> Try(const std::string& path, replay::ReplayOptions ro, uint64_t seed, int runs,
+                   replay::RunOutcome* failing) {
     for (uint64_t end = seed + static_cast<uint64_t>(runs); seed < end;) {
       ro.seed = seed;
       ro.runs = static_cast<int>(end - seed);
@@ -119,6 +154,67 @@ class Minimizer {
       seed = r->first_failure->seed + 1;  // another kind of failure: go on
     }
     return false;
+  }
+
+  // The strategy of verdicts without confirmation (and of the search for the
+  // original failure): POS when targeted confirmation was asked for.
+  void SetStrategy(sched::Strategy s) { strategy_ = s; }
+  sched::Strategy strategy() const { return strategy_; }
+
+  // From the original failure: its rule (FPRE004-A for a stale checksum, -B
+  // for the inconsistent flag pair) and block (named in its message as block
+  // N of "fK-..."; K numbers the files by first appearance, as replay does).
+  // False if the message names neither.
+  bool SetFocus(const replay::RunOutcome& failing, const std::vector<size_t>& all) {
+    engine::Focus f;
+    std::string kind = FailureKind(failing.message);
+    if (kind == "checksum mismatch") {
+      f.rule = engine::Fpre004Rule::kStaleClean;
+    } else if (kind == "neither") {
+      f.rule = engine::Fpre004Rule::kVerifyOrder;
+    } else {
+      return false;
+    }
+    std::smatch m;
+    static const std::regex kBlock("block ([0-9]+) of \"f([0-9]+)");
+    if (!std::regex_search(failing.message, m, kBlock)) return false;
+    const uint64_t block = std::stoull(m[1]);
+    const size_t file_index = std::stoul(m[2]);
+    std::vector<uint32_t> files = FilesOf(all);
+    if (file_index >= files.size()) return false;
+    f.block = block;  // the file is resolved per candidate (FocusFor)
+    f.thread = -1;    // thread indices shift as threads are removed
+    focus_ = f;
+    focus_file_ = files[file_index];
+    return true;
+  }
+  void ClearFocus() { focus_.reset(); }
+  void SetKind(engine::Fpre004Rule rule) {
+    kind_ = rule == engine::Fpre004Rule::kStaleClean ? "checksum mismatch" : "neither";
+  }
+  // Engine file ids follow replay's file numbering, offset by the ids the
+  // engine's store reserves: tried as 1, then 0, on the whole trace.
+  void SetFileIdOffset(uint32_t offset) { file_id_offset_ = offset; }
+  bool confirming() const { return focus_.has_value(); }
+
+  // The focus for a candidate: the failing block, its file numbered among the
+  // candidate's files.
+  engine::Focus FocusFor(const std::vector<size_t>& keep) const {
+    engine::Focus f = *focus_;
+    std::vector<uint32_t> files = FilesOf(keep);
+    size_t idx = std::find(files.begin(), files.end(), focus_file_) - files.begin();
+    f.block = engine::BlockKey(static_cast<uint32_t>(idx) + file_id_offset_, focus_->block);
+    return f;
+  }
+
+  // Trace file ids in order of first appearance (replay's file numbering).
+  std::vector<uint32_t> FilesOf(const std::vector<size_t>& ops) const {
+    std::vector<uint32_t> files;
+    for (size_t i : ops) {
+      uint32_t f = l_.ops[i].io.file;
+      if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(f);
+    }
+    return files;
   }
 
   // "checksum mismatch" (a stale cached buffer: FPRE004-A), "neither" (the
@@ -264,6 +360,10 @@ class Minimizer {
   Clock::time_point start_;
   uint64_t runs_ = 0;
   std::string kind_;  // of the original failure
+  sched::Strategy strategy_ = sched::Strategy::kPct;
+  std::optional<engine::Focus> focus_;  // block: the index within its file
+  uint32_t focus_file_ = 0;             // trace file id of the failing block
+  uint32_t file_id_offset_ = 1;
 };
 
 }  // namespace
@@ -292,6 +392,9 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   } cleanup{work};
 
   Minimizer m(l, o, work);
+  const bool targeted = o.strategy == sched::Strategy::kTargeted;
+  m.SetStrategy(targeted ? sched::Strategy::kPos : o.strategy);
+  if (o.rule) m.SetKind(*o.rule);
   std::vector<size_t> all(l.ops.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = i;
   replay::RunOutcome failing;
@@ -299,8 +402,34 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   if (!first.ok()) return first.status();
   if (!first.value()) {
     return Status::InvalidArgument(fmt::format(
-        "{}: FPRE004 does not reproduce in seeds {}..{} ({} engine); nothing to minimize",
-        trace_path, o.seed, o.seed + o.runs_per_test - 1, engine::EngineModeName(o.mode)));
+        "{}: FPRE004 does not reproduce in seeds {}..{} ({} engine, {}); nothing to minimize",
+        trace_path, o.seed, o.seed + o.runs_per_test - 1, engine::EngineModeName(o.mode),
+        sched::StrategyName(m.strategy())));
+  }
+  // Targeted confirmation when the failure names its rule and block and a
+  // targeted run forcing that ordering reproduces it on the whole trace.
+  if ((o.confirm || targeted) && m.SetFocus(failing, all)) {
+    bool confirmed_any = false;
+    for (uint32_t offset : {1u, 0u}) {
+      m.SetFileIdOffset(offset);
+      replay::RunOutcome confirmed;
+      auto c = m.FailsUnder(all, sched::Strategy::kTargeted, o.seed, o.targeted_runs, o.depth,
+                            &confirmed);
+      if (!c.ok()) return c.status();
+      if (c.value()) {
+        failing = confirmed;
+        confirmed_any = true;
+        m.Progress(fmt::format("verdicts by targeted confirmation ({} targeted + {} pos runs each)",
+                               o.targeted_runs, o.pos_runs));
+        break;
+      }
+    }
+    if (!confirmed_any) m.ClearFocus();
+  }
+  if (targeted && !m.confirming()) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: the failure ({}) is not confirmed by a targeted run on its block", trace_path,
+        failing.message));
   }
   auto t0 = Clock::now();
   auto cut = m.CutToFailure(all, failing);
@@ -320,20 +449,37 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   if (!kept.ok()) return kept.status();
   std::vector<size_t> final_ops = Minimizer::Flatten(kept.value());
 
-  // The smallest depth, then the first seed, that reproduce it in one run.
   MinimizeResult res;
   res.depth = o.depth;
   res.seed = o.seed;
+  res.strategy = m.strategy();
   bool found = false;
+  if (m.confirming()) {
+    // The first seed whose targeted run (then POS run) reproduces it alone.
+    for (sched::Strategy s : {sched::Strategy::kTargeted, sched::Strategy::kPos}) {
+      replay::RunOutcome run;
+      auto f = m.FailsUnder(final_ops, s, o.seed, o.runs_per_test, o.depth, &run);
+      if (!f.ok()) return f.status();
+      if (f.value()) {
+        res.seed = run.seed;
+        res.strategy = s;
+        if (s == sched::Strategy::kTargeted) res.focus = m.FocusFor(final_ops);
+        found = true;
+        break;
+      }
+    }
+  }
+  // Else the smallest depth, then the first seed, that reproduce it in one run.
   for (int depth = 1; depth <= o.depth && !found; ++depth) {
     replay::RunOutcome run;
-    auto f = m.Fails(final_ops, o.seed, o.runs_per_test, depth, &run);
+    auto f = m.FailsUnder(final_ops, m.strategy(), o.seed, o.runs_per_test, depth, &run);
     if (!f.ok()) return f.status();
     if (f.value()) {
       res.depth = depth;
       res.seed = run.seed;
       found = true;
     }
+    if (m.strategy() != sched::Strategy::kPct) break;
   }
   std::set<uint64_t> thread_set;
   for (size_t i : final_ops) thread_set.insert(ThreadKey(l.ops[i]));
@@ -342,12 +488,12 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   res.threads = static_cast<uint32_t>(thread_set.size());
   res.runs = m.runs();
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  res.reproduce = fmt::format("ordo replay {} --target DIR --engine {} --explore {} --seed {}{} --runs 1",
+  res.reproduce = fmt::format("ordo replay {} --target DIR --engine {} --explore {} --seed {}",
                               out_path, engine::EngineModeName(o.mode),
-                              sched::StrategyName(o.strategy), res.seed,
-                              o.strategy == sched::Strategy::kPct
-                                  ? fmt::format(" --depth {}", res.depth)
-                                  : std::string());
+                              sched::StrategyName(res.strategy), res.seed);
+  if (res.strategy == sched::Strategy::kPct) res.reproduce += fmt::format(" --depth {}", res.depth);
+  if (res.focus) res.reproduce += " --focus " + engine::FocusString(*res.focus);
+  res.reproduce += " --runs 1";
   ORDO_RETURN_IF_ERROR(
       m.Write(final_ops, out_path,
               fmt::format("minimized from {} ({} of {} operations); reproduce: {}", trace_path,

@@ -12,9 +12,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "ordo/engine/engine.h"
+#include "ordo/engine/focus.h"
 #include "ordo/sched/scheduler.h"
 #include "ordo/status.h"
 
@@ -26,6 +28,20 @@ struct MinimizeOptions {
   uint64_t seed = 1;
   int depth = 10;
   int runs_per_test = 30;  // a candidate "fails" if any of these seeds reproduces
+  // Targeted confirmation: once the original failure's rule (FPRE004-A or -B)
+  // and block are known, and a targeted run with that focus reproduces it on
+  // the whole trace, each candidate is judged by `targeted_runs` targeted runs
+  // forcing the ordering on that block plus `pos_runs` POS runs, instead of
+  // runs_per_test seeds of `strategy`: the forced order manifests at once, so
+  // a verdict takes a few runs and does not hinge on a schedule that removing
+  // one operation perturbs. `strategy` kTargeted: required (an error if the
+  // failure names no rule and block); otherwise used when it applies.
+  bool confirm = true;
+  // Keep only failures of this rule (a B ticket wants a B trace even when the
+  // trace fails FPRE004-A more readily); unset: the first failure found.
+  std::optional<engine::Fpre004Rule> rule;
+  int targeted_runs = 2;
+  int pos_runs = 0;  // measured on loadgen-b: 1 costs a third more runs for no smaller result
   uint64_t max_runs = 20000;  // replay runs in all
   double max_seconds = 300;
   std::function<void(const std::string&)> on_progress;
@@ -40,6 +56,10 @@ struct MinimizeResult {
   uint64_t runs = 0;  // replay runs spent
   double seconds = 0;
   std::string reproduce;  // the command that reproduces the minimized trace
+  // Verdicts by targeted confirmation: the focus forced (the reproduce
+  // command carries it when the chosen run is targeted).
+  std::optional<engine::Focus> focus;
+  sched::Strategy strategy = sched::Strategy::kPct;  // of the reproducing run
 };
 
 // Minimizes `trace_path` into `out_path`. NotFound-like InvalidArgument if the
