@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "engine_option.h"
 #include "ordo/analyze/minimize.h"
 #include "ordo/units.h"
 
@@ -25,7 +26,10 @@ void setup_minimize(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("minimize", "Shrink a failing trace to the smallest that still fails");
   cmd->add_option("FILE", o->file, "trace that reproduces FPRE004")->required();
   cmd->add_option("-o,--output", o->out, "minimized trace")->required();
-  cmd->add_option("--engine", o->engine, "engine orderings")->check(CLI::IsMember({"legacy", "fixed"}))->capture_default_str();
+  cmd->add_option("--engine", o->engine,
+                  "the built-in engine's orderings, or an engine of your own: PATH.so[:CONFIG]")
+      ->check(EngineOption())
+      ->capture_default_str();
   cmd->add_option("--explore", o->explore,
                   "strategy that finds the failure and judges candidates until targeted confirmation "
                   "applies (targeted: POS to find it, then targeted verdicts or an error)")
@@ -46,7 +50,13 @@ void setup_minimize(CLI::App& app, int* exit_code) {
   cmd->add_option("--time", o->time, "time budget")->capture_default_str();
   cmd->callback([o, exit_code] {
     analyze::MinimizeOptions mo;
-    engine::ParseEngineMode(o->engine, &mo.mode);
+    if (plugin::IsEngineSpec(o->engine)) {
+      plugin::EngineSpec spec = plugin::ParseEngineSpec(o->engine);
+      mo.engine_path = spec.path;
+      mo.engine_config = spec.config;
+    } else {
+      engine::ParseEngineMode(o->engine, &mo.mode);
+    }
     sched::ParseStrategy(o->explore, &mo.strategy);
     mo.confirm = !o->no_confirm;
     engine::Fpre004Rule rule;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "engine_option.h"
 #include "ordo/lab/explore.h"
 #include "ordo/file_io.h"
 #include "shard_spec.h"
@@ -47,6 +48,7 @@ struct ReplayCliOptions {
   std::string history;
   bool json = false;
   bool force = false;
+  bool in_process = false;
   bool direct = false;
   uint32_t max_threads = 1024;
   std::string max_file_size;
@@ -68,7 +70,14 @@ int RunReplay(const ReplayCliOptions& c) {
   o.target = c.target;
   o.force = c.force;
   o.backend = c.backend == "file" ? replay::Backend::kFile : replay::Backend::kEngine;
-  engine::ParseEngineMode(c.engine, &o.engine_mode);
+  if (plugin::IsEngineSpec(c.engine)) {
+    plugin::EngineSpec spec = plugin::ParseEngineSpec(c.engine);
+    o.engine_path = spec.path;
+    o.engine_config = spec.config;
+    o.engine_in_process = c.in_process;
+  } else {
+    engine::ParseEngineMode(c.engine, &o.engine_mode);
+  }
   o.direct_io = c.direct;
   if (c.timing == "fast") {
     o.timing = replay::Timing::kFast;
@@ -150,7 +159,10 @@ int RunReplay(const ReplayCliOptions& c) {
   // FPRE004 wins; then operations that failed otherwise (the replay did not
   // do what the trace did, so it proves nothing: exit 2); then a shard or an
   // interrupted replay that made no runs; only then a pass.
-  const char* outcome = s.failures > 0 ? "FPRE004"
+  int crashes = 0;
+  for (const auto& r : s.outcomes) crashes += r.crashed ? 1 : 0;
+  const char* outcome = s.failures > crashes ? "FPRE004"
+                        : s.failures > 0     ? "crash"
                         : s.errors > 0 ? "error"
                         : s.runs == 0  ? "no runs"
                                        : "pass";
@@ -192,6 +204,7 @@ int RunReplay(const ReplayCliOptions& c) {
                {"thread", f.thread},
                {"op_index", f.op_index},
                {"history_event", f.history_seq},
+               {"kind", f.crashed ? "crash" : "FPRE004"},
                {"message", f.message},
                {"reproduce", replay::ReproduceCommand(c.file, o, f)}};
     }
@@ -204,6 +217,7 @@ int RunReplay(const ReplayCliOptions& c) {
                            {"holds", {{"started", r.holds.started},
                                       {"matched", r.holds.matched},
                                       {"expired", r.holds.expired}}},
+                           {"kind", r.crashed ? "crash" : "FPRE004"},
                            {"message", r.message},
                            {"reproduce", replay::ReproduceCommand(c.file, o, r)}});
       }
@@ -259,8 +273,10 @@ int RunReplay(const ReplayCliOptions& c) {
       fmt::print("shard {}/{}: runs {}, {}, ... of 0..{} (seed {} + run)\n", o.shard_index + 1,
                  o.shard_count, o.shard_index, o.shard_index + o.shard_count, c.runs - 1, c.seed);
     }
-    fmt::print("runs {}, FPRE004 in {}, {} ops in {:.2f} s ({:.0f} ops/s), {} other errors\n",
-               s.runs, s.failures, s.ops, s.seconds, ops_per_s, s.errors);
+    fmt::print("runs {}, FPRE004 in {}{}, {} ops in {:.2f} s ({:.0f} ops/s), {} other errors\n",
+               s.runs, s.failures - crashes,
+               crashes ? fmt::format(", the engine crashed in {}", crashes) : "", s.ops, s.seconds,
+               ops_per_s, s.errors);
     fmt::print("{:<6} {:>10} {:>10} {:>10} {:>10}\n", "op", "count", "p50 us", "p99 us",
                "p99.9 us");
     const char* names[] = {"read", "write", "sync"};
@@ -276,10 +292,15 @@ int RunReplay(const ReplayCliOptions& c) {
     }
     if (s.first_failure) {
       const auto& f = *s.first_failure;
-      fmt::print(
-          "\nFPRE004 reproduced in run {} (seed {}): thread {}, its operation #{}, history event "
-          "#{}\n  {}\n",
-          f.run, f.seed, f.thread, f.op_index, f.history_seq, f.message);
+      if (f.crashed) {
+        fmt::print("\nthe engine crashed in run {} (seed {}): a crash finding\n  {}\n", f.run,
+                   f.seed, f.message);
+      } else {
+        fmt::print(
+            "\nFPRE004 reproduced in run {} (seed {}): thread {}, its operation #{}, history "
+            "event #{}\n  {}\n",
+            f.run, f.seed, f.thread, f.op_index, f.history_seq, f.message);
+      }
       fmt::print("reproduce with:\n  {}\n", replay::ReproduceCommand(c.file, o, f));
     }
     for (const auto& sig : campaign.signatures) {
@@ -308,8 +329,10 @@ int RunReplay(const ReplayCliOptions& c) {
     } else if (!s.first_failure) {
       fmt::print("\noutcome: pass (no FPRE004 in {} runs){}\n", s.runs, interrupted);
     }
-    if (!c.history.empty())
-      fmt::print("history of the {} run: {}\n", s.first_failure ? "failing" : "last", c.history);
+    if (!c.history.empty() && access(c.history.c_str(), F_OK) == 0) {
+      fmt::print("history of the {} run: {}\n",
+                 s.first_failure && !s.first_failure->crashed ? "failing" : "last", c.history);
+    }
   }
   return exit_code;
 }
@@ -324,9 +347,14 @@ void setup_replay(CLI::App& app, int* exit_code) {
   cmd->add_option("--backend", o->backend, "what to drive")
       ->check(CLI::IsMember({"engine", "file"}))
       ->capture_default_str();
-  cmd->add_option("--engine", o->engine, "engine orderings")
-      ->check(CLI::IsMember({"legacy", "fixed"}))
+  cmd->add_option("--engine", o->engine,
+                  "the built-in engine's orderings (legacy, fixed), or an engine of your own: "
+                  "PATH.so[:key=value,...] (see docs/engines.md)")
+      ->check(EngineOption())
       ->capture_default_str();
+  cmd->add_flag("--in-process", o->in_process,
+                "run an engine of your own (--engine PATH.so) in ordo's process, not a child "
+                "per run: faster, but a crash in it ends ordo (for gdb)");
   cmd->add_option("--timing", o->timing, "fast, original, or scale:X (X times faster)")
       ->capture_default_str();
   cmd->add_option("--explore", o->explore, "schedule exploration (engine backend)")

@@ -38,6 +38,8 @@ std::string Text(const trace::Record& r, uint64_t t0) {
       return fmt::format("{:>16} thread tid {} pid {} name {}", "", r.thread.tid, r.thread.pid, r.thread.name);
     case trace::RecordKind::kLost:
       return fmt::format("{:>14.3f}us lost   {} events on cpu {}", rel(r.lost.ts_ns), r.lost.count, r.lost.cpu);
+    case trace::RecordKind::kSite:
+      return fmt::format("{:>16} site   id {} access {} name {}", "", r.site.site, r.site.access, r.site.name);
   }
   return "";
 }

@@ -3,6 +3,8 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -11,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "ordo/sched/step.h"
 #include "ordo/trace/reader.h"
 
 namespace ordo::analyze {
@@ -40,6 +43,7 @@ struct Instance {
   bool demand = false;    // A: cached by a read miss, not by prefetch
   bool observed = false;  // A: marked while the lock was visibly held
   bool closed = false;    // A: the write had unlocked; B: compaction had ended
+  bool by_access = false; // A: found over access kinds (an engine loaded through the ABI)
   uint64_t block = 0;
   uint32_t first = 0, second = 0;  // dense threads: A writer, prefetcher; B compactor, reader
   uint64_t e[4] = {};  // A: lock, fill, mark, unlock; B: pending, ready read, pending read, ready
@@ -57,6 +61,9 @@ struct WriteRegion {
   // judged by it, so they wait here until the publish.
   int replaces_any = -1;
   std::vector<Instance> waiting;
+  // Over access kinds a region begins at the acquire and counts as a write
+  // region from the thread's first write inside it.
+  bool written = true;
 };
 
 struct Mark {
@@ -90,6 +97,14 @@ struct BlockState {
   bool has_latest[2] = {false, false};
   Instance latest[2];  // per rule, for read-verify failures on this block
 };
+
+template <typename T>
+T* Find(PerThread<T>& v, uint32_t thread) {
+  for (auto& [t, x] : v) {
+    if (t == thread) return &x;
+  }
+  return nullptr;
+}
 
 template <typename T>
 T& Slot(PerThread<T>& v, uint32_t thread) {
@@ -168,8 +183,11 @@ struct Analyzer::Impl {
   // read, not the first of a legacy pair, even when a retry follows.
   std::vector<uint64_t> pending_read;
   std::vector<Instance> shown;        // one per signature (deduplicated) or every instance
-  int shown_index[3] = {-1, -1, -1};  // A by prefetch, B, A by read miss
-  std::vector<Instance> closest[3];   // per signature, by span, distinct blocks
+  int shown_index[4] = {-1, -1, -1, -1};  // A by prefetch, B, A by read miss, A by access kinds
+  std::vector<Instance> closest[4];       // per signature, by span, distinct blocks
+  // Sites of engines loaded through the engine ABI: access kind by site id
+  // (written by the decoding thread before any event of the site).
+  std::array<std::atomic<uint8_t>, 0x8000> site_access{};
 
   static uint64_t Span(const Instance& in) {
     return in.e[1] > in.e[0] ? in.e[1] - in.e[0] : in.e[0] - in.e[1];
@@ -193,7 +211,10 @@ struct Analyzer::Impl {
     list.insert(at, in);
   }
 
-  static int Signature(const Instance& in) { return in.rule == 0 && in.demand ? 2 : in.rule; }
+  static int Signature(const Instance& in) {
+    if (in.by_access) return 3;
+    return in.rule == 0 && in.demand ? 2 : in.rule;
+  }
 
   uint32_t Thread(uint32_t tid) {
     // Small tids (a replay's scheduler indexes) skip the hash table.
@@ -286,7 +307,15 @@ struct Analyzer::Impl {
           in.observed ? "while the lock was held, not ordered after" : "not ordered after",
           tids[in.first],
           in.closed ? fmt::format("its unlock at #{}", in.e[3]) : "its unlock comes later");
-      if (in.demand) {
+      if (in.by_access) {
+        f.signature = "FPRE004-A:acquire|write|fill|mark_clean|release";
+        f.explanation = fmt::format(
+            "T{} acquired {} at #{} to write it; T{} filled a buffer from it at #{} and marked the "
+            "buffer clean at #{}, {}; no release/acquire of the object orders the fill and the mark "
+            "with the write, so the buffer can hold the data from before the write while the "
+            "checksum is the new one: FPRE004-A (over access kinds)",
+            tids[in.first], Where(in.block), in.e[0], tids[in.second], in.e[1], in.e[2], unordered);
+      } else if (in.demand) {
         f.signature = "FPRE004-A:block_lock(write)|cache_fill(read miss)|block_unlock(write)";
         f.explanation = fmt::format(
             "{}; T{} missed the cache, read the block's old version from disk and cached it at "
@@ -328,9 +357,10 @@ struct Analyzer::Impl {
   }
 
   void StaleClean(BlockState& bs, uint64_t block, uint32_t w, WriteRegion& r, uint32_t p,
-                  const Mark& m, bool observed) {
+                  const Mark& m, bool observed, bool by_access = false) {
     Instance in;
     in.rule = 0;
+    in.by_access = by_access;
     in.demand = m.demand;
     in.observed = observed;
     in.closed = !r.open;
@@ -349,6 +379,79 @@ struct Analyzer::Impl {
   }
   static constexpr size_t kMaxWaiting = 64;
 
+  // FPRE004-A over access kinds, for engines loaded through the engine ABI:
+  // a fill and mark-clean of an object not ordered with another thread's
+  // acquire..write..release of it. Edges: release to the next acquire.
+  void AddAccess(sched::Access access, uint32_t t, const Step& here, uint64_t b) {
+    using A = sched::Access;
+    VC& vc = clock[t];
+    switch (access) {
+      case A::kAcquire: {
+        BlockState& bs = Block(b);
+        Join(vc, bs.lock_release);
+        WriteRegion r;
+        r.lock = here;
+        r.written = false;
+        Slot(bs.writes, t) = r;
+        break;
+      }
+      case A::kWrite: {
+        BlockState& bs = Block(b);
+        WriteRegion* held = Find(bs.writes, t);
+        if (held != nullptr && held->open && held->written) break;  // the same region
+        WriteRegion r;
+        if (held != nullptr && held->open) {
+          r.lock = held->lock;  // from its acquire
+        } else {
+          r.lock = here;  // a write under no lock of the object: a region of one step
+          r.open = false;
+          r.unlock = here;
+        }
+        for (auto& [mt, m] : bs.marks) {
+          if (mt != t && !Before(m.mark, t)) StaleClean(bs, b, t, r, mt, m, false, true);
+        }
+        Slot(bs.writes, t) = r;
+        break;
+      }
+      case A::kRelease: {
+        BlockState& bs = Block(b);
+        Clock(bs.lock_release, [&](VC& v) { v = vc; });
+        WriteRegion* r = Find(bs.writes, t);
+        if (r != nullptr && r->open) {
+          r->open = false;
+          r->unlock = here;
+        }
+        break;
+      }
+      case A::kFill:
+        last_fill[t] = here;
+        break;
+      case A::kMarkClean: {
+        BlockState& bs = Block(b);
+        Mark m{last_fill[t], here, false};
+        for (auto& [wt, r] : bs.writes) {
+          if (wt == t || !r.written) continue;
+          if (r.open) {
+            StaleClean(bs, b, wt, r, t, m, true, true);
+          } else if (!Before(r.unlock, t)) {
+            StaleClean(bs, b, wt, r, t, m, false, true);
+          }
+        }
+        Slot(bs.marks, t) = m;
+        break;
+      }
+      case A::kVerifyFail:
+        Manifested(Block(b), 0);
+        break;
+      default:
+        break;
+    }
+  }
+
+  void AddSite(const trace::SiteRecord& site) {
+    if (site.site < site_access.size()) site_access[site.site].store(site.access, std::memory_order_relaxed);
+  }
+
   void Add(const trace::EngineRecord& e) {
     if (!status.ok()) return;
     ++events;
@@ -364,6 +467,11 @@ struct Analyzer::Impl {
     if (kind != K::kVerifyCheckPending && kind != K::kVerifyCheckCacheReady) checking[t] = false;
     const uint64_t pending_before = pending_read[t];
     pending_read[t] = kind == K::kVerifyCheckPending ? b + 1 : 0;
+    if (trace::IsSiteEvent(e.kind)) {
+      const uint8_t a = site_access[e.kind - trace::kSiteEventBase].load(std::memory_order_relaxed);
+      AddAccess(static_cast<sched::Access>(a), t, here, b);
+      return;
+    }
     switch (kind) {
       case K::kBlockLock: {
         BlockState& bs = Block(b);
@@ -414,7 +522,7 @@ struct Analyzer::Impl {
         Mark m{last_fill[t], here, kind == K::kCacheFill};
         if (m.demand) m.fill = here;
         for (auto& [wt, r] : bs.writes) {
-          if (wt == t) continue;
+          if (wt == t || !r.written) continue;
           if (r.open) {
             StaleClean(bs, b, wt, r, t, m, true);
           } else if (!Before(r.unlock, t)) {
@@ -487,6 +595,7 @@ Analyzer::Analyzer(const AnalyzerOptions& options) : impl_(std::make_unique<Impl
 }
 Analyzer::~Analyzer() = default;
 void Analyzer::Add(const trace::EngineRecord& event) { impl_->Add(event); }
+void Analyzer::AddSite(const trace::SiteRecord& site) { impl_->AddSite(site); }
 void Analyzer::Prefetch(uint64_t block, bool state) const {
   if (!state) {
     impl_->block_index.prefetch(block);
@@ -582,6 +691,9 @@ Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOption
     trace::Record r;
     while ((*reader)->Next(&r)) {
       ++res.records;
+      // A site comes before its events: set here, it is seen by the
+      // analysis of every later batch.
+      if (r.kind == trace::RecordKind::kSite) a.AddSite(r.site);
       if (r.kind != trace::RecordKind::kEngine) continue;
       b.push_back(r.engine);
       if (b.size() == EventPipe::kBatch) {

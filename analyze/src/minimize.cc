@@ -12,6 +12,7 @@
 #include <set>
 #include <vector>
 
+#include "ordo/plugin/plugin.h"
 #include "ordo/replay/replayer.h"
 #include "ordo/trace/reader.h"
 #include "ordo/trace/writer.h"
@@ -131,6 +132,8 @@ class Minimizer {
     replay::ReplayOptions ro;
     ro.target = work_ + "/target";
     ro.engine_mode = o_.mode;
+    ro.engine_path = o_.engine_path;
+    ro.engine_config = o_.engine_config;
     ro.depth = depth;
     ro.until_fail = true;
     return ro;
@@ -166,6 +169,7 @@ class Minimizer {
   // N of "fK-..."; K numbers the files by first appearance, as replay does).
   // False if the message names neither.
   bool SetFocus(const replay::RunOutcome& failing, const std::vector<size_t>& all) {
+    if (failing.failure_kind != 0) return SetReportedFocus(failing, all);
     engine::Focus f;
     std::string kind = FailureKind(failing.message);
     if (kind == "checksum mismatch") {
@@ -188,6 +192,29 @@ class Minimizer {
     focus_file_ = files[file_index];
     return true;
   }
+  // An engine loaded through the engine ABI reports its failure as fields:
+  // a read-verify failure is FPRE004-A's, on the object it names (file id in
+  // the high half, block in the low half, as the ABI's examples name them),
+  // in the request's file "fK".
+  bool SetReportedFocus(const replay::RunOutcome& failing, const std::vector<size_t>& all) {
+    if (failing.failure_kind != ORDO_FAILURE_VERIFY || failing.failure_file.size() < 2 ||
+        failing.failure_file[0] != 'f') {
+      return false;
+    }
+    char* end = nullptr;
+    const size_t file_index = std::strtoul(failing.failure_file.c_str() + 1, &end, 10);
+    std::vector<uint32_t> files = FilesOf(all);
+    const uint32_t file_id = engine::BlockFile(failing.failure_object);
+    if (*end != 0 || file_index >= files.size() || file_id < file_index) return false;
+    offsets_ = {static_cast<uint32_t>(file_id - file_index)};
+    engine::Focus f;
+    f.rule = engine::Fpre004Rule::kStaleClean;
+    f.block = engine::BlockIndex(failing.failure_object);
+    f.thread = -1;
+    focus_ = f;
+    focus_file_ = files[file_index];
+    return true;
+  }
   void ClearFocus() { focus_.reset(); }
   void SetKind(engine::Fpre004Rule rule) {
     kind_ = rule == engine::Fpre004Rule::kStaleClean ? "checksum mismatch" : "neither";
@@ -195,6 +222,9 @@ class Minimizer {
   // Engine file ids follow replay's file numbering, offset by the ids the
   // engine's store reserves: tried as 1, then 0, on the whole trace.
   void SetFileIdOffset(uint32_t offset) { file_id_offset_ = offset; }
+  // The offsets to try: the built-in engine's store reserves id 0 (or not);
+  // an engine that reported its failure's object says which it uses.
+  const std::vector<uint32_t>& FileIdOffsets() const { return offsets_; }
   bool confirming() const { return focus_.has_value(); }
 
   // The focus for a candidate: the failing block, its file numbered among the
@@ -364,7 +394,14 @@ class Minimizer {
   std::optional<engine::Focus> focus_;  // block: the index within its file
   uint32_t focus_file_ = 0;             // trace file id of the failing block
   uint32_t file_id_offset_ = 1;
+  std::vector<uint32_t> offsets_ = {1, 0};
 };
+
+// The engine as --engine names it.
+std::string EngineName(const MinimizeOptions& o) {
+  if (o.engine_path.empty()) return std::string(engine::EngineModeName(o.mode));
+  return plugin::EngineSpecString({o.engine_path, o.engine_config});
+}
 
 }  // namespace
 
@@ -403,14 +440,14 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   if (!first.value()) {
     return Status::InvalidArgument(fmt::format(
         "{}: FPRE004 does not reproduce in seeds {}..{} ({} engine, {}); nothing to minimize",
-        trace_path, o.seed, o.seed + o.runs_per_test - 1, engine::EngineModeName(o.mode),
+        trace_path, o.seed, o.seed + o.runs_per_test - 1, EngineName(o),
         sched::StrategyName(m.strategy())));
   }
   // Targeted confirmation when the failure names its rule and block and a
   // targeted run forcing that ordering reproduces it on the whole trace.
   if ((o.confirm || targeted) && m.SetFocus(failing, all)) {
     bool confirmed_any = false;
-    for (uint32_t offset : {1u, 0u}) {
+    for (uint32_t offset : m.FileIdOffsets()) {
       m.SetFileIdOffset(offset);
       replay::RunOutcome confirmed;
       auto c = m.FailsUnder(all, sched::Strategy::kTargeted, o.seed, o.targeted_runs, o.depth,
@@ -489,7 +526,7 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   res.runs = m.runs();
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   res.reproduce = fmt::format("ordo replay {} --target DIR --engine {} --explore {} --seed {}",
-                              out_path, engine::EngineModeName(o.mode),
+                              out_path, EngineName(o),
                               sched::StrategyName(res.strategy), res.seed);
   if (res.strategy == sched::Strategy::kPct) res.reproduce += fmt::format(" --depth {}", res.depth);
   if (res.focus) res.reproduce += " --focus " + engine::FocusString(*res.focus);

@@ -12,6 +12,7 @@
 #include "ordo/analyze/analyzer.h"
 #include "ordo/analyze/shards.h"
 #include "ordo/file_io.h"
+#include "ordo/sched/step.h"
 #include "ordo/trace/reader.h"
 #include "ordo/util/atomic_output.h"
 
@@ -28,7 +29,19 @@ struct HistoryInfo {
   uint64_t verify_failures = 0;
   std::set<uint32_t> threads;
   std::map<uint32_t, std::string> names;  // the history's thread table: tid -> role
+  // Sites of an engine loaded through the engine ABI: id -> (name, access).
+  std::map<uint32_t, std::pair<std::string, uint8_t>> sites;
 };
+
+// An event as the timeline names it: the built-in engine's kind, or the name
+// the engine gave its site.
+std::string EventName(const HistoryInfo& h, uint16_t kind) {
+  if (trace::IsSiteEvent(kind)) {
+    auto it = h.sites.find(kind - trace::kSiteEventBase);
+    if (it != h.sites.end()) return it->second.first;
+  }
+  return trace::EngineEventKindName(kind);
+}
 
 // A thread as a lane is labelled: its role when the history names it
 // ("replay thread of trace thread 2", "prefetch worker 0"), else T<tid>.
@@ -126,9 +139,22 @@ Status LoadWindow(HistoryInfo* h, const std::vector<uint64_t>& around) {
       h->names[rec.thread.tid] = name;
       continue;
     }
+    if (rec.kind == trace::RecordKind::kSite) {
+      std::string name = rec.site.name.substr(0, 64);
+      for (char& c : name)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+      h->sites[rec.site.site] = {name, rec.site.access};
+      continue;
+    }
     if (rec.kind != trace::RecordKind::kEngine) continue;
     const auto& e = rec.engine;
-    if (e.kind == static_cast<uint16_t>(trace::EngineEventKind::kVerifyFail)) ++h->verify_failures;
+    bool verify_fail = e.kind == static_cast<uint16_t>(trace::EngineEventKind::kVerifyFail);
+    if (trace::IsSiteEvent(e.kind)) {
+      auto site = h->sites.find(e.kind - trace::kSiteEventBase);
+      verify_fail = site != h->sites.end() &&
+                    site->second.second == static_cast<uint8_t>(sched::Access::kVerifyFail);
+    }
+    if (verify_fail) ++h->verify_failures;
     h->threads.insert(e.tid);
     while (next < around.size() && around[next] + kMargin < e.seq) ++next;
     bool near = around.empty() || (next < around.size() && e.seq + kMargin >= around[next]);
@@ -207,7 +233,7 @@ std::string Timeline(const HistoryInfo& h) {
     int x = left + column++ * step;
     int y = top + lane[e.tid] * lane_h + lane_h / 2;
     bool is_hot = hot.count(e.seq) != 0;
-    std::string name = trace::EngineEventKindName(e.kind);
+    std::string name = Escape(EventName(h, e.kind));
     svg += fmt::format(
         "<circle class=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"><title>#{} {} {} block {} "
         "arg {}</title></circle>\n",
@@ -409,7 +435,7 @@ std::string Markdown(const std::vector<HistoryInfo>& hs, const std::vector<Merge
       if (k > 0 && e.seq > h.window[k - 1].seq + 1)
         md += fmt::format("   ... {} events\n", e.seq - h.window[k - 1].seq - 1);
       md += fmt::format("{} #{:<6} {:<{}} {:<28} block {}\n", hot.count(e.seq) ? ">>" : "  ", e.seq,
-                        Lane(h, e.tid), lane_width, trace::EngineEventKindName(e.kind),
+                        Lane(h, e.tid), lane_width, EventName(h, e.kind),
                         e.block & 0xffffffffu);
     }
     md += "```\n";

@@ -79,4 +79,29 @@ sched::Target FocusTarget(const Focus& f) {
   return t;
 }
 
+sched::Target AccessFocusTarget(const Focus& f) {
+  using A = sched::Access;
+  sched::Target t;
+  t.object = f.block;
+  auto rule = [](A held, A partner, bool held_first, int thread, bool after_match) {
+    sched::HoldRule r;
+    r.held_access = held;
+    r.partner_access = partner;
+    r.held_first = held_first;
+    r.held_thread = thread;
+    r.after_match = after_match;
+    return r;
+  };
+  if (f.rule == Fpre004Rule::kStaleClean) {
+    // The fill reads the object before the write...
+    t.rules.push_back(rule(A::kWrite, A::kFill, false, f.thread, false));
+    t.rules.push_back(rule(A::kFill, A::kWrite, true, -1, false));
+    // ...the mark comes after the write has released the object...
+    t.rules.push_back(rule(A::kMarkClean, A::kRelease, false, -1, true));
+    // ...and the next writer waits until a read has verified the buffer.
+    t.rules.push_back(rule(A::kAcquire, A::kVerify, false, -1, true));
+  }
+  return t;
+}
+
 }  // namespace ordo::engine

@@ -71,6 +71,10 @@ void OrderingPoints::Hit(EngineEventKind kind, uint64_t block, uint64_t arg, boo
   history_->Record(e);
 }
 
+void TraceHistory::Site(const trace::SiteRecord& site) {
+  if (status_.ok()) status_ = writer_->Add(trace::Record::Site(site));
+}
+
 void OrderingPoints::FireRequest(trace::IoOp op, uint32_t file, uint64_t offset, uint64_t length) {
   unsigned o = static_cast<unsigned>(op);
   STAP_PROBE4(ordo, request, o, file, offset, length);

@@ -183,7 +183,8 @@ struct Scheduler::Impl {
       const Target& tg = options.targets[i];
       if (!tg.any_object && (step.access == Access::kNone || step.object != tg.object)) continue;
       for (const HoldRule& r : tg.rules) {
-        if (r.held_site == step.site && (r.held_thread < 0 || r.held_thread == index) &&
+        const bool at = r.held_site != 0 ? r.held_site == step.site : r.held_access == step.access;
+        if (at && (r.held_thread < 0 || r.held_thread == index) &&
             (!r.after_match || target_matched[i])) {
           out->emplace_back(i, &r);
         }
@@ -193,7 +194,9 @@ struct Scheduler::Impl {
 
   bool PartnerReady(const ThreadInfo& u, const ThreadInfo& held, const HoldRule& r) const {
     const uint64_t o = held.pending.object;
-    if (u.pending.site != r.partner_site || u.pending.object > o ||
+    const bool at = r.partner_site != 0 ? u.pending.site == r.partner_site
+                                        : u.pending.access == r.partner_access;
+    if (!at || u.pending.object > o ||
         o - u.pending.object > r.partner_span) {
       return false;
     }
@@ -241,7 +244,7 @@ struct Scheduler::Impl {
           ti.hold_done = true;
           if (!r->held_first) return u;
           then_run = u;
-          then_site = r->partner_site;
+          then_site = threads[u]->pending.site;
           return t;
         }
       }
@@ -354,7 +357,7 @@ bool ParseStrategy(std::string_view name, Strategy* strategy) {
 std::string_view AccessName(Access access) {
   static constexpr std::string_view kNames[] = {"none",     "acquire",   "release", "read",
                                                 "write",    "fill",      "publish", "mark_clean",
-                                                "flag_set", "flag_read", "verify"};
+                                                "flag_set", "flag_read", "verify", "verify_fail"};
   size_t i = static_cast<size_t>(access);
   return i < std::size(kNames) ? kNames[i] : "none";
 }

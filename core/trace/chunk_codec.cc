@@ -169,6 +169,23 @@ void ChunkEncoder::Add(const Record& r) {
       s_[kMeta].Commit(m + n);
       break;
     }
+    case RecordKind::kSite: {
+      *ctrl++ = static_cast<char>(kTagExtended);
+      ctrl = PutVarint(ctrl, kExtendedSite);
+      s_[kCtrl].Commit(ctrl);
+      size_t n = std::min<size_t>(r.site.name.size(), kMaxStringBytes);
+      char body[32];
+      char* b = PutVarint(body, r.site.site);
+      b = PutVarint(b, r.site.access);
+      b = PutVarint(b, n);
+      size_t head = static_cast<size_t>(b - body);
+      char* m = s_[kMeta].Room(kRecordRoom + head + n);
+      m = PutVarint(m, head + n);
+      std::memcpy(m, body, head);
+      std::memcpy(m + head, r.site.name.data(), n);
+      s_[kMeta].Commit(m + head + n);
+      break;
+    }
     case RecordKind::kLost: {
       *ctrl++ = static_cast<char>(RecordKind::kLost);
       s_[kCtrl].Commit(ctrl);
@@ -364,11 +381,28 @@ bool ChunkDecoder::DecodeTableRecord(Record* r, uint8_t tag, bool* skipped) {
       break;
     }
     case kTagExtended: {
-      // A record kind from a newer minor version: skip its body.
-      ctrl.Varint();
+      // A site table entry, or a record kind from a newer minor version: skip its body.
+      uint64_t ext = ctrl.Varint();
       uint64_t n = c_[kMeta].Varint();
       const uint8_t* body;
       if (ctrl.failed || !c_[kMeta].Bytes(n, &body)) return Fail("extended record is malformed");
+      if (ext == kExtendedSite) {
+        ByteCursor b{body, body + n};
+        SiteRecord& site = r->site;
+        r->kind = RecordKind::kSite;
+        uint64_t id = b.Varint();
+        uint64_t access = b.Varint();
+        uint64_t len = b.Varint();
+        const uint8_t* name;
+        if (b.failed || id == 0 || id > 0xffff - kSiteEventBase || access > 0xff ||
+            len > kMaxStringBytes || !b.Bytes(len, &name) || b.p != b.end) {
+          return Fail("site table entry is malformed");
+        }
+        site.site = static_cast<uint32_t>(id);
+        site.access = static_cast<uint8_t>(access);
+        site.name.assign(reinterpret_cast<const char*>(name), len);
+        return true;
+      }
       ++decoded_;
       *skipped = true;
       return true;

@@ -29,6 +29,9 @@ std::string RecordToJson(const Record& r) {
     case RecordKind::kLost:
       j = {{"type", "lost"}, {"count", r.lost.count}, {"cpu", r.lost.cpu}, {"ts_ns", r.lost.ts_ns}};
       break;
+    case RecordKind::kSite:
+      j = {{"type", "site"}, {"site", r.site.site}, {"access", r.site.access}, {"name", r.site.name}};
+      break;
   }
   // Paths are bytes, not always UTF-8: replace what is not.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

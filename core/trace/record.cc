@@ -89,6 +89,7 @@ bool IsSyncOp(IoOp op) {
 
 std::string EngineEventKindName(uint16_t kind) {
   if (kind < kEventNames.size()) return std::string(kEventNames[kind]);
+  if (IsSiteEvent(kind)) return "site_" + std::to_string(kind - kSiteEventBase);
   return "engine_event_" + std::to_string(kind);
 }
 
@@ -118,6 +119,9 @@ bool SameRecord(const Record& a, const Record& b) {
     case RecordKind::kLost:
       return a.lost.count == b.lost.count && a.lost.cpu == b.lost.cpu &&
              a.lost.ts_ns == b.lost.ts_ns;
+    case RecordKind::kSite:
+      return a.site.site == b.site.site && a.site.access == b.site.access &&
+             a.site.name == b.site.name;
   }
   return false;
 }

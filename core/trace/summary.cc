@@ -57,6 +57,8 @@ void SummaryBuilder::Add(const Record& r) {
     case RecordKind::kLost:
       summary_.lost_events += r.lost.count;
       break;
+    case RecordKind::kSite:
+      break;
   }
 }
 

@@ -72,6 +72,9 @@ class Campaign {
   void Observe(const trace::EngineRecord& e) {
     if (analyzer_) analyzer_->Add(e);
   }
+  void ObserveSite(const trace::SiteRecord& s) {
+    if (analyzer_) analyzer_->AddSite(s);
+  }
   void RunDone(bool failed) {
     last_failed_ = failed;
     failures_ += failed ? 1 : 0;
@@ -246,6 +249,7 @@ Result<AutoSummary> ConfirmPredictions(const std::string& history_path,
   o.runs = auto_options.targeted_runs_per_rule * 2 + 1;  // rules x runs each, plus the joint one
   o.next_run = [&campaign](int run) { return campaign.Next(run); };
   o.observe = [&campaign](const trace::EngineRecord& e) { campaign.Observe(e); };
+  o.observe_site = [&campaign](const trace::SiteRecord& s) { campaign.ObserveSite(s); };
   o.on_run = [&campaign](int, int, bool failed) { campaign.RunDone(failed); };
   auto summary = replay::Replay(trace_path, o);
   if (!summary.ok()) return summary.status();
@@ -260,6 +264,7 @@ Result<AutoSummary> ReplayAuto(const std::string& trace_path, const replay::Repl
   o.focus.clear();
   o.next_run = [&campaign](int run) { return campaign.Next(run); };
   o.observe = [&campaign](const trace::EngineRecord& e) { campaign.Observe(e); };
+  o.observe_site = [&campaign](const trace::SiteRecord& s) { campaign.ObserveSite(s); };
   auto user_on_run = options.on_run;
   o.on_run = [&campaign, user_on_run](int run, int runs, bool failed) {
     campaign.RunDone(failed);

@@ -73,6 +73,45 @@ class OnFiles : public ReplayBackend {
 
 }  // namespace
 
+class OnHostedEngine : public ReplayBackend {
+ public:
+  OnHostedEngine(plugin::HostedEngine* e, sched::Scheduler* s) : e_(e), s_(s) {}
+  Status Read(uint32_t file, uint64_t offset, uint64_t length, std::string* out) override {
+    out->assign(length, '\0');
+    ordo_request r = Request(ORDO_OP_READ, file, offset, length);
+    r.out = out->data();
+    return e_->Apply(r);
+  }
+  Status Write(uint32_t file, uint64_t offset, std::string_view data) override {
+    ordo_request r = Request(ORDO_OP_WRITE, file, offset, data.size());
+    r.data = data.data();
+    return e_->Apply(r);
+  }
+  Status Sync(uint32_t file) override { return e_->Apply(Request(ORDO_OP_FSYNC, file, 0, 0)); }
+
+ private:
+  ordo_request Request(ordo_op op, uint32_t file, uint64_t offset, uint64_t length) {
+    thread_local std::string name;
+    name = EngineFileName(file);
+    ordo_request r{};
+    r.size = sizeof(ordo_request);
+    r.op = op;
+    r.file = name.c_str();
+    r.offset = offset;
+    r.length = length;
+    int index = s_->CurrentIndex();
+    r.thread = index > 0 ? static_cast<uint32_t>(index - 1) : 0;  // 0 is the dispatcher
+    return r;
+  }
+  plugin::HostedEngine* e_;
+  sched::Scheduler* s_;
+};
+
+std::unique_ptr<ReplayBackend> HostedEngineBackend(plugin::HostedEngine* engine,
+                                                   sched::Scheduler* scheduler) {
+  return std::make_unique<OnHostedEngine>(engine, scheduler);
+}
+
 std::unique_ptr<ReplayBackend> EngineBackend(engine::Engine* engine) {
   return std::make_unique<OnEngine>(engine);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ordo/engine/engine.h"
+#include "ordo/plugin/plugin.h"
 #include "plan.h"
 
 namespace ordo::replay {
@@ -21,6 +22,11 @@ class ReplayBackend {
 
 // The engine; files are named "f<index>". Does not own the engine.
 std::unique_ptr<ReplayBackend> EngineBackend(engine::Engine* engine);
+
+// An engine loaded through the engine ABI; files are named "f<index>". The
+// replay thread is named by the scheduler's index of the caller.
+std::unique_ptr<ReplayBackend> HostedEngineBackend(plugin::HostedEngine* engine,
+                                                   sched::Scheduler* scheduler);
 
 // pread/pwrite on target/files/<local name>, optionally with O_DIRECT.
 Result<std::unique_ptr<ReplayBackend>> FileBackend(const std::string& target,

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "backend.h"
+#include "isolated_run.h"
 #include "ordo/trace/reader.h"
 #include "ordo/trace/writer.h"
 #include "plan.h"
@@ -49,6 +50,14 @@ class MonotonicClock : public Clock {
   }
 };
 
+// Keeps the fields of an engine-reported failure in the run's outcome.
+void KeepFailure(const ordo_failure& f, RunOutcome* out) {
+  out->failure_kind = f.kind;
+  out->failure_object = f.object;
+  out->failure_file = std::string(f.file, strnlen(f.file, sizeof f.file));
+  out->failure_offset = f.offset;
+}
+
 struct Op {
   trace::IoOp op;
   uint32_t file;
@@ -73,35 +82,41 @@ constexpr uint64_t kRacingStepsPerOp = 8;
 // Forwards engine events to a trace and remembers where FPRE004 was seen.
 class RunHistory : public engine::HistorySink {
  public:
-  RunHistory(engine::HistorySink* next,
-             const std::function<void(const trace::EngineRecord&)>* observe)
-      : next_(next), observe_(observe) {}
+  RunHistory(engine::HistorySink* next, const ReplayOptions* o) : next_(next), o_(o) {}
   void Record(const trace::EngineRecord& e) override {
-    if (first_fail_ < 0 && e.kind == static_cast<uint16_t>(trace::EngineEventKind::kVerifyFail)) {
-      first_fail_ = static_cast<int64_t>(e.seq);
-    }
+    if (first_fail_ < 0 && IsVerifyFail(e.kind)) first_fail_ = static_cast<int64_t>(e.seq);
     if (next_) next_->Record(e);
-    if (*observe_) (*observe_)(e);
+    if (o_->observe) o_->observe(e);
+  }
+  void Site(const trace::SiteRecord& site) override {
+    if (site.access == static_cast<uint8_t>(sched::Access::kVerifyFail)) fail_sites_.push_back(site.site);
+    if (next_) next_->Site(site);
+    if (o_->observe_site) o_->observe_site(site);
   }
   int64_t first_fail() const { return first_fail_; }
 
  private:
+  bool IsVerifyFail(uint16_t kind) const {
+    if (kind == static_cast<uint16_t>(trace::EngineEventKind::kVerifyFail)) return true;
+    if (!trace::IsSiteEvent(kind)) return false;
+    uint32_t site = kind - trace::kSiteEventBase;
+    return std::find(fail_sites_.begin(), fail_sites_.end(), site) != fail_sites_.end();
+  }
   engine::HistorySink* next_;
-  const std::function<void(const trace::EngineRecord&)>* observe_;
+  const ReplayOptions* o_;
   int64_t first_fail_ = -1;
-};
-
-struct ThreadStats {
-  std::array<LatencyHistogram, 3> latency;
-  LatencyHistogram issue_error;
-  uint64_t ops = 0, errors = 0;
-  std::string first_error;  // the message of the first of `errors`
+  std::vector<uint32_t> fail_sites_;
 };
 
 class Runner {
  public:
-  Runner(const std::string& trace_path, const ReplayOptions& o, const ReplayPlan& plan)
-      : path_(trace_path), o_(o), plan_(plan), clock_(o.clock ? o.clock : RealClock()) {}
+  Runner(const std::string& trace_path, const ReplayOptions& o, const ReplayPlan& plan,
+         std::shared_ptr<plugin::EngineLibrary> library)
+      : path_(trace_path),
+        o_(o),
+        plan_(plan),
+        clock_(o.clock ? o.clock : RealClock()),
+        library_(std::move(library)) {}
 
   // One run. `history` may be null.
   Result<RunOutcome> Run(int run, const RunPlan& rp, trace::TraceWriter* history,
@@ -120,16 +135,34 @@ class Runner {
     // kRacingStepsPerOp per operation. It must depend on the trace alone (not
     // on earlier runs), so that a seed reproduces its run on its own.
     so.steps_estimate = std::max<uint64_t>(20, plan_.ops * kRacingStepsPerOp);
-    for (const engine::Focus& f : rp.focus) so.targets.push_back(engine::FocusTarget(f));
+    for (const engine::Focus& f : rp.focus) {
+      so.targets.push_back(library_ ? engine::AccessFocusTarget(f) : engine::FocusTarget(f));
+    }
     sched::Scheduler s(so);
     s.Attach("dispatcher");
 
     std::unique_ptr<engine::Engine> eng;
+    std::unique_ptr<plugin::HostedEngine> hosted;
     std::unique_ptr<ReplayBackend> backend;
     std::unique_ptr<engine::TraceHistory> trace_sink;
     if (history) trace_sink = std::make_unique<engine::TraceHistory>(history);
-    RunHistory sink(trace_sink.get(), &o_.observe);
-    if (o_.backend == Backend::kEngine) {
+    RunHistory sink(trace_sink.get(), &o_);
+    if (o_.backend == Backend::kEngine && library_) {
+      // An engine of the team's own starts from an empty directory each run.
+      std::string dir = o_.target + "/engine";
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+      if (!fs::create_directories(dir, ec) || ec) {
+        return Status::IoError(dir + ": cannot create the engine directory: " + ec.message());
+      }
+      auto e = plugin::HostedEngine::Open(library_, dir, o_.engine_config, &s, &sink, rp.seed);
+      if (!e.ok()) {
+        s.Detach();
+        return e.status();
+      }
+      hosted = std::move(e).value();
+      backend = HostedEngineBackend(hosted.get(), &s);
+    } else if (o_.backend == Backend::kEngine) {
       std::string dir = o_.target + "/engine";
       ORDO_RETURN_IF_ERROR(FreshEngine(dir));
       engine::EngineOptions eo;
@@ -205,6 +238,7 @@ class Runner {
               out.message = status.message();
               out.thread = static_cast<uint32_t>(i);
               out.op_index = index;
+              if (hosted) KeepFailure(hosted->failure(), &out);
             }
             failed = true;
           } else if (!status.ok()) {
@@ -228,6 +262,21 @@ class Runner {
       eng->Quiesce();
       Status c = eng->Close();
       if (dispatch.ok()) dispatch = c;
+    }
+    if (hosted) {
+      // Everything on disk is verified after the requests: corruption the
+      // requests did not read is a failure of the run too.
+      Status c = out.failed ? Status::Ok() : hosted->Check();
+      if (c.code() == StatusCode::kVerifyFailed) {
+        out.failed = true;
+        out.message = c.message();
+        out.thread = 0;
+        out.op_index = 0;
+        KeepFailure(hosted->failure(), &out);
+        c = Status::Ok();
+      }
+      Status cl = hosted->Close();
+      if (dispatch.ok()) dispatch = c.ok() ? cl : c;
     }
     s.Detach();
     if (history && o_.backend == Backend::kEngine) {
@@ -335,8 +384,37 @@ class Runner {
   const ReplayOptions& o_;
   const ReplayPlan& plan_;
   Clock* clock_;
+  std::shared_ptr<plugin::EngineLibrary> library_;
   bool template_ready_ = false;
 };
+
+// The header of a run's history: what made it, and where.
+trace::TraceHeader HistoryHeader(const std::string& trace_path, const ReplayOptions& o,
+                                 const RunOutcome& planned) {
+  trace::TraceHeader h;
+  h.tool_version = std::string("ordo ") + ORDO_VERSION;
+  h.kind = "history";
+  h.clock = "logical";
+  struct utsname u;
+  if (uname(&u) == 0) {  // where the run was made, for reports
+    h.host = u.nodename;
+    h.kernel = std::string(u.sysname) + " " + u.release;
+  }
+  h.source = ReproduceCommand(trace_path, o, planned);
+  return h;
+}
+
+// Streams a run's history (written by its child process) to the observers.
+Status Observe(const std::string& history, const ReplayOptions& o) {
+  auto reader = trace::TraceReader::Open(history);
+  if (!reader.ok()) return reader.status();
+  trace::Record r;
+  while ((*reader)->Next(&r)) {
+    if (r.kind == trace::RecordKind::kEngine && o.observe) o.observe(r.engine);
+    if (r.kind == trace::RecordKind::kSite && o.observe_site) o.observe_site(r.site);
+  }
+  return (*reader)->status();
+}
 
 }  // namespace
 
@@ -362,11 +440,22 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   summary.files = static_cast<uint32_t>(plan->files.size());
   summary.api_level = plan->api_level;
   summary.trace_duration_ns = plan->last_ns - plan->first_ns;
-  Runner runner(trace_path, o, plan.value());
+  std::shared_ptr<plugin::EngineLibrary> library;
+  if (o.backend == Backend::kEngine && !o.engine_path.empty()) {
+    auto lib = plugin::EngineLibrary::Load(o.engine_path);
+    if (!lib.ok()) return lib.status();
+    library = std::move(lib).value();
+  }
+  // Engines of a team's own run each run in a child process.
+  const bool isolated = library != nullptr && !o.engine_in_process;
+  Runner runner(trace_path, o, plan.value(), library);
   ThreadStats total;
   const uint64_t t0 = RealClock()->NowNs();
   bool history_kept = false;
-  std::string tmp = o.history_path + ".partial";
+  // An isolated run's events reach `observe` from its history, read back.
+  const bool observe_history = isolated && (o.observe || o.observe_site);
+  std::string tmp = !o.history_path.empty() ? o.history_path + ".partial"
+                                            : o.target + "/run-history.partial";
   // The last run this shard makes, for "keep the last run's history".
   const int last_run = o.shard_index + (o.runs - 1 - o.shard_index) / o.shard_count * o.shard_count;
   for (int run = o.shard_index; run < o.runs && !(o.stop && o.stop->load()); run += o.shard_count) {
@@ -376,38 +465,39 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
       if (!next) break;
       rp = *next;
     }
-    std::unique_ptr<trace::TraceWriter> writer;
-    bool want_history = !o.history_path.empty() && !history_kept;
-    if (want_history) {
-      trace::TraceHeader h;
-      h.tool_version = std::string("ordo ") + ORDO_VERSION;
-      h.kind = "history";
-      h.clock = "logical";
-      struct utsname u;
-      if (uname(&u) == 0) {  // where the run was made, for reports
-        h.host = u.nodename;
-        h.kernel = std::string(u.sysname) + " " + u.release;
+    RunOutcome planned;
+    planned.run = run;
+    planned.seed = rp.seed;
+    planned.strategy = rp.strategy;
+    planned.focus = rp.focus;
+    const bool want_history = !o.history_path.empty() && !history_kept;
+    const bool write_history = want_history || observe_history;
+    // Runs `rp`, writing its history to `tmp` when asked.
+    auto run_once = [&](ThreadStats* stats) -> Result<RunOutcome> {
+      std::unique_ptr<trace::TraceWriter> writer;
+      if (write_history) {
+        auto w = trace::TraceWriter::Create(tmp, HistoryHeader(trace_path, o, planned));
+        if (!w.ok()) return w.status();
+        writer = std::move(w).value();
       }
-      RunOutcome probe;
-      probe.run = run;
-      probe.seed = rp.seed;
-      probe.strategy = rp.strategy;
-      probe.focus = rp.focus;
-      h.source = ReproduceCommand(trace_path, o, probe);
-      auto w = trace::TraceWriter::Create(tmp, h);
-      if (!w.ok()) return w.status();
-      writer = std::move(w).value();
-    }
-    auto outcome = runner.Run(run, rp, writer.get(), &total);
+      auto outcome = runner.Run(run, rp, writer.get(), stats);
+      if (writer && outcome.ok()) ORDO_RETURN_IF_ERROR(writer->Close());
+      return outcome;
+    };
+    auto outcome = isolated ? RunIsolated(planned, run_once, &total) : run_once(&total);
     if (!outcome.ok()) return outcome.status();
-    if (writer) {
-      ORDO_RETURN_IF_ERROR(writer->Close());
-      if (outcome->failed || run == last_run) {
-        std::error_code ec;
-        fs::rename(tmp, o.history_path, ec);
-        if (ec) return Status::IoError(o.history_path + ": " + ec.message());
-        history_kept = true;
-      }
+    if (outcome->crashed) {
+      // What the killed run wrote has no footer: it is not kept as a history.
+      std::error_code ec;
+      fs::remove(tmp, ec);
+    } else if (observe_history) {
+      ORDO_RETURN_IF_ERROR(Observe(tmp, o));
+    }
+    if (want_history && !outcome->crashed && (outcome->failed || run == last_run)) {
+      std::error_code ec;
+      fs::rename(tmp, o.history_path, ec);
+      if (ec) return Status::IoError(o.history_path + ": " + ec.message());
+      history_kept = true;
     }
     summary.outcomes.push_back(outcome.value());
     ++summary.runs;
@@ -417,6 +507,12 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
     }
     if (o.on_run) o.on_run(run, o.runs, outcome->failed);
     if (outcome->failed && o.until_fail) break;
+  }
+  std::error_code ec;
+  if (o.history_path.empty()) {
+    fs::remove(tmp, ec);
+  } else if (!history_kept) {
+    fs::rename(tmp, o.history_path, ec);  // the last run made, when a stop cut the runs short
   }
   if (!history_kept && !o.history_path.empty()) {
     std::error_code ec;
@@ -436,7 +532,10 @@ std::string ReproduceCommand(const std::string& trace_path, const ReplayOptions&
   std::string cmd = fmt::format("ordo replay {} --target {} --backend {}", trace_path, o.target,
                                 o.backend == Backend::kEngine ? "engine" : "file");
   if (o.backend == Backend::kEngine) {
-    cmd += fmt::format(" --engine {} --explore {} --seed {}", engine::EngineModeName(o.engine_mode),
+    std::string engine = o.engine_path.empty()
+                             ? std::string(engine::EngineModeName(o.engine_mode))
+                             : plugin::EngineSpecString({o.engine_path, o.engine_config});
+    cmd += fmt::format(" --engine {} --explore {} --seed {}", engine,
                        sched::StrategyName(run.strategy), run.seed);
     if (run.strategy == sched::Strategy::kPct) cmd += fmt::format(" --depth {}", o.depth);
     if (run.strategy == sched::Strategy::kTargeted) {

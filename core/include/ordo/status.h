@@ -32,6 +32,8 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
+  // A status of `code` (code and message carried across a process boundary).
+  static Status FromCode(StatusCode code, std::string msg) { return {code, std::move(msg)}; }
   static Status InvalidArgument(std::string msg) { return {StatusCode::kInvalidArgument, std::move(msg)}; }
   static Status NotFound(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }

@@ -61,6 +61,11 @@ class Analyzer {
   // Feeds the next engine event of the history (index = position among
   // engine events, 0-based).
   void Add(const trace::EngineRecord& event);
+  // Feeds a site table entry (engines loaded through the engine ABI): its
+  // events are judged by its access kind. Comes before the site's events;
+  // may be called from another thread than Add's if that thread hands the
+  // later events over with synchronization.
+  void AddSite(const trace::SiteRecord& site);
   // A hint that an event on `block` will be added soon: brings the block's
   // hash slot (state = false) or its state (true, once the slot is near) into
   // the cache. Changes no result.

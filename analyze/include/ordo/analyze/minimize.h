@@ -24,6 +24,9 @@ namespace ordo::analyze {
 
 struct MinimizeOptions {
   engine::EngineMode mode = engine::EngineMode::kLegacy;
+  // An engine loaded through the engine ABI instead (see ReplayOptions).
+  std::string engine_path;
+  std::string engine_config;
   sched::Strategy strategy = sched::Strategy::kPct;
   uint64_t seed = 1;
   int depth = 10;

@@ -39,5 +39,10 @@ bool ParseFocus(std::string_view text, Focus* focus);
 //    and goes first (or a verify about to read "cache ready" waits until
 //    compaction is inside its relocation).
 sched::Target FocusTarget(const Focus& focus);
+// The same for an engine loaded through the engine ABI, over access kinds
+// (FPRE004-A only): a writer about to write waits until a fill of the object
+// is about to happen and the fill goes first; the mark-clean then waits until
+// the writer is about to release; the next acquire waits for a verify.
+sched::Target AccessFocusTarget(const Focus& focus);
 
 }  // namespace ordo::engine

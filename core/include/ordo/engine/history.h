@@ -19,16 +19,22 @@ class HistorySink {
   // Called at every ordering point with `seq` already assigned. Calls are
   // serialized by the engine; implementations need no locking of their own.
   virtual void Record(const trace::EngineRecord& event) = 0;
+  // Called when an engine registers an ordering point (engines loaded through
+  // the engine ABI), before any event of that site.
+  virtual void Site(const trace::SiteRecord& site) {}
 };
 
 // Keeps events in memory (tests, small runs).
 class MemoryHistory : public HistorySink {
  public:
   void Record(const trace::EngineRecord& event) override { events_.push_back(event); }
+  void Site(const trace::SiteRecord& site) override { sites_.push_back(site); }
   const std::vector<trace::EngineRecord>& events() const { return events_; }
+  const std::vector<trace::SiteRecord>& sites() const { return sites_; }
 
  private:
   std::vector<trace::EngineRecord> events_;
+  std::vector<trace::SiteRecord> sites_;
 };
 
 // Streams events into a .ordo trace. Wall time is left out unless asked for,
@@ -38,6 +44,7 @@ class TraceHistory : public HistorySink {
   explicit TraceHistory(trace::TraceWriter* writer, bool wall_time = false)
       : writer_(writer), wall_time_(wall_time) {}
   void Record(const trace::EngineRecord& event) override;
+  void Site(const trace::SiteRecord& site) override;
   // The first write error, if any (later events are dropped after it).
   const Status& status() const { return status_; }
 

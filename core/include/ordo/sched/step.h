@@ -25,7 +25,9 @@ enum class Access : uint8_t {
   kFlagSet,    // sets or clears a state flag of the object
   kFlagRead,   // reads a state flag
   kVerify,     // checks a buffer against the object's checksum
+  kVerifyFail,  // ...and the check failed
 };
+// These values are the engine ABI's ordo_access values (ordo/engine_abi.h).
 
 std::string_view AccessName(Access access);
 bool WriteLike(Access access);
@@ -60,6 +62,10 @@ struct HoldRule {
   // Applies only once another rule of the same target has matched: holds
   // that keep a forced state until something observes it.
   bool after_match = false;
+  // With held_site (partner_site) 0: any step of this access kind, so rules
+  // can be written over access kinds for engines whose sites are their own.
+  Access held_access = Access::kNone;
+  Access partner_access = Access::kNone;
 };
 
 struct Target {

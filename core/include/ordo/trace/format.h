@@ -66,6 +66,8 @@ enum Stream : int { kCtrl = 0, kTime = 1, kOffset = 2, kSize = 3, kMeta = 4, kSt
 // Record tag byte: low 3 bits kind, high 5 bits kind-specific flags.
 inline constexpr uint8_t kTagKindMask = 0x07;
 inline constexpr uint8_t kTagExtended = 7;  // varint kind + varint length + body in meta
+// Extended record kinds known to this build.
+inline constexpr uint64_t kExtendedSite = 1;  // site table entry (format 1.1)
 // I/O record flags: field present (otherwise predicted from the thread's state).
 inline constexpr uint8_t kIoHasOp = 0x08;
 inline constexpr uint8_t kIoHasFile = 0x10;

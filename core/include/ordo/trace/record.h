@@ -14,6 +14,8 @@ enum class RecordKind : uint8_t {
   kFile = 3,    // file table entry: gives a file id its identity
   kThread = 4,  // thread table entry: names a thread
   kLost = 5,    // events the capture could not record
+  kSite = 8,    // site table entry: names an ordering point of an engine
+                // loaded through the engine ABI (stored as extended kind 1)
 };
 
 // What an I/O request did. Syscall-level ops name the syscall; kEngine* are
@@ -45,6 +47,12 @@ enum class EngineEventKind : uint16_t {
                   // was cached, 0: only a buffer cached when it took the lock
   kCount  // not a kind: number of kinds known to this build
 };
+
+// Engine event kinds from this value up are ordering points an engine
+// registered through the engine ABI: kind - kSiteEventBase is the site id, and
+// the site table (SiteRecord) gives its name and access kind.
+inline constexpr uint16_t kSiteEventBase = 0x8000;
+inline bool IsSiteEvent(uint16_t kind) { return kind >= kSiteEventBase; }
 
 struct IoRecord {
   IoOp op = IoOp::kRead;
@@ -84,6 +92,12 @@ struct ThreadRecord {
   std::string name;
 };
 
+struct SiteRecord {
+  uint32_t site = 0;   // id > 0; its events have kind kSiteEventBase + site
+  uint8_t access = 0;  // an ordo_access (sched::Access) value
+  std::string name;    // "readahead.mark_clean"
+};
+
 struct LostRecord {
   uint64_t count = 0;
   uint32_t cpu = 0;
@@ -100,12 +114,14 @@ struct Record {
   FileRecord file;
   ThreadRecord thread;
   LostRecord lost;
+  SiteRecord site;
 
   static Record Io(const IoRecord& r) { Record x; x.kind = RecordKind::kIo; x.io = r; return x; }
   static Record Engine(const EngineRecord& r) { Record x; x.kind = RecordKind::kEngine; x.engine = r; return x; }
   static Record File(const FileRecord& r) { Record x; x.kind = RecordKind::kFile; x.file = r; return x; }
   static Record Thread(const ThreadRecord& r) { Record x; x.kind = RecordKind::kThread; x.thread = r; return x; }
   static Record Lost(const LostRecord& r) { Record x; x.kind = RecordKind::kLost; x.lost = r; return x; }
+  static Record Site(const SiteRecord& r) { Record x; x.kind = RecordKind::kSite; x.site = r; return x; }
 };
 
 // True when the two records hold the same data for their kind.

@@ -46,6 +46,14 @@ struct ReplayOptions {
   bool force = false;  // accept a non-empty target ordo did not create
   Backend backend = Backend::kEngine;
   engine::EngineMode engine_mode = engine::EngineMode::kFixed;
+  // An engine loaded through the engine ABI (ordo/engine_abi.h) instead of
+  // the built-in one: the shared object and its "key=value,..." config. Each
+  // of its runs executes in a child process, so a crash is an outcome.
+  std::string engine_path;
+  std::string engine_config;
+  // Run such an engine in ordo's own process instead (faster; a crash in it
+  // then ends ordo: for debugging the engine under gdb, and for measuring).
+  bool engine_in_process = false;
   bool direct_io = false;  // file backend: O_DIRECT
   Timing timing = Timing::kFast;
   double speed = 1.0;  // kScaled: trace time / speed
@@ -85,6 +93,8 @@ struct ReplayOptions {
   std::function<std::optional<RunPlan>(int run)> next_run;
   // When set, sees every engine event of every run as it is recorded.
   std::function<void(const trace::EngineRecord&)> observe;
+  // ...and every site an engine loaded through the ABI registers.
+  std::function<void(const trace::SiteRecord&)> observe_site;
 };
 
 
@@ -95,7 +105,14 @@ struct RunOutcome {
   std::vector<engine::Focus> focus;  // targeted runs: the races forced
   sched::HoldStats holds;
   bool failed = false;
-  std::string message;      // the read-verify failure
+  bool crashed = false;     // the engine under test crashed (failed is set too)
+  std::string message;      // the read-verify failure (or the crash)
+  // What an engine loaded through the engine ABI reported (ordo_failure):
+  // its kind (0: none reported), object, logical file and byte offset.
+  uint32_t failure_kind = 0;
+  uint64_t failure_object = 0;
+  std::string failure_file;
+  uint64_t failure_offset = 0;
   uint32_t thread = 0;      // replay thread that saw it
   uint64_t op_index = 0;    // its index among that thread's operations
   int64_t history_seq = -1; // the verify_fail event in the history, if kept

@@ -1,0 +1,188 @@
+/* ordo engine ABI: put your own cache engine under ordo's scheduler.
+ *
+ * Pure C99, no ordo internals. An engine is a shared object exporting one
+ * symbol, ordo_engine_get(). ordo (the host) loads it with
+ *   ordo replay TRACE --engine ./libmyengine.so[:key=value,key=value]
+ * and drives it with the trace's requests, one engine per run, each run in a
+ * child process (a crash in the engine is a finding, not ordo dying).
+ *
+ * Two directions:
+ *  - host -> engine (ordo_engine_ops): open a directory with a key=value
+ *    configuration, apply one traced request, check everything on disk,
+ *    close. A read whose data fails verification (or any corruption the
+ *    engine detects) returns ORDO_FAILED with an ordo_failure filled in.
+ *  - engine -> host (ordo_host): threads, mutexes, condition waits, random
+ *    numbers and time come from the host, so under a seeded scheduler one
+ *    thread runs at a time and a seed decides the interleaving. point()
+ *    announces the step a thread is about to take on an object (its site,
+ *    registered once by name with an access kind): it is where the scheduler
+ *    may switch threads, and it is recorded in the run's history, which
+ *    ordo analyze reads through the access kinds below.
+ *
+ * Rules an engine must follow under control: every thread that touches
+ * engine state is the host's (the caller of apply/open/check/close, or one
+ * started with spawn); it blocks only in mutex_lock or wait; it never sleeps
+ * or spins on state another thread changes. Memory, files and everything
+ * else are the engine's own.
+ *
+ * Versioning: ORDO_ENGINE_ABI_MAJOR must match exactly; the minor may grow.
+ * Structs begin with their size (as the side that fills them was built) and
+ * only grow at the end, so a newer host reads an older engine's ops and an
+ * engine built against a newer minor runs on an older host as long as it
+ * reads host fields only below host->size (ORDO_HOST_HAS). */
+#ifndef ORDO_ENGINE_ABI_H_
+#define ORDO_ENGINE_ABI_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ORDO_ENGINE_ABI_MAJOR 1
+#define ORDO_ENGINE_ABI_MINOR 0
+
+/* Results of engine operations. */
+#define ORDO_OK 0
+#define ORDO_FAILED 1 /* a finding: the engine detected corruption (see ordo_failure) */
+#define ORDO_ERROR 2  /* the operation could not be done (I/O error, bad config...) */
+
+/* How a step touches its object. The analyzer's rules are written over these
+ * kinds, so they apply to any engine that announces them:
+ *   FPRE004-A (stale fill): a thread FILLs a buffer from an object and later
+ *   MARK_CLEANs it (makes it servable) while another thread's WRITE of the
+ *   object, inside its ACQUIRE..RELEASE of that object, is not ordered with
+ *   the fill and the mark: the buffer can hold data from before the write
+ *   under the checksum from after it.
+ * Ordering edges the analyzer knows: program order, and RELEASE of an object
+ * to the next ACQUIRE of the same object. Two steps race when they are on one
+ * object, in two threads, and at least one is write-like (ACQUIRE, RELEASE,
+ * WRITE, PUBLISH, MARK_CLEAN, FLAG_SET). */
+typedef enum ordo_access {
+  ORDO_ACCESS_NONE = 0,    /* not an access (request boundaries...): races with nothing */
+  ORDO_ACCESS_ACQUIRE = 1, /* takes the object's lock */
+  ORDO_ACCESS_RELEASE = 2, /* releases it */
+  ORDO_ACCESS_READ = 3,    /* reads the object's data */
+  ORDO_ACCESS_WRITE = 4,   /* updates the object's data (and its checksum) */
+  ORDO_ACCESS_FILL = 5,    /* reads the object's data into a cache buffer */
+  ORDO_ACCESS_PUBLISH = 6, /* makes a new version of the object visible */
+  ORDO_ACCESS_MARK_CLEAN = 7, /* marks the thread's last filled buffer ready to serve */
+  ORDO_ACCESS_FLAG_SET = 8,   /* sets or clears a state flag of the object */
+  ORDO_ACCESS_FLAG_READ = 9,  /* reads a state flag */
+  ORDO_ACCESS_VERIFY = 10,    /* checks a buffer against the object's checksum */
+  ORDO_ACCESS_VERIFY_FAIL = 11 /* ...and the check failed */
+} ordo_access;
+
+/* What apply() is asked to do. */
+typedef enum ordo_op {
+  ORDO_OP_READ = 0,
+  ORDO_OP_WRITE = 1,
+  ORDO_OP_FSYNC = 2,
+  ORDO_OP_TRIM = 3
+} ordo_op;
+
+/* What an engine found wrong. */
+typedef enum ordo_failure_kind {
+  ORDO_FAILURE_VERIFY = 1,  /* a read's data did not match its checksum */
+  ORDO_FAILURE_CORRUPT = 2, /* any other corruption the engine detected */
+} ordo_failure_kind;
+
+/* Filled by the engine when an operation returns ORDO_FAILED (or ORDO_ERROR:
+ * message only). The host zeroes it and sets size before each call. */
+typedef struct ordo_failure {
+  uint32_t size;
+  uint32_t kind;      /* ordo_failure_kind */
+  uint64_t object;    /* the object (as announced at points) that failed */
+  uint64_t offset;    /* byte offset in `file` */
+  char file[256];     /* the logical file name */
+  char message[512];  /* one line, for people */
+} ordo_failure;
+
+/* One traced request. Data written is a deterministic pattern the host makes;
+ * a read's `out` has room for `length` bytes (holes and bytes past the end of
+ * a file read as zero). `thread` is the replay thread issuing it. */
+typedef struct ordo_request {
+  uint32_t size;
+  uint32_t op;      /* ordo_op */
+  const char* file; /* logical file name, NUL-terminated ("f0", "f1"...) */
+  uint64_t offset;
+  uint64_t length;
+  const void* data; /* ORDO_OP_WRITE: `length` bytes */
+  void* out;        /* ORDO_OP_READ: room for `length` bytes */
+  uint32_t thread;
+} ordo_request;
+
+typedef struct ordo_mutex ordo_mutex; /* the host's */
+
+/* Services the host gives the engine. `ctx` is passed back to every call.
+ * Valid from open() until close() returns. */
+typedef struct ordo_host {
+  uint32_t size;
+  uint16_t major, minor;
+  void* ctx;
+  /* Starts fn(arg) on a new thread the host schedules; returns its handle
+   * (>= 0), or -1. The thread ends when fn returns. */
+  int (*spawn)(void* ctx, const char* name, void (*fn)(void*), void* arg);
+  /* Waits until thread `handle` has ended. */
+  void (*join)(void* ctx, int handle);
+  ordo_mutex* (*mutex_new)(void* ctx);
+  void (*mutex_free)(void* ctx, ordo_mutex* m);
+  void (*mutex_lock)(void* ctx, ordo_mutex* m);
+  void (*mutex_unlock)(void* ctx, ordo_mutex* m);
+  /* With `m` held: waits until ready(arg) returns nonzero, releasing `m`
+   * while it waits; `m` is held whenever ready() runs and on return. */
+  void (*wait)(void* ctx, ordo_mutex* m, int (*ready)(void*), void* arg);
+  /* Wakes the waiters of `m` to re-evaluate their predicates. */
+  void (*notify)(void* ctx, ordo_mutex* m);
+  /* A seeded random number: the same seed gives the same sequence. */
+  uint64_t (*random)(void* ctx);
+  /* Monotonic nanoseconds; logical (advances by steps) under control. */
+  uint64_t (*now_ns)(void* ctx);
+  /* Registers an ordering point by name ("prefetch.mark_clean") with the
+   * access kind its steps have; returns the site id (> 0). Register every
+   * site in open(), in a fixed order: ids are assigned in order. */
+  uint32_t (*site)(void* ctx, const char* name, uint32_t access);
+  /* The calling thread is about to take a step at `site` on `object` (any
+   * 64-bit name the engine gives what it orders on: a block key, a buffer).
+   * Under control this may switch threads; it records a history event
+   * (site, object, arg). */
+  void (*point)(void* ctx, uint32_t site, uint64_t object, uint64_t arg);
+} ordo_host;
+
+/* True when the host struct has field `f` (a host older than the engine's
+ * header may not). */
+#define ORDO_HOST_HAS(host, f) \
+  ((host)->size >= offsetof(ordo_host, f) + sizeof(((ordo_host*)0)->f))
+
+/* The engine's entry points. Return ORDO_OK, ORDO_FAILED or ORDO_ERROR. */
+typedef struct ordo_engine_ops {
+  uint32_t size; /* sizeof(ordo_engine_ops) as the engine was built */
+  uint16_t major, minor;
+  const char* name; /* "writeback-cache" */
+  /* Opens (creating if needed) an engine in directory `dir` (it exists and
+   * belongs to this run). `config` is "key=value,key=value" (may be empty);
+   * unknown keys are an error. *engine receives the engine's handle. */
+  int (*open)(const ordo_host* host, const char* dir, const char* config, void** engine,
+              ordo_failure* failure);
+  /* Applies one request. Called from the host's replay threads, several at
+   * once: the engine does its own locking (with host mutexes). */
+  int (*apply)(void* engine, const ordo_request* request, ordo_failure* failure);
+  /* Verifies everything on disk (after the requests, before close). */
+  int (*check)(void* engine, ordo_failure* failure);
+  /* Stops and joins the engine's threads and frees it. */
+  int (*close)(void* engine, ordo_failure* failure);
+} ordo_engine_ops;
+
+/* The one exported symbol. Returns ORDO_OK and sets *ops when the engine
+ * supports host_major; otherwise ORDO_ERROR (the host then names both
+ * versions). */
+typedef int (*ordo_engine_get_fn)(uint16_t host_major, uint16_t host_minor,
+                                  const ordo_engine_ops** ops);
+#define ORDO_ENGINE_GET_SYMBOL "ordo_engine_get"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ORDO_ENGINE_ABI_H_ */

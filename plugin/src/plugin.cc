@@ -1,0 +1,271 @@
+#include "ordo/plugin/plugin.h"
+
+#include <dlfcn.h>
+#include <fmt/core.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+
+#define _SDT_HAS_SEMAPHORES 1
+#include <sys/sdt.h>
+
+#include "ordo/trace/record.h"
+
+// The USDT semaphore of ordo:point, defined with the built-in engine's probe.
+extern "C" volatile unsigned short ordo_point_semaphore;
+
+namespace ordo::plugin {
+
+static_assert(ORDO_ACCESS_VERIFY_FAIL == static_cast<int>(sched::Access::kVerifyFail),
+              "ordo_access and sched::Access must agree");
+
+bool IsEngineSpec(std::string_view text) {
+  size_t so = text.find(".so");
+  return so != std::string_view::npos && (so + 3 == text.size() || text[so + 3] == ':');
+}
+
+EngineSpec ParseEngineSpec(std::string_view text) {
+  EngineSpec spec;
+  size_t so = text.find(".so");
+  size_t colon = so == std::string_view::npos ? std::string_view::npos : text.find(':', so);
+  spec.path = std::string(text.substr(0, colon));
+  if (colon != std::string_view::npos) spec.config = std::string(text.substr(colon + 1));
+  return spec;
+}
+
+std::string EngineSpecString(const EngineSpec& spec) {
+  return spec.config.empty() ? spec.path : spec.path + ":" + spec.config;
+}
+
+Result<std::shared_ptr<EngineLibrary>> EngineLibrary::Load(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return Status::NotFound(fmt::format("{}: engine: {}", path, std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(path + ": engine: not a regular file");
+  // A name without a slash would be searched for on the library path.
+  std::string open_path = path.find('/') == std::string::npos ? "./" + path : path;
+  void* handle = dlopen(open_path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    return Status::InvalidArgument(
+        fmt::format("{}: engine: not a loadable shared object: {}", path, why ? why : "?"));
+  }
+  std::shared_ptr<EngineLibrary> lib(new EngineLibrary);
+  lib->handle_ = handle;
+  lib->path_ = path;
+  auto get = reinterpret_cast<ordo_engine_get_fn>(dlsym(handle, ORDO_ENGINE_GET_SYMBOL));
+  if (get == nullptr) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: engine: no {} symbol: not an ordo engine (see ordo/engine_abi.h)", path,
+        ORDO_ENGINE_GET_SYMBOL));
+  }
+  const ordo_engine_ops* ops = nullptr;
+  int rc = get(ORDO_ENGINE_ABI_MAJOR, ORDO_ENGINE_ABI_MINOR, &ops);
+  if (ops != nullptr && ops->major != ORDO_ENGINE_ABI_MAJOR) {
+    return Status::Unsupported(fmt::format(
+        "{}: engine ABI {}.{} is not supported by this ordo (engine ABI {}.{}): rebuild the engine "
+        "against this ordo's engine_abi.h",
+        path, ops->major, ops->minor, ORDO_ENGINE_ABI_MAJOR, ORDO_ENGINE_ABI_MINOR));
+  }
+  if (rc != ORDO_OK || ops == nullptr) {
+    return Status::Unsupported(fmt::format(
+        "{}: engine refused this ordo's engine ABI {}.{} (ordo_engine_get returned {})", path,
+        ORDO_ENGINE_ABI_MAJOR, ORDO_ENGINE_ABI_MINOR, rc));
+  }
+  if (ops->size < offsetof(ordo_engine_ops, close) + sizeof(ops->close) || !ops->open ||
+      !ops->apply || !ops->check || !ops->close) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: engine: its ordo_engine_ops is incomplete (size {}, a null entry point)", path,
+        ops->size));
+  }
+  lib->ops_ = ops;
+  return lib;
+}
+
+EngineLibrary::~EngineLibrary() {
+  if (handle_ != nullptr) dlclose(handle_);
+}
+
+std::string EngineLibrary::name() const {
+  return ops_ != nullptr && ops_->name != nullptr ? ops_->name : path_;
+}
+
+namespace {
+
+// Each replay thread applies its own requests: failures are per thread.
+thread_local ordo_failure t_failure;
+ordo_failure* Fresh() {
+  t_failure = ordo_failure{};
+  t_failure.size = sizeof(ordo_failure);
+  return &t_failure;
+}
+
+struct HostMutex {
+  explicit HostMutex(sched::Scheduler* s) : mu(s), cv(s) {}
+  sched::Mutex mu;
+  sched::CondVar cv;
+};
+
+uint64_t SplitMix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+struct HostedEngine::Host {
+  ordo_host abi{};
+  sched::Scheduler* scheduler = nullptr;
+  engine::HistorySink* history = nullptr;
+  std::atomic<uint64_t> rng{0};
+  std::mutex mu;  // sites, history records
+  std::vector<sched::Access> access{sched::Access::kNone};  // by site id
+  uint64_t seq = 0;
+
+  static Host* Of(void* ctx) { return static_cast<Host*>(ctx); }
+
+  static int Spawn(void* ctx, const char* name, void (*fn)(void*), void* arg) {
+    return Of(ctx)->scheduler->Spawn(name ? name : "engine", [fn, arg] { fn(arg); });
+  }
+  static void Join(void* ctx, int handle) { Of(ctx)->scheduler->Join(handle); }
+  static ordo_mutex* MutexNew(void* ctx) {
+    return reinterpret_cast<ordo_mutex*>(new HostMutex(Of(ctx)->scheduler));
+  }
+  static void MutexFree(void*, ordo_mutex* m) { delete reinterpret_cast<HostMutex*>(m); }
+  static void Lock(void*, ordo_mutex* m) { reinterpret_cast<HostMutex*>(m)->mu.lock(); }
+  static void Unlock(void*, ordo_mutex* m) { reinterpret_cast<HostMutex*>(m)->mu.unlock(); }
+  static void Wait(void*, ordo_mutex* m, int (*ready)(void*), void* arg) {
+    HostMutex* h = reinterpret_cast<HostMutex*>(m);
+    h->cv.Wait(h->mu, [ready, arg] { return ready(arg) != 0; });
+  }
+  static void Notify(void*, ordo_mutex* m) { reinterpret_cast<HostMutex*>(m)->cv.NotifyAll(); }
+  static uint64_t Random(void* ctx) {
+    return SplitMix(Of(ctx)->rng.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed));
+  }
+  static uint64_t NowNs(void* ctx) {
+    Host* h = Of(ctx);
+    if (h->scheduler->controlled()) return h->scheduler->steps() * 1000;
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  }
+  static uint32_t Site(void* ctx, const char* name, uint32_t access) {
+    Host* h = Of(ctx);
+    std::lock_guard<std::mutex> lock(h->mu);
+    if (access > ORDO_ACCESS_VERIFY_FAIL || h->access.size() >= 0x7fff) return 0;
+    uint32_t id = static_cast<uint32_t>(h->access.size());
+    h->access.push_back(static_cast<sched::Access>(access));
+    if (h->history) h->history->Site(trace::SiteRecord{id, static_cast<uint8_t>(access), name ? name : ""});
+    return id;
+  }
+  static void Point(void* ctx, uint32_t site, uint64_t object, uint64_t arg) {
+    Host* h = Of(ctx);
+    sched::Access access = sched::Access::kNone;
+    {
+      std::lock_guard<std::mutex> lock(h->mu);
+      if (site == 0 || site >= h->access.size()) return;  // not a registered site
+      access = h->access[site];
+    }
+    const uint16_t kind = static_cast<uint16_t>(trace::kSiteEventBase + site);
+    // As at the built-in engine's points: yield first, so the thread that
+    // takes the step records it and history order is effect order.
+    if (h->scheduler->controlled()) h->scheduler->Yield(sched::PendingStep{kind + 1u, object, access});
+    if (ordo_point_semaphore) {
+      unsigned k = kind;
+      STAP_PROBE3(ordo, point, k, object, arg);
+    }
+    if (h->history == nullptr) return;
+    int logical = h->scheduler->CurrentIndex();
+    trace::EngineRecord e;
+    e.kind = kind;
+    e.tid = logical >= 0 ? static_cast<uint32_t>(logical) : static_cast<uint32_t>(syscall(SYS_gettid));
+    e.block = object;
+    e.arg = arg;
+    std::lock_guard<std::mutex> lock(h->mu);
+    e.seq = h->seq++;
+    h->history->Record(e);
+  }
+};
+
+Result<std::unique_ptr<HostedEngine>> HostedEngine::Open(std::shared_ptr<EngineLibrary> library,
+                                                         const std::string& dir,
+                                                         const std::string& config,
+                                                         sched::Scheduler* scheduler,
+                                                         engine::HistorySink* history,
+                                                         uint64_t seed) {
+  std::unique_ptr<HostedEngine> e(new HostedEngine);
+  e->library_ = std::move(library);
+  e->host_ = std::make_unique<Host>();
+  Host& h = *e->host_;
+  h.scheduler = scheduler;
+  h.history = history;
+  h.rng = SplitMix(seed);
+  ordo_host& a = h.abi;
+  a.size = sizeof(ordo_host);
+  a.major = ORDO_ENGINE_ABI_MAJOR;
+  a.minor = ORDO_ENGINE_ABI_MINOR;
+  a.ctx = &h;
+  a.spawn = &Host::Spawn;
+  a.join = &Host::Join;
+  a.mutex_new = &Host::MutexNew;
+  a.mutex_free = &Host::MutexFree;
+  a.mutex_lock = &Host::Lock;
+  a.mutex_unlock = &Host::Unlock;
+  a.wait = &Host::Wait;
+  a.notify = &Host::Notify;
+  a.random = &Host::Random;
+  a.now_ns = &Host::NowNs;
+  a.site = &Host::Site;
+  a.point = &Host::Point;
+  ordo_failure* f = Fresh();
+  int rc = e->library_->ops().open(&a, dir.c_str(), config.c_str(), &e->engine_, f);
+  if (rc != ORDO_OK) {
+    f->message[sizeof(f->message) - 1] = 0;
+    return Status::InvalidArgument(fmt::format("{}: engine {} could not open {}: {}",
+                                               e->library_->path(), e->library_->name(), dir,
+                                               f->message));
+  }
+  e->closed_ = false;
+  return e;
+}
+
+HostedEngine::~HostedEngine() {
+  if (!closed_) (void)Close();
+}
+
+const ordo_failure& HostedEngine::failure() const { return t_failure; }
+
+Status HostedEngine::Outcome(int rc, const char* what) {
+  ordo_failure& f = t_failure;
+  f.file[sizeof(f.file) - 1] = 0;
+  f.message[sizeof(f.message) - 1] = 0;
+  if (rc == ORDO_OK) return Status::Ok();
+  std::string message = f.message[0] ? f.message : "(no message)";
+  if (rc == ORDO_FAILED) {
+    if (f.kind == ORDO_FAILURE_VERIFY) return Status::VerifyFailed(message);
+    return Status::VerifyFailed(fmt::format("engine detected corruption: {}", message));
+  }
+  return Status::IoError(fmt::format("engine {}: {} failed: {}", library_->name(), what, message));
+}
+
+Status HostedEngine::Apply(const ordo_request& request) {
+  return Outcome(library_->ops().apply(engine_, &request, Fresh()), "apply");
+}
+
+Status HostedEngine::Check() { return Outcome(library_->ops().check(engine_, Fresh()), "check"); }
+
+Status HostedEngine::Close() {
+  if (closed_) return Status::Ok();
+  closed_ = true;
+  return Outcome(library_->ops().close(engine_, Fresh()), "close");
+}
+
+}  // namespace ordo::plugin

@@ -1,0 +1,190 @@
+#include "isolated_run.h"
+
+#include <fmt/core.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <type_traits>
+
+namespace ordo::replay {
+
+namespace {
+
+// A flat encoding of what crosses the pipe; both ends are this binary.
+class Packer {
+ public:
+  template <typename T>
+  void Put(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    bytes.append(reinterpret_cast<const char*>(&v), sizeof(v));
+  }
+  void Put(const std::string& v) {
+    Put(static_cast<uint64_t>(v.size()));
+    bytes += v;
+  }
+  std::string bytes;
+};
+
+class Unpacker {
+ public:
+  explicit Unpacker(const std::string& b) : b_(b) {}
+  template <typename T>
+  bool Get(T* v) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    if (b_.size() - at_ < sizeof(T)) return false;
+    std::memcpy(v, b_.data() + at_, sizeof(T));
+    at_ += sizeof(T);
+    return true;
+  }
+  bool Get(std::string* v) {
+    uint64_t n;
+    if (!Get(&n) || b_.size() - at_ < n) return false;
+    v->assign(b_.data() + at_, n);
+    at_ += n;
+    return true;
+  }
+  bool done() const { return at_ == b_.size(); }
+
+ private:
+  const std::string& b_;
+  size_t at_ = 0;
+};
+
+// Targeted runs carry their focus; the parent keeps its own copy of the plan.
+void Pack(const RunOutcome& o, const ThreadStats& s, Packer* p) {
+  p->Put(o.holds);
+  p->Put(o.failed);
+  p->Put(o.message);
+  p->Put(o.failure_kind);
+  p->Put(o.failure_object);
+  p->Put(o.failure_file);
+  p->Put(o.failure_offset);
+  p->Put(o.thread);
+  p->Put(o.op_index);
+  p->Put(o.history_seq);
+  p->Put(o.steps);
+  p->Put(static_cast<uint64_t>(o.thread_ops.size()));
+  for (uint64_t n : o.thread_ops) p->Put(n);
+  p->Put(s.latency);
+  p->Put(s.issue_error);
+  p->Put(s.ops);
+  p->Put(s.errors);
+  p->Put(s.first_error);
+}
+
+bool Unpack(const std::string& bytes, RunOutcome* o, ThreadStats* s) {
+  Unpacker u(bytes);
+  uint64_t n = 0;
+  if (!u.Get(&o->holds) || !u.Get(&o->failed) || !u.Get(&o->message) || !u.Get(&o->failure_kind) ||
+      !u.Get(&o->failure_object) || !u.Get(&o->failure_file) || !u.Get(&o->failure_offset) ||
+      !u.Get(&o->thread) ||
+      !u.Get(&o->op_index) || !u.Get(&o->history_seq) || !u.Get(&o->steps) || !u.Get(&n) ||
+      n > (1u << 20)) {
+    return false;
+  }
+  o->thread_ops.resize(n);
+  for (uint64_t& x : o->thread_ops) {
+    if (!u.Get(&x)) return false;
+  }
+  return u.Get(&s->latency) && u.Get(&s->issue_error) && u.Get(&s->ops) && u.Get(&s->errors) &&
+         u.Get(&s->first_error) && u.done();
+}
+
+bool WriteAll(int fd, const std::string& b) {
+  size_t at = 0;
+  while (at < b.size()) {
+    ssize_t n = write(fd, b.data() + at, b.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    at += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<RunOutcome> RunIsolated(const RunOutcome& planned,
+                               const std::function<Result<RunOutcome>(ThreadStats*)>& run,
+                               ThreadStats* stats) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Status::IoError(std::string("pipe: ") + strerror(errno));
+  pid_t child = fork();
+  if (child < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return Status::IoError(std::string("fork: ") + strerror(errno));
+  }
+  if (child == 0) {
+    close(fds[0]);
+    ThreadStats mine;
+    Result<RunOutcome> out = run(&mine);
+    Packer p;
+    p.Put(static_cast<uint8_t>(out.ok() ? 0 : 1));
+    if (out.ok()) {
+      Pack(out.value(), mine, &p);
+    } else {
+      p.Put(static_cast<int>(out.status().code()));
+      p.Put(out.status().message());
+    }
+    _exit(WriteAll(fds[1], p.bytes) ? 0 : 3);
+  }
+  close(fds[1]);
+  std::string bytes;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  RunOutcome out = planned;
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    out.failed = true;
+    out.crashed = true;
+    out.message = fmt::format("the engine crashed: signal {} ({}){}", sig, strsignal(sig),
+                              WCOREDUMP(status) ? ", core dumped" : "");
+    return out;
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || bytes.empty()) {
+    // The child reports every error of ordo's own; ending without a report
+    // is the engine's doing: exit() or abort by a sanitizer inside it.
+    out.failed = true;
+    out.crashed = true;
+    out.message = fmt::format("the engine ended the run's process (exit status {}) before it "
+                              "finished",
+                              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return out;
+  }
+  if (bytes[0] != 0) {
+    Unpacker u(bytes);
+    uint8_t tag;
+    int code = 0;
+    std::string message;
+    if (!u.Get(&tag) || !u.Get(&code) || !u.Get(&message)) {
+      return Status::IoError(fmt::format("run {}: unreadable error from its process", planned.run));
+    }
+    return Status::FromCode(static_cast<StatusCode>(code), message);
+  }
+  ThreadStats mine;
+  if (!Unpack(bytes.substr(1), &out, &mine)) {
+    return Status::IoError(fmt::format("run {}: unreadable outcome from its process", planned.run));
+  }
+  for (int k = 0; k < 3; ++k) stats->latency[k].Merge(mine.latency[k]);
+  stats->issue_error.Merge(mine.issue_error);
+  stats->ops += mine.ops;
+  stats->errors += mine.errors;
+  if (stats->first_error.empty()) stats->first_error = mine.first_error;
+  return out;
+}
+
+}  // namespace ordo::replay

@@ -1,0 +1,83 @@
+/* Engines that test the host's side of the engine ABI, one per build
+ * variant: a plain in-memory engine (no variant), and engines that are built
+ * for another ABI major, a newer minor, that refuse to open or crash in
+ * apply. Not a cache engine: what is under test here is ordo's loading,
+ * version checks and crash isolation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ordo/engine_abi.h"
+
+#ifndef FIXTURE_MAJOR
+#define FIXTURE_MAJOR ORDO_ENGINE_ABI_MAJOR
+#endif
+#ifndef FIXTURE_MINOR
+#define FIXTURE_MINOR ORDO_ENGINE_ABI_MINOR
+#endif
+
+typedef struct fixture {
+  const ordo_host* host;
+  uint32_t site_apply;
+  unsigned long applied;
+} fixture;
+
+static int fixture_open(const ordo_host* host, const char* dir, const char* config, void** out,
+                        ordo_failure* failure) {
+#ifdef FIXTURE_OPEN_FAILS
+  snprintf(failure->message, sizeof failure->message, "cannot open %s: config '%s' refused", dir,
+           config);
+  return ORDO_ERROR;
+#endif
+  fixture* f = calloc(1, sizeof *f);
+  if (f == NULL) return ORDO_ERROR;
+  f->host = host;
+  f->site_apply = host->site(host->ctx, "fixture.apply", ORDO_ACCESS_NONE);
+  *out = f;
+  return ORDO_OK;
+}
+
+static int fixture_apply(void* engine, const ordo_request* r, ordo_failure* failure) {
+  fixture* f = engine;
+  f->host->point(f->host->ctx, f->site_apply, 0, r->op);
+  if (r->op == ORDO_OP_READ) memset(r->out, 0, r->length);
+#ifdef FIXTURE_CRASH_IN_APPLY
+  if (++f->applied == 5) {
+    volatile int* null = NULL;
+    *null = 1; /* the engine under test segfaults */
+  }
+#endif
+  return ORDO_OK;
+}
+
+static int fixture_check(void* engine, ordo_failure* failure) { return ORDO_OK; }
+
+static int fixture_close(void* engine, ordo_failure* failure) {
+  free(engine);
+  return ORDO_OK;
+}
+
+/* A newer minor appends fields: the host must still load it. */
+typedef struct fixture_ops {
+  ordo_engine_ops ops;
+#if FIXTURE_MINOR > ORDO_ENGINE_ABI_MINOR
+  int (*from_a_newer_minor)(void* engine);
+#endif
+} fixture_ops;
+
+static const fixture_ops kOps __attribute__((unused)) = {
+    {sizeof(fixture_ops), FIXTURE_MAJOR, FIXTURE_MINOR, "abi-fixture", fixture_open,
+     fixture_apply, fixture_check, fixture_close},
+#if FIXTURE_MINOR > ORDO_ENGINE_ABI_MINOR
+    NULL,
+#endif
+};
+
+#ifndef FIXTURE_NO_SYMBOL
+__attribute__((visibility("default"))) int ordo_engine_get(uint16_t host_major,
+                                                           uint16_t host_minor,
+                                                           const ordo_engine_ops** ops) {
+  *ops = &kOps.ops; /* the host compares majors and names both */
+  return host_major == FIXTURE_MAJOR ? ORDO_OK : ORDO_ERROR;
+}
+#endif
