@@ -12,7 +12,10 @@ but this script: the workloads are made by fio each time.
 
 Usage: bench/explore_suite.py [--ordo build/cli/ordo] [--runs 20] [--seeds 1,101,202]
                               [--strategies none,random,pct3,pct10,pos,auto] [--only NAME,...]
-                              [--fixed-runs 0]
+                              [--fixed-runs 0] [--engine legacy] [--fixed-engine fixed]
+
+--engine/--fixed-engine take any --engine value of ordo replay, e.g. an engine
+of your own: --engine build/examples/writeback_cache/writeback_cache.so:mode=legacy
 """
 import argparse
 import json
@@ -117,6 +120,8 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--fixed-runs", type=int, default=0,
                     help="also replay each workload on the fixed engine this many auto runs")
+    ap.add_argument("--engine", default="legacy", help="the engine with the race")
+    ap.add_argument("--fixed-engine", default="fixed", help="the engine without it (--fixed-runs)")
     a = ap.parse_args()
     ordo = os.path.realpath(a.ordo)
     seeds = [int(s) for s in a.seeds.split(",")]
@@ -134,7 +139,7 @@ def main():
                 for seed in seeds:
                     # auto's campaign decides its own runs: first failure with
                     # --until-fail, and what it confirms in a separate full campaign.
-                    j = replay(ordo, trace, target, "legacy", strategy, seed, a.runs,
+                    j = replay(ordo, trace, target, a.engine, strategy, seed, a.runs,
                                until_fail=(strategy == "auto"))
                     total += j["runs"]
                     failing += j["failures"]
@@ -142,7 +147,7 @@ def main():
                     ff = j["first_failure"]
                     firsts.append(ff["run"] + 1 if ff else float("inf"))
                     if strategy == "auto":
-                        full = replay(ordo, trace, target, "legacy", "auto", seed, a.runs, False)
+                        full = replay(ordo, trace, target, a.engine, "auto", seed, a.runs, False)
                         confirmed |= {f["rule"] for f in full["findings"]
                                       if f["status"] == "confirmed"}
                 med = statistics.median(firsts)
@@ -153,7 +158,7 @@ def main():
                       f"({', '.join('-' if x == float('inf') else str(x) for x in firsts)}) | "
                       f"{rate:.1f} | {conf} |", flush=True)
             if a.fixed_runs:
-                j = replay(ordo, trace, target, "fixed", "auto", 1, a.fixed_runs, False)
+                j = replay(ordo, trace, target, a.fixed_engine, "auto", 1, a.fixed_runs, False)
                 print(f"| {name} | auto, fixed engine | {j['failures']}/{j['runs']} | "
                       f"{'clean' if j['failures'] == 0 else 'FAILED'} | "
                       f"{j['runs'] / j['seconds']:.1f} | |", flush=True)

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -88,6 +89,13 @@ Result<std::shared_ptr<EngineLibrary>> EngineLibrary::Load(const std::string& pa
   return lib;
 }
 
+std::shared_ptr<EngineLibrary> EngineLibrary::FromOps(const ordo_engine_ops* ops, std::string name) {
+  std::shared_ptr<EngineLibrary> lib(new EngineLibrary);
+  lib->ops_ = ops;
+  lib->path_ = std::move(name);
+  return lib;
+}
+
 EngineLibrary::~EngineLibrary() {
   if (handle_ != nullptr) dlclose(handle_);
 }
@@ -126,8 +134,11 @@ struct HostedEngine::Host {
   sched::Scheduler* scheduler = nullptr;
   engine::HistorySink* history = nullptr;
   std::atomic<uint64_t> rng{0};
-  std::mutex mu;  // sites, history records
-  std::vector<sched::Access> access{sched::Access::kNone};  // by site id
+  std::mutex mu;  // site registration, history records
+  // Access kind by site id (0: unregistered), read without a lock by points.
+  static constexpr uint32_t kMaxSites = 0x7fff;
+  std::array<std::atomic<uint8_t>, kMaxSites + 1> access{};
+  std::atomic<uint32_t> sites{0};
   uint64_t seq = 0;
 
   static Host* Of(void* ctx) { return static_cast<Host*>(ctx); }
@@ -160,20 +171,19 @@ struct HostedEngine::Host {
   static uint32_t Site(void* ctx, const char* name, uint32_t access) {
     Host* h = Of(ctx);
     std::lock_guard<std::mutex> lock(h->mu);
-    if (access > ORDO_ACCESS_VERIFY_FAIL || h->access.size() >= 0x7fff) return 0;
-    uint32_t id = static_cast<uint32_t>(h->access.size());
-    h->access.push_back(static_cast<sched::Access>(access));
+    uint32_t id = h->sites.load() + 1;
+    if (access > ORDO_ACCESS_VERIFY_FAIL || id > kMaxSites) return 0;
+    // Stored as access + 1, so that 0 means "not registered".
+    h->access[id].store(static_cast<uint8_t>(access + 1), std::memory_order_release);
+    h->sites.store(id);
     if (h->history) h->history->Site(trace::SiteRecord{id, static_cast<uint8_t>(access), name ? name : ""});
     return id;
   }
   static void Point(void* ctx, uint32_t site, uint64_t object, uint64_t arg) {
     Host* h = Of(ctx);
-    sched::Access access = sched::Access::kNone;
-    {
-      std::lock_guard<std::mutex> lock(h->mu);
-      if (site == 0 || site >= h->access.size()) return;  // not a registered site
-      access = h->access[site];
-    }
+    const uint8_t stored = site <= kMaxSites ? h->access[site].load(std::memory_order_acquire) : 0;
+    if (stored == 0) return;  // not a registered site
+    const auto access = static_cast<sched::Access>(stored - 1);
     const uint16_t kind = static_cast<uint16_t>(trace::kSiteEventBase + site);
     // As at the built-in engine's points: yield first, so the thread that
     // takes the step records it and history order is effect order.
