@@ -49,6 +49,7 @@ struct ReplayCliOptions {
   bool json = false;
   bool force = false;
   bool in_process = false;
+  double run_timeout = 300;
   bool direct = false;
   uint32_t max_threads = 1024;
   std::string max_file_size;
@@ -65,6 +66,15 @@ nlohmann::ordered_json Percentiles(const replay::LatencyHistogram& h) {
 // every predicted signature is confirmed or its targeted runs are spent.
 constexpr int kAutoRuns = 10;
 
+// What a failing run found: FPRE004 (a read-verify failure), other
+// corruption an engine of your own reported, or that engine crashing/hanging.
+const char* FailureKind(const replay::RunOutcome& r) {
+  if (r.hung) return "hang";
+  if (r.crashed) return "crash";
+  if (r.failure_kind != 0 && r.failure_kind != ORDO_FAILURE_VERIFY) return "corruption";
+  return "FPRE004";
+}
+
 int RunReplay(const ReplayCliOptions& c) {
   replay::ReplayOptions o;
   o.target = c.target;
@@ -75,6 +85,7 @@ int RunReplay(const ReplayCliOptions& c) {
     o.engine_path = spec.path;
     o.engine_config = spec.config;
     o.engine_in_process = c.in_process;
+    o.run_timeout_s = c.run_timeout;
   } else {
     engine::ParseEngineMode(c.engine, &o.engine_mode);
   }
@@ -204,7 +215,7 @@ int RunReplay(const ReplayCliOptions& c) {
                {"thread", f.thread},
                {"op_index", f.op_index},
                {"history_event", f.history_seq},
-               {"kind", f.crashed ? "crash" : "FPRE004"},
+               {"kind", FailureKind(f)},
                {"message", f.message},
                {"reproduce", replay::ReproduceCommand(c.file, o, f)}};
     }
@@ -217,7 +228,7 @@ int RunReplay(const ReplayCliOptions& c) {
                            {"holds", {{"started", r.holds.started},
                                       {"matched", r.holds.matched},
                                       {"expired", r.holds.expired}}},
-                           {"kind", r.crashed ? "crash" : "FPRE004"},
+                           {"kind", FailureKind(r)},
                            {"message", r.message},
                            {"reproduce", replay::ReproduceCommand(c.file, o, r)}});
       }
@@ -258,8 +269,8 @@ int RunReplay(const ReplayCliOptions& c) {
           {"sync", Percentiles(s.latency[2])}}},
         {"trace_duration_ns", s.trace_duration_ns},
         {"issue_error_p99_us", s.issue_error.Percentile(0.99) / 1e3},
-        {"history",
-         c.history.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(c.history)},
+        {"history", s.history_written ? nlohmann::ordered_json(c.history)
+                                      : nlohmann::ordered_json(nullptr)},
         {"exit_code", exit_code},
     };
     fmt::print("{}\n", j.dump(2));
@@ -293,8 +304,12 @@ int RunReplay(const ReplayCliOptions& c) {
     if (s.first_failure) {
       const auto& f = *s.first_failure;
       if (f.crashed) {
-        fmt::print("\nthe engine crashed in run {} (seed {}): a crash finding\n  {}\n", f.run,
-                   f.seed, f.message);
+        fmt::print("\nthe engine {} in run {} (seed {}): a {} finding\n  {}\n",
+                   f.hung ? "hung" : "crashed", f.run, f.seed, FailureKind(f), f.message);
+      } else if (f.failure_kind == ORDO_FAILURE_CORRUPT) {
+        fmt::print("\nthe engine detected corruption in run {} (seed {}): thread {}, its "
+                   "operation #{}\n  {}\n",
+                   f.run, f.seed, f.thread, f.op_index, f.message);
       } else {
         fmt::print(
             "\nFPRE004 reproduced in run {} (seed {}): thread {}, its operation #{}, history "
@@ -329,9 +344,11 @@ int RunReplay(const ReplayCliOptions& c) {
     } else if (!s.first_failure) {
       fmt::print("\noutcome: pass (no FPRE004 in {} runs){}\n", s.runs, interrupted);
     }
-    if (!c.history.empty() && access(c.history.c_str(), F_OK) == 0) {
+    if (s.history_written) {
       fmt::print("history of the {} run: {}\n",
                  s.first_failure && !s.first_failure->crashed ? "failing" : "last", c.history);
+    } else if (!c.history.empty()) {
+      fmt::print("no history written: no run completed (a crashed run keeps none)\n");
     }
   }
   return exit_code;
@@ -351,6 +368,11 @@ void setup_replay(CLI::App& app, int* exit_code) {
                   "the built-in engine's orderings (legacy, fixed), or an engine of your own: "
                   "PATH.so[:key=value,...] (see docs/engines.md)")
       ->check(EngineOption())
+      ->capture_default_str();
+  cmd->add_option("--run-timeout", o->run_timeout,
+                  "seconds one run of an engine of your own may take before it is a hang finding "
+                  "(0: no limit)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_flag("--in-process", o->in_process,
                 "run an engine of your own (--engine PATH.so) in ordo's process, not a child "

@@ -94,6 +94,43 @@ TEST_F(EngineAbi, ASegfaultInTheEngineIsACrashFindingNotOrdoDying) {
   EXPECT_NE(r.out.find("crash"), std::string::npos) << r.out;
 }
 
+TEST_F(EngineAbi, AHangIsAFindingAfterTheRunTimeoutAndLeavesNoProcessBehind) {
+  const std::string so = Fixture("hang");
+  CmdResult r = ReplayWith(so, "--explore pos --runs 1 --run-timeout 1 --json");
+  ASSERT_EQ(r.code, 1) << r.err << r.out;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["failing_runs"][0]["kind"], "hang");
+  EXPECT_NE(j["failing_runs"][0]["reproduce"].get<std::string>().find(so), std::string::npos);
+  // The killed child holds nothing: the same target is free at once.
+  r = ReplayWith(Fixture("plain"), "--explore pos --runs 1");
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+
+TEST_F(EngineAbi, ACrashWhileLoadingIsAnErrorNamingTheEngine) {
+  const std::string so = Fixture("crashinget");
+  CmdResult r = ReplayWith(so, "--runs 1 --json");
+  EXPECT_EQ(r.code, 2) << r.out;
+  json j = json::parse(r.out);  // one document, even so
+  std::string message = j["error"]["message"];
+  EXPECT_NE(message.find(so), std::string::npos) << message;
+  EXPECT_NE(message.find("crashed while loading"), std::string::npos) << message;
+}
+
+TEST_F(EngineAbi, WhatAnEngineWritesToStdoutStaysOutOfTheSummary) {
+  CmdResult r = ReplayWith(Fixture("prints"), "--explore pos --runs 2 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  json j = json::parse(r.out);  // throws if the engine's chatter got in
+  EXPECT_EQ(j["outcome"], "pass");
+  EXPECT_NE(r.err.find("engine chatter on stdout"), std::string::npos);
+}
+
+TEST_F(EngineAbi, APathMayHoldDotSoAndAVersionSuffix) {
+  std::filesystem::create_directories(dir_ + "/my.soft");
+  std::filesystem::copy_file(Fixture("plain"), dir_ + "/my.soft/engine.so.1");
+  CmdResult r = ReplayWith(dir_ + "/my.soft/engine.so.1:a=b:c", "--explore pos --runs 1");
+  EXPECT_EQ(r.code, 0) << r.err << r.out;
+}
+
 // The example engine (examples/writeback_cache), a third party's write-back
 // cache in C: its legacy read-ahead installs a buffer it filled before a
 // write, over the write's dirty buffer.

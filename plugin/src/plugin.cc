@@ -3,12 +3,14 @@
 #include <dlfcn.h>
 #include <fmt/core.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <cstring>
 #include <mutex>
 
@@ -25,22 +27,84 @@ namespace ordo::plugin {
 static_assert(ORDO_ACCESS_VERIFY_FAIL == static_cast<int>(sched::Access::kVerifyFail),
               "ordo_access and sched::Access must agree");
 
-bool IsEngineSpec(std::string_view text) {
-  size_t so = text.find(".so");
-  return so != std::string_view::npos && (so + 3 == text.size() || text[so + 3] == ':');
+namespace {
+
+// Where the path of "PATH[:CONFIG]" ends: after the first ".so" (or
+// ".so.N...") that ends the text or is followed by ':'. Directories may
+// contain ".so" ("my.soft/x.so") and configs may contain ':'.
+size_t PathEnd(std::string_view text) {
+  for (size_t at = text.find(".so"); at != std::string_view::npos; at = text.find(".so", at + 1)) {
+    size_t end = at + 3;
+    while (end + 1 < text.size() && text[end] == '.' && std::isdigit(static_cast<unsigned char>(text[end + 1]))) {
+      end += 2;
+      while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+    }
+    if (end == text.size() || text[end] == ':') return end;
+  }
+  return std::string_view::npos;
 }
+
+}  // namespace
+
+bool IsEngineSpec(std::string_view text) { return PathEnd(text) != std::string_view::npos; }
 
 EngineSpec ParseEngineSpec(std::string_view text) {
   EngineSpec spec;
-  size_t so = text.find(".so");
-  size_t colon = so == std::string_view::npos ? std::string_view::npos : text.find(':', so);
-  spec.path = std::string(text.substr(0, colon));
-  if (colon != std::string_view::npos) spec.config = std::string(text.substr(colon + 1));
+  size_t end = PathEnd(text);
+  spec.path = std::string(text.substr(0, end));
+  if (end != std::string_view::npos && end < text.size()) spec.config = std::string(text.substr(end + 1));
   return spec;
 }
 
 std::string EngineSpecString(const EngineSpec& spec) {
   return spec.config.empty() ? spec.path : spec.path + ":" + spec.config;
+}
+
+Status EngineLibrary::Probe(const std::string& path) {
+  // Loading runs the engine's constructors and ordo_engine_get: in a child
+  // first, so that a crash there is an error naming the engine, not ordo dying.
+  int fds[2];
+  if (pipe(fds) != 0) return Status::IoError(std::string("pipe: ") + std::strerror(errno));
+  pid_t child = fork();
+  if (child < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return Status::IoError(std::string("fork: ") + std::strerror(errno));
+  }
+  if (child == 0) {
+    close(fds[0]);
+    dup2(STDERR_FILENO, STDOUT_FILENO);
+    auto lib = Load(path);
+    std::string why = lib.ok() ? "" : lib.status().message();
+    (void)!write(fds[1], why.data(), why.size());
+    _exit(lib.ok() ? 0 : 2);
+  }
+  close(fds[1]);
+  std::string why;
+  char buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    why.append(buf, static_cast<size_t>(n));
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: engine: crashed while loading (signal {}, {}): in a constructor or ordo_engine_get",
+        path, WTERMSIG(status), strsignal(WTERMSIG(status))));
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return Status::Ok();
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 2 && !why.empty()) {
+    return Status::InvalidArgument(why);  // Load's own error
+  }
+  // exit() in a constructor, or a sanitizer ending the process.
+  return Status::InvalidArgument(fmt::format(
+      "{}: engine: crashed while loading (its process ended with status {}): in a constructor "
+      "or ordo_engine_get",
+      path, WIFEXITED(status) ? WEXITSTATUS(status) : -1));
 }
 
 Result<std::shared_ptr<EngineLibrary>> EngineLibrary::Load(const std::string& path) {
@@ -74,10 +138,14 @@ Result<std::shared_ptr<EngineLibrary>> EngineLibrary::Load(const std::string& pa
         "against this ordo's engine_abi.h",
         path, ops->major, ops->minor, ORDO_ENGINE_ABI_MAJOR, ORDO_ENGINE_ABI_MINOR));
   }
-  if (rc != ORDO_OK || ops == nullptr) {
+  if (rc != ORDO_OK) {
     return Status::Unsupported(fmt::format(
         "{}: engine refused this ordo's engine ABI {}.{} (ordo_engine_get returned {})", path,
         ORDO_ENGINE_ABI_MAJOR, ORDO_ENGINE_ABI_MINOR, rc));
+  }
+  if (ops == nullptr) {
+    return Status::InvalidArgument(
+        fmt::format("{}: engine: ordo_engine_get returned ORDO_OK but no ops", path));
   }
   if (ops->size < offsetof(ordo_engine_ops, close) + sizeof(ops->close) || !ops->open ||
       !ops->apply || !ops->check || !ops->close) {
@@ -105,6 +173,15 @@ std::string EngineLibrary::name() const {
 }
 
 namespace {
+
+// An engine's text as one printable line: its bytes are not trusted to be
+// UTF-8 or free of control characters.
+void Printable(char* text, size_t size) {
+  text[size - 1] = 0;
+  for (char* c = text; *c; ++c) {
+    if (static_cast<unsigned char>(*c) < 0x20 || static_cast<unsigned char>(*c) >= 0x7f) *c = '?';
+  }
+}
 
 // Each replay thread applies its own requests: failures are per thread.
 thread_local ordo_failure t_failure;
@@ -238,7 +315,7 @@ Result<std::unique_ptr<HostedEngine>> HostedEngine::Open(std::shared_ptr<EngineL
   ordo_failure* f = Fresh();
   int rc = e->library_->ops().open(&a, dir.c_str(), config.c_str(), &e->engine_, f);
   if (rc != ORDO_OK) {
-    f->message[sizeof(f->message) - 1] = 0;
+    Printable(f->message, sizeof f->message);
     return Status::InvalidArgument(fmt::format("{}: engine {} could not open {}: {}",
                                                e->library_->path(), e->library_->name(), dir,
                                                f->message));
@@ -255,13 +332,19 @@ const ordo_failure& HostedEngine::failure() const { return t_failure; }
 
 Status HostedEngine::Outcome(int rc, const char* what) {
   ordo_failure& f = t_failure;
-  f.file[sizeof(f.file) - 1] = 0;
-  f.message[sizeof(f.message) - 1] = 0;
+  Printable(f.file, sizeof f.file);
+  Printable(f.message, sizeof f.message);
   if (rc == ORDO_OK) return Status::Ok();
   std::string message = f.message[0] ? f.message : "(no message)";
   if (rc == ORDO_FAILED) {
     if (f.kind == ORDO_FAILURE_VERIFY) return Status::VerifyFailed(message);
-    return Status::VerifyFailed(fmt::format("engine detected corruption: {}", message));
+    return Status::VerifyFailed(fmt::format("engine detected corruption ({}, kind {}): {}", what,
+                                            f.kind, message));
+  }
+  if (rc != ORDO_ERROR) {
+    return Status::IoError(fmt::format("engine {}: {} returned {}, not one of ORDO_OK, "
+                                       "ORDO_FAILED, ORDO_ERROR: {}",
+                                       library_->name(), what, rc, message));
   }
   return Status::IoError(fmt::format("engine {}: {} failed: {}", library_->name(), what, message));
 }

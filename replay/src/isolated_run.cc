@@ -4,10 +4,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <type_traits>
 
@@ -110,7 +113,7 @@ bool WriteAll(int fd, const std::string& b) {
 
 Result<RunOutcome> RunIsolated(const RunOutcome& planned,
                                const std::function<Result<RunOutcome>(ThreadStats*)>& run,
-                               ThreadStats* stats) {
+                               double timeout_s, ThreadStats* stats) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Status::IoError(std::string("pipe: ") + strerror(errno));
   pid_t child = fork();
@@ -121,6 +124,10 @@ Result<RunOutcome> RunIsolated(const RunOutcome& planned,
   }
   if (child == 0) {
     close(fds[0]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive ordo (a hang, a second Ctrl-C)
+    if (getppid() == 1) _exit(3);
+    dup2(STDERR_FILENO, STDOUT_FILENO);  // what the engine prints is not ordo's summary
+    signal(SIGINT, SIG_IGN);  // ordo decides when to stop: after the run in progress
     ThreadStats mine;
     Result<RunOutcome> out = run(&mine);
     Packer p;
@@ -134,19 +141,55 @@ Result<RunOutcome> RunIsolated(const RunOutcome& planned,
     _exit(WriteAll(fds[1], p.bytes) ? 0 : 3);
   }
   close(fds[1]);
+  // Read the report until the child has exited (a process the engine forked
+  // may keep the pipe open after that) or the run's time is up.
   std::string bytes;
   char buf[65536];
+  int status = 0;
+  bool exited = false, hung = false;
+  const auto start = std::chrono::steady_clock::now();
   for (;;) {
-    ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    bytes.append(buf, static_cast<size_t>(n));
+    pollfd p{fds[0], POLLIN, 0};
+    int ready = poll(&p, 1, 100);
+    if (ready > 0) {
+      ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n > 0) {
+        bytes.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n == 0) break;  // every writer closed it
+    }
+    if (waitpid(child, &status, WNOHANG) == child) {
+      exited = true;
+      while ((ready = poll(&p, 1, 0)) > 0) {  // what it wrote before exiting
+        ssize_t n = read(fds[0], buf, sizeof buf);
+        if (n <= 0) break;
+        bytes.append(buf, static_cast<size_t>(n));
+      }
+      break;
+    }
+    if (timeout_s > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                                 .count() > timeout_s) {
+      kill(child, SIGKILL);
+      hung = true;
+      break;
+    }
   }
   close(fds[0]);
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  if (!exited) {
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
   }
   RunOutcome out = planned;
+  if (hung) {
+    out.failed = true;
+    out.crashed = true;
+    out.hung = true;
+    out.message = fmt::format(
+        "the engine did not finish the run within {:g} s (a hang or a deadlock; --run-timeout)",
+        timeout_s);
+    return out;
+  }
   if (WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
     out.failed = true;

@@ -23,10 +23,13 @@ struct ThreadStats {
 
 // Forks; the child calls `run` (which may write files, such as the run's
 // history) and sends back its outcome and stats, which are merged into
-// *stats. A child killed by a signal gives a failed outcome with `crashed`
-// set and the signal named; a child that could not run gives its error.
+// *stats. A child killed by a signal, or ending without a report, gives a
+// failed outcome with `crashed` set and the cause named; one that runs past
+// `timeout_s` (0: no limit) is killed and gives `hung` too; a child that
+// could not run gives its error. The child's stdout goes to stderr (ordo's
+// stdout is for its summary), and it dies with ordo.
 Result<RunOutcome> RunIsolated(const RunOutcome& planned,
                                const std::function<Result<RunOutcome>(ThreadStats*)>& run,
-                               ThreadStats* stats);
+                               double timeout_s, ThreadStats* stats);
 
 }  // namespace ordo::replay

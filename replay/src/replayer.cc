@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -276,6 +277,12 @@ class Runner {
         c = Status::Ok();
       }
       Status cl = hosted->Close();
+      if (cl.code() == StatusCode::kVerifyFailed && !out.failed) {
+        out.failed = true;  // corruption found at close is the run's outcome
+        out.message = cl.message();
+        KeepFailure(hosted->failure(), &out);
+        cl = Status::Ok();
+      }
       if (dispatch.ok()) dispatch = c.ok() ? cl : c;
     }
     s.Detach();
@@ -442,6 +449,7 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   summary.trace_duration_ns = plan->last_ns - plan->first_ns;
   std::shared_ptr<plugin::EngineLibrary> library;
   if (o.backend == Backend::kEngine && !o.engine_path.empty()) {
+    ORDO_RETURN_IF_ERROR(plugin::EngineLibrary::Probe(o.engine_path));
     auto lib = plugin::EngineLibrary::Load(o.engine_path);
     if (!lib.ok()) return lib.status();
     library = std::move(lib).value();
@@ -454,8 +462,10 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   bool history_kept = false;
   // An isolated run's events reach `observe` from its history, read back.
   const bool observe_history = isolated && (o.observe || o.observe_site);
-  std::string tmp = !o.history_path.empty() ? o.history_path + ".partial"
-                                            : o.target + "/run-history.partial";
+  // Per process: two replays asked for one --history do not share it.
+  std::string tmp = !o.history_path.empty()
+                        ? fmt::format("{}.{}.partial", o.history_path, getpid())
+                        : o.target + "/run-history.partial";
   // The last run this shard makes, for "keep the last run's history".
   const int last_run = o.shard_index + (o.runs - 1 - o.shard_index) / o.shard_count * o.shard_count;
   for (int run = o.shard_index; run < o.runs && !(o.stop && o.stop->load()); run += o.shard_count) {
@@ -484,8 +494,12 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
       if (writer && outcome.ok()) ORDO_RETURN_IF_ERROR(writer->Close());
       return outcome;
     };
-    auto outcome = isolated ? RunIsolated(planned, run_once, &total) : run_once(&total);
-    if (!outcome.ok()) return outcome.status();
+    auto outcome =
+        isolated ? RunIsolated(planned, run_once, o.run_timeout_s, &total) : run_once(&total);
+    if (!outcome.ok()) {
+      return outcome.status().WithContext(
+          fmt::format("run {} ({} seed {})", run, sched::StrategyName(rp.strategy), rp.seed));
+    }
     if (outcome->crashed) {
       // What the killed run wrote has no footer: it is not kept as a history.
       std::error_code ec;
@@ -511,13 +525,12 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   std::error_code ec;
   if (o.history_path.empty()) {
     fs::remove(tmp, ec);
-  } else if (!history_kept) {
-    fs::rename(tmp, o.history_path, ec);  // the last run made, when a stop cut the runs short
-  }
-  if (!history_kept && !o.history_path.empty()) {
-    std::error_code ec;
+  } else if (!history_kept && fs::exists(tmp, ec)) {
+    // The last run made, when a stop cut the runs short.
     fs::rename(tmp, o.history_path, ec);
+    history_kept = !ec;
   }
+  summary.history_written = history_kept;
   summary.seconds = static_cast<double>(RealClock()->NowNs() - t0) / 1e9;
   summary.ops = total.ops;
   summary.errors = total.errors;

@@ -47,6 +47,15 @@ static int fixture_apply(void* engine, const ordo_request* r, ordo_failure* fail
     *null = 1; /* the engine under test segfaults */
   }
 #endif
+#ifdef FIXTURE_HANG_IN_APPLY
+  if (++f->applied == 5) {
+    for (volatile int spin = 1; spin;) {
+    } /* the engine under test never returns */
+  }
+#endif
+#ifdef FIXTURE_PRINTS
+  printf("engine chatter on stdout\n"); /* must not reach ordo's summary */
+#endif
   return ORDO_OK;
 }
 
@@ -77,6 +86,10 @@ static const fixture_ops kOps __attribute__((unused)) = {
 __attribute__((visibility("default"))) int ordo_engine_get(uint16_t host_major,
                                                            uint16_t host_minor,
                                                            const ordo_engine_ops** ops) {
+#ifdef FIXTURE_CRASH_IN_GET
+  volatile int* null = NULL;
+  *null = 1; /* crashes while ordo loads it */
+#endif
   *ops = &kOps.ops; /* the host compares majors and names both */
   return host_major == FIXTURE_MAJOR ? ORDO_OK : ORDO_ERROR;
 }

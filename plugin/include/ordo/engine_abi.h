@@ -21,9 +21,20 @@
  *
  * Rules an engine must follow under control: every thread that touches
  * engine state is the host's (the caller of apply/open/check/close, or one
- * started with spawn); it blocks only in mutex_lock or wait; it never sleeps
- * or spins on state another thread changes. Memory, files and everything
- * else are the engine's own.
+ * started with spawn; host functions called from any other thread are not
+ * scheduled and make runs unrepeatable); it blocks only in mutex_lock or
+ * wait; it never sleeps or spins on state another thread changes; it joins
+ * every thread it spawned before close() returns. Memory, files and
+ * everything else are the engine's own.
+ *
+ * What the host does around it: each run opens a fresh engine in an empty
+ * directory that belongs to that run, in a child process of its own; a run
+ * that crashes (signal, abort, exit) is a "crash" finding, one that takes
+ * longer than the run timeout (ordo replay --run-timeout, 300 s) is killed
+ * and is a "hang" finding; what the engine writes to stdout goes to stderr.
+ * Loading runs constructors and ordo_engine_get in a child first, so a crash
+ * there is an error naming the engine. The host does not check the data a
+ * read returns: only the engine's own verification finds corruption.
  *
  * Versioning: ORDO_ENGINE_ABI_MAJOR must match exactly; the minor may grow.
  * Structs begin with their size (as the side that fills them was built) and
@@ -74,7 +85,8 @@ typedef enum ordo_access {
   ORDO_ACCESS_VERIFY_FAIL = 11 /* ...and the check failed */
 } ordo_access;
 
-/* What apply() is asked to do. */
+/* What apply() is asked to do. (Trims in traces are not replayed by this
+ * version: ORDO_OP_TRIM is reserved for when they are.) */
 typedef enum ordo_op {
   ORDO_OP_READ = 0,
   ORDO_OP_WRITE = 1,
@@ -89,7 +101,11 @@ typedef enum ordo_failure_kind {
 } ordo_failure_kind;
 
 /* Filled by the engine when an operation returns ORDO_FAILED (or ORDO_ERROR:
- * message only). The host zeroes it and sets size before each call. */
+ * message only). The host zeroes it and sets size before each call; never
+ * write past `size` bytes (a host older than your header has a smaller
+ * struct). Text fields are NUL-terminated (the host cuts them at their last
+ * byte) and shown as printable ASCII: other bytes become '?'. kind 0 (not
+ * filled) is shown as corruption of kind 0. */
 typedef struct ordo_failure {
   uint32_t size;
   uint32_t kind;      /* ordo_failure_kind */
@@ -99,9 +115,10 @@ typedef struct ordo_failure {
   char message[512];  /* one line, for people */
 } ordo_failure;
 
-/* One traced request. Data written is a deterministic pattern the host makes;
- * a read's `out` has room for `length` bytes (holes and bytes past the end of
- * a file read as zero). `thread` is the replay thread issuing it. */
+/* One traced request, valid only during the apply() call (copy what you
+ * keep). Data written is a deterministic pattern the host makes; a read's
+ * `out` has room for `length` bytes, zeroed by the host (holes and bytes past
+ * the end of a file read as zero). `thread` is the replay thread issuing it. */
 typedef struct ordo_request {
   uint32_t size;
   uint32_t op;      /* ordo_op */
@@ -121,17 +138,22 @@ typedef struct ordo_host {
   uint32_t size;
   uint16_t major, minor;
   void* ctx;
-  /* Starts fn(arg) on a new thread the host schedules; returns its handle
-   * (>= 0), or -1. The thread ends when fn returns. */
+  /* Starts fn(arg) on a new thread the host schedules (the name is copied);
+   * returns its handle (>= 0), or -1. The thread ends when fn returns. */
   int (*spawn)(void* ctx, const char* name, void (*fn)(void*), void* arg);
-  /* Waits until thread `handle` has ended. */
+  /* Waits until thread `handle` has ended; once per handle. */
   void (*join)(void* ctx, int handle);
+  /* Mutexes are not recursive; only the holder unlocks. A deadlock under
+   * control ends the run (a crash finding; the scheduler names the blocked
+   * threads on stderr). */
   ordo_mutex* (*mutex_new)(void* ctx);
   void (*mutex_free)(void* ctx, ordo_mutex* m);
   void (*mutex_lock)(void* ctx, ordo_mutex* m);
   void (*mutex_unlock)(void* ctx, ordo_mutex* m);
   /* With `m` held: waits until ready(arg) returns nonzero, releasing `m`
-   * while it waits; `m` is held whenever ready() runs and on return. */
+   * while it waits; `m` is held whenever ready() runs and on return. ready()
+   * may run any number of times, on the waiting thread or another host
+   * thread: it only reads state, and calls no host function. */
   void (*wait)(void* ctx, ordo_mutex* m, int (*ready)(void*), void* arg);
   /* Wakes the waiters of `m` to re-evaluate their predicates. */
   void (*notify)(void* ctx, ordo_mutex* m);
@@ -139,14 +161,15 @@ typedef struct ordo_host {
   uint64_t (*random)(void* ctx);
   /* Monotonic nanoseconds; logical (advances by steps) under control. */
   uint64_t (*now_ns)(void* ctx);
-  /* Registers an ordering point by name ("prefetch.mark_clean") with the
-   * access kind its steps have; returns the site id (> 0). Register every
-   * site in open(), in a fixed order: ids are assigned in order. */
+  /* Registers an ordering point by name ("prefetch.mark_clean", copied) with
+   * the access kind its steps have; returns the site id: 1, 2, ... in order
+   * of registration, or 0 past 32,767 sites or for an access value that is
+   * not an ordo_access. Register every site in open(), in a fixed order. */
   uint32_t (*site)(void* ctx, const char* name, uint32_t access);
   /* The calling thread is about to take a step at `site` on `object` (any
    * 64-bit name the engine gives what it orders on: a block key, a buffer).
    * Under control this may switch threads; it records a history event
-   * (site, object, arg). */
+   * (site, object, arg). A site id that was not registered is ignored. */
   void (*point)(void* ctx, uint32_t site, uint64_t object, uint64_t arg);
 } ordo_host;
 
@@ -155,22 +178,29 @@ typedef struct ordo_host {
 #define ORDO_HOST_HAS(host, f) \
   ((host)->size >= offsetof(ordo_host, f) + sizeof(((ordo_host*)0)->f))
 
-/* The engine's entry points. Return ORDO_OK, ORDO_FAILED or ORDO_ERROR. */
+/* The engine's entry points. Return ORDO_OK, ORDO_FAILED or ORDO_ERROR (any
+ * other value is an error that names it). The ops struct must stay valid
+ * while the shared object is loaded. */
 typedef struct ordo_engine_ops {
   uint32_t size; /* sizeof(ordo_engine_ops) as the engine was built */
   uint16_t major, minor;
   const char* name; /* "writeback-cache" */
-  /* Opens (creating if needed) an engine in directory `dir` (it exists and
-   * belongs to this run). `config` is "key=value,key=value" (may be empty);
-   * unknown keys are an error. *engine receives the engine's handle. */
+  /* Opens an engine in directory `dir` (it exists, is empty and belongs to
+   * this run). `config` is "key=value,key=value" (may be empty); unknown
+   * keys should be an error. *engine receives the engine's handle. When open
+   * fails, close() is not called: free what open made. */
   int (*open)(const ordo_host* host, const char* dir, const char* config, void** engine,
               ordo_failure* failure);
   /* Applies one request. Called from the host's replay threads, several at
    * once: the engine does its own locking (with host mutexes). */
   int (*apply)(void* engine, const ordo_request* request, ordo_failure* failure);
-  /* Verifies everything on disk (after the requests, before close). */
+  /* Verifies everything on disk (after the requests, before close; not
+   * called when a request already failed). ORDO_FAILED is the run's
+   * finding; ORDO_ERROR ends the replay with an error naming the run. */
   int (*check)(void* engine, ordo_failure* failure);
-  /* Stops and joins the engine's threads and frees it. */
+  /* Stops and joins the engine's threads and frees it. ORDO_FAILED (corruption
+   * found while closing) is the run's finding; ORDO_ERROR ends the replay
+   * with an error naming the run. */
   int (*close)(void* engine, ordo_failure* failure);
 } ordo_engine_ops;
 

@@ -33,6 +33,9 @@ class EngineLibrary {
   // name the path: not found, not a shared object, no ordo_engine_get, a
   // major other than ours (both versions named), malformed ops.
   static Result<std::shared_ptr<EngineLibrary>> Load(const std::string& path);
+  // Load in a child process: what Load would say, and a crash while loading
+  // (a constructor, ordo_engine_get) as an error naming the path.
+  static Status Probe(const std::string& path);
   // An engine linked into this program (no shared object); `ops` must
   // outlive the library. For benchmarks and tests of the host side.
   static std::shared_ptr<EngineLibrary> FromOps(const ordo_engine_ops* ops, std::string name);

@@ -54,6 +54,9 @@ struct ReplayOptions {
   // Run such an engine in ordo's own process instead (faster; a crash in it
   // then ends ordo: for debugging the engine under gdb, and for measuring).
   bool engine_in_process = false;
+  // Wall-clock limit of one run of such an engine in its child process (0:
+  // none): past it the child is killed and the run is a "hang" finding.
+  double run_timeout_s = 300;
   bool direct_io = false;  // file backend: O_DIRECT
   Timing timing = Timing::kFast;
   double speed = 1.0;  // kScaled: trace time / speed
@@ -106,6 +109,7 @@ struct RunOutcome {
   sched::HoldStats holds;
   bool failed = false;
   bool crashed = false;     // the engine under test crashed (failed is set too)
+  bool hung = false;        // ...or did not finish within the run timeout (crashed set too)
   std::string message;      // the read-verify failure (or the crash)
   // What an engine loaded through the engine ABI reported (ordo_failure):
   // its kind (0: none reported), object, logical file and byte offset.
@@ -125,6 +129,7 @@ struct RunOutcome {
 
 struct ReplaySummary {
   int runs = 0;  // runs made (by this shard)
+  bool history_written = false;  // ReplayOptions::history_path holds a run of this replay
   int failures = 0;
   std::optional<RunOutcome> first_failure;
   std::vector<RunOutcome> outcomes;  // one per run
