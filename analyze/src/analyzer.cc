@@ -309,12 +309,18 @@ struct Analyzer::Impl {
           in.closed ? fmt::format("its unlock at #{}", in.e[3]) : "its unlock comes later");
       if (in.by_access) {
         f.signature = "FPRE004-A:acquire|write|fill|mark_clean|release";
+        const std::string when =
+            in.observed ? fmt::format("while T{} held it", tids[in.first])
+            : in.e[2] < in.e[0]
+                ? fmt::format("before T{}'s acquire but not ordered before it", tids[in.first])
+                : fmt::format("after T{}'s release at #{} but not ordered after it",
+                              tids[in.first], in.e[3]);
         f.explanation = fmt::format(
-            "T{} acquired {} at #{} to write it; T{} filled a buffer from it at #{} and marked the "
-            "buffer clean at #{}, {}; no release/acquire of the object orders the fill and the mark "
-            "with the write, so the buffer can hold the data from before the write while the "
-            "checksum is the new one: FPRE004-A (over access kinds)",
-            tids[in.first], Where(in.block), in.e[0], tids[in.second], in.e[1], in.e[2], unordered);
+            "T{} acquired {} at #{} and wrote it; T{} filled a buffer from it at #{} and marked "
+            "the buffer clean at #{}, {}; no release/acquire of the object orders the fill and the "
+            "mark with the write, so the buffer can hold the data from before the write under the "
+            "checksum from after it: FPRE004-A (over access kinds)",
+            tids[in.first], Where(in.block), in.e[0], tids[in.second], in.e[1], in.e[2], when);
       } else if (in.demand) {
         f.signature = "FPRE004-A:block_lock(write)|cache_fill(read miss)|block_unlock(write)";
         f.explanation = fmt::format(

@@ -83,23 +83,26 @@ sched::Target AccessFocusTarget(const Focus& f) {
   using A = sched::Access;
   sched::Target t;
   t.object = f.block;
-  auto rule = [](A held, A partner, bool held_first, int thread, bool after_match) {
+  auto rule = [](A held, A partner, bool held_first, int thread, int except, bool after_match) {
     sched::HoldRule r;
     r.held_access = held;
     r.partner_access = partner;
     r.held_first = held_first;
     r.held_thread = thread;
+    r.except_thread = except;
     r.after_match = after_match;
     return r;
   };
   if (f.rule == Fpre004Rule::kStaleClean) {
-    // The fill reads the object before the write...
-    t.rules.push_back(rule(A::kWrite, A::kFill, false, f.thread, false));
-    t.rules.push_back(rule(A::kFill, A::kWrite, true, -1, false));
+    // The fill reads the object before the write (a writer's own fill, as a
+    // read-modify-write makes, is not the filler)...
+    t.rules.push_back(rule(A::kWrite, A::kFill, false, f.thread, -1, false));
+    t.rules.push_back(rule(A::kFill, A::kWrite, true, -1, f.thread, false));
     // ...the mark comes after the write has released the object...
-    t.rules.push_back(rule(A::kMarkClean, A::kRelease, false, -1, true));
-    // ...and the next writer waits until a read has verified the buffer.
-    t.rules.push_back(rule(A::kAcquire, A::kVerify, false, -1, true));
+    t.rules.push_back(rule(A::kMarkClean, A::kRelease, false, -1, f.thread, true));
+    // ...and the writer's next acquire waits until a read has verified the
+    // buffer (before another write could make it consistent again).
+    t.rules.push_back(rule(A::kAcquire, A::kVerify, false, f.thread, -1, true));
   }
   return t;
 }

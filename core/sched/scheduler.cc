@@ -184,7 +184,7 @@ struct Scheduler::Impl {
       if (!tg.any_object && (step.access == Access::kNone || step.object != tg.object)) continue;
       for (const HoldRule& r : tg.rules) {
         const bool at = r.held_site != 0 ? r.held_site == step.site : r.held_access == step.access;
-        if (at && (r.held_thread < 0 || r.held_thread == index) &&
+        if (at && (r.held_thread < 0 || r.held_thread == index) && r.except_thread != index &&
             (!r.after_match || target_matched[i])) {
           out->emplace_back(i, &r);
         }

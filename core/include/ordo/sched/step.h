@@ -56,6 +56,7 @@ struct HoldRule {
   uint32_t partner_prior_site = 0;
   bool held_first = false;
   int held_thread = -1;  // logical thread index; -1: any thread
+  int except_thread = -1;  // a thread the rule never holds (-1: none)
   // The partner's object may lie up to this far below the held one (a read
   // announced at its first block that reaches the held block).
   uint64_t partner_span = 0;
