@@ -96,6 +96,7 @@ struct Capturing {
 struct Captured {
   std::map<uint32_t, std::string> paths;
   std::vector<trace::IoRecord> ios;
+  std::vector<trace::EngineRecord> engine;
   uint64_t lost = 0;
 };
 
@@ -107,6 +108,7 @@ Captured Load(const std::string& path) {
   while ((*r)->Next(&rec)) {
     if (rec.kind == trace::RecordKind::kFile) c.paths[rec.file.file] = rec.file.path;
     if (rec.kind == trace::RecordKind::kIo) c.ios.push_back(rec.io);
+    if (rec.kind == trace::RecordKind::kEngine) c.engine.push_back(rec.engine);
     if (rec.kind == trace::RecordKind::kLost) c.lost += rec.lost.count;
   }
   EXPECT_TRUE((*r)->status().ok()) << (*r)->status().ToString();
@@ -401,6 +403,30 @@ TEST(Capture, EngineUsdtProbesGiveAnAnalyzableHistory) {
   bool stale_clean = false;
   for (const auto& f : a->findings) stale_clean |= f.rule == "FPRE004-A";
   EXPECT_TRUE(stale_clean) << "the legacy engine's orderings were not seen in its own probes";
+}
+
+// An engine of a team's own, built for production with ordo/engine_point.h
+// (-DORDO_POINTS_USDT): its ordering points are USDT probes only, and
+// capture records them as engine events of its sites (kind 0x8000 + site).
+TEST(Capture, AProductionBuildOfAnEnginesPointsIsRecorded) {
+  if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
+  TempDir dir(false);
+  CaptureOptions o;
+  o.output = dir.path() + "/points.ordo";
+  o.usdt_binary = USDT_POINTS_BIN;
+  o.command = {USDT_POINTS_BIN, "500"};
+  auto r = capture::Run(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->lost, 0u);
+  Captured c = Load(o.output);
+  std::map<uint16_t, uint64_t> by_kind;
+  for (const auto& e : c.engine) ++by_kind[e.kind];
+  EXPECT_EQ(by_kind[trace::kSiteEventBase + 1], 500u);
+  EXPECT_EQ(by_kind[trace::kSiteEventBase + 2], 500u);
+  EXPECT_EQ(by_kind[trace::kSiteEventBase + 3], 500u);
+  bool object_seen = false;
+  for (const auto& e : c.engine) object_seen |= e.block == ((uint64_t{1} << 32) | 7);
+  EXPECT_TRUE(object_seen);
 }
 
 TEST(Capture, KilledCaptureLeavesAReadableTrace) {
