@@ -50,28 +50,16 @@ enum { WB_FREE = 0, WB_CLEAN = 1, WB_DIRTY = 2 }; /* buffer states */
 enum { WB_STRIPES = 64, WB_STREAMS = 32 };
 
 /* ---- Sites: registered in open() in exactly this order. ---- */
+// clang-format off
 enum {
-  S_WRITE_LOCK,
-  S_WRITE_FILL,
-  S_WRITE_UPDATE,
-  S_WRITE_UNLOCK,
-  S_READ_LOCK,
-  S_READ_FILL,
-  S_READ_MARK_CLEAN,
-  S_READ_VERIFY,
-  S_READ_VERIFY_FAIL,
-  S_READ_UNLOCK,
-  S_RA_LOCK,
-  S_RA_LOOKUP,
-  S_RA_FILL,
-  S_RA_MARK_CLEAN,
-  S_RA_UNLOCK,
-  S_FLUSH_LOCK,
-  S_FLUSH_WRITE_BACK,
-  S_FLUSH_MARK_CLEAN,
-  S_FLUSH_UNLOCK,
+  S_WRITE_LOCK, S_WRITE_FILL, S_WRITE_UPDATE, S_WRITE_UNLOCK,
+  S_READ_LOCK, S_READ_FILL, S_READ_MARK_CLEAN, S_READ_VERIFY,
+  S_READ_VERIFY_FAIL, S_READ_UNLOCK,
+  S_RA_LOCK, S_RA_LOOKUP, S_RA_FILL, S_RA_MARK_CLEAN, S_RA_UNLOCK,
+  S_FLUSH_LOCK, S_FLUSH_WRITE_BACK, S_FLUSH_MARK_CLEAN, S_FLUSH_UNLOCK,
   S_COUNT
 };
+// clang-format on
 static const struct {
   const char* name;
   uint32_t access;
@@ -157,28 +145,31 @@ typedef struct wb_engine {
 
 /* ---- Small helpers ---- */
 
-static int wb_error(ordo_failure* f, const char* fmt, ...) {
-  if (WB_FAIL_HAS(f, message)) {
-    va_list ap;
-    va_start(ap, fmt);
+static void fill_message(ordo_failure* f, const char* fmt, va_list ap) {
+  if (WB_FAIL_HAS(f, message))
     vsnprintf(f->message, sizeof f->message, fmt, ap);
-    va_end(ap);
-  }
+}
+
+/* ORDO_ERROR: the operation could not be done; message only. */
+static int wb_error(ordo_failure* f, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fill_message(f, fmt, ap);
+  va_end(ap);
   return ORDO_ERROR;
 }
 
+/* ORDO_FAILED: a finding (corruption detected). */
 static int wb_found(ordo_failure* f, uint32_t kind, uint64_t obj,
                     const char* file, uint64_t offset, const char* fmt, ...) {
   if (WB_FAIL_HAS(f, kind)) f->kind = kind;
   if (WB_FAIL_HAS(f, object)) f->object = obj;
   if (WB_FAIL_HAS(f, offset)) f->offset = offset;
   if (WB_FAIL_HAS(f, file)) snprintf(f->file, sizeof f->file, "%s", file);
-  if (WB_FAIL_HAS(f, message)) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(f->message, sizeof f->message, fmt, ap);
-    va_end(ap);
-  }
+  va_list ap;
+  va_start(ap, fmt);
+  fill_message(f, fmt, ap);
+  va_end(ap);
   return ORDO_FAILED;
 }
 
@@ -240,6 +231,20 @@ static int disk_read(wb_engine* e, wb_file* file, uint64_t bi, uint8_t* dst,
   }
   memset(dst + got, 0, bs - got);
   return ORDO_OK;
+}
+
+/* A .sum record: CRC32C and WB_SUM_MAGIC, little-endian. Returns the stored
+ * checksum, or the zero block's for an absent (all-zero) record. */
+static uint32_t rec_get(const wb_engine* e, const uint8_t r[WB_SUM_REC]) {
+  uint32_t v[2];
+  for (int k = 0; k < 2; k++)
+    v[k] = r[4 * k] | r[4 * k + 1] << 8 | r[4 * k + 2] << 16 |
+           (uint32_t)r[4 * k + 3] << 24;
+  return v[1] == WB_SUM_MAGIC ? v[0] : e->zero_crc;
+}
+static void rec_put(uint8_t r[WB_SUM_REC], uint32_t crc) {
+  for (int k = 0; k < 4; k++)
+    r[k] = (uint8_t)(crc >> 8 * k), r[4 + k] = (uint8_t)(WB_SUM_MAGIC >> 8 * k);
 }
 
 static int pwrite_all(int fd, const uint8_t* p, size_t n, uint64_t off) {
@@ -388,9 +393,7 @@ static int get_file(wb_engine* e, const char* name, wb_file** out,
         rc = wb_error(f, "writeback_cache: read %s", spath);
         break;
       }
-      uint32_t crc = r[0] | r[1] << 8 | r[2] << 16 | (uint32_t)r[3] << 24;
-      uint32_t mag = r[4] | r[5] << 8 | r[6] << 16 | (uint32_t)r[7] << 24;
-      if (mag == WB_SUM_MAGIC) file->sums[i] = crc;
+      file->sums[i] = rec_get(e, r);
     }
   }
   if (rc != ORDO_OK) {
@@ -578,7 +581,9 @@ static void readahead_block(wb_engine* e, wb_file* file, uint64_t obj) {
    * between its lookup and its install a writer may install a newer, dirty
    * copy of the block; the install below then replaces it with the old bytes
    * read from disk, marked clean, while the checksum table already holds the
-   * writer's checksum. mode=fixed holds the lock over lookup+fill+install. */
+   * writer's checksum. mode=fixed holds the lock over lookup+fill+install.
+   * Nothing fails on purpose: both modes run the same lookup, disk read and
+   * install; only the lock differs, and only a real interleaving hurts. */
   const int locked = e->cfg.fixed;
   if (locked) block_lock(e, S_RA_LOCK, obj);
   point(e, S_RA_LOOKUP, obj, 0);
@@ -588,6 +593,7 @@ static void readahead_block(wb_engine* e, wb_file* file, uint64_t obj) {
   int filled = 0;
   if (!cached) {
     point(e, S_RA_FILL, obj, (uint64_t)(spare - e->bufs));
+    /* best effort: an I/O error just skips the block */
     filled = disk_read(e, file, (uint32_t)obj, spare->data, NULL) == ORDO_OK;
     if (filled) point(e, S_RA_MARK_CLEAN, obj, (uint64_t)(spare - e->bufs));
   }
@@ -644,14 +650,8 @@ static int flush_block(wb_engine* e, uint64_t obj, char* err, size_t errlen) {
     /* PUBLISH: the cached version becomes the one on disk, the one a fill
      * reads; the block's data and checksum do not change. */
     point(e, S_FLUSH_WRITE_BACK, obj, sum);
-    uint8_t r[WB_SUM_REC] = {(uint8_t)sum,
-                             (uint8_t)(sum >> 8),
-                             (uint8_t)(sum >> 16),
-                             (uint8_t)(sum >> 24),
-                             (uint8_t)WB_SUM_MAGIC,
-                             (uint8_t)(WB_SUM_MAGIC >> 8),
-                             (uint8_t)(WB_SUM_MAGIC >> 16),
-                             (uint8_t)(WB_SUM_MAGIC >> 24)};
+    uint8_t r[WB_SUM_REC];
+    rec_put(r, sum);
     if (pwrite_all(file->data_fd, e->stage, bs, (uint64_t)bi * bs) ||
         pwrite_all(file->sum_fd, r, sizeof r, (uint64_t)bi * WB_SUM_REC)) {
       snprintf(err, errlen, "write back block %u of %s: %s", bi, file->name,
@@ -952,9 +952,7 @@ static int check_file(wb_engine* e, wb_file* file, uint8_t* buf,
     if (bi < nrec &&
         pread(file->sum_fd, r, sizeof r, (off_t)(bi * WB_SUM_REC)) != sizeof r)
       return wb_error(f, "writeback_cache: check: read %s.sum", file->name);
-    uint32_t crc = r[0] | r[1] << 8 | r[2] << 16 | (uint32_t)r[3] << 24;
-    uint32_t mag = r[4] | r[5] << 8 | r[6] << 16 | (uint32_t)r[7] << 24;
-    uint32_t stored = mag == WB_SUM_MAGIC ? crc : e->zero_crc;
+    uint32_t stored = rec_get(e, r);
     uint32_t data = crc32c(e, buf, bs);
     lock(e, e->cache_mu);
     uint32_t auth = sum_of(e, file, bi);
