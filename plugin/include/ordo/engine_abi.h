@@ -60,7 +60,15 @@ extern "C" {
 #define ORDO_ERROR 2  /* the operation could not be done (I/O error, bad config...) */
 
 /* How a step touches its object. The analyzer's rules are written over these
- * kinds, so they apply to any engine that announces them:
+ * kinds, so they apply to any engine that announces them. Only announced
+ * objects matter: per-block ACQUIRE/RELEASE may be announced while the real
+ * mutex is a stripe shared by many blocks. Announce ACQUIRE once the lock is
+ * held and RELEASE before it is released, so that a blocked thread's acquire
+ * is never recorded before the holder's release. MARK_CLEAN's object is the
+ * object (block), paired with the thread's last FILL. Plain races are not
+ * findings: they only guide the scheduler (announce what can race; steps
+ * nobody else touches need no point). The `arg` of a point is recorded and
+ * shown, never used by the rules.
  *   FPRE004-A (stale fill): a thread FILLs a buffer from an object and later
  *   MARK_CLEANs it (makes it servable) while another thread's WRITE of the
  *   object, inside its ACQUIRE..RELEASE of that object, is not ordered with
@@ -118,7 +126,11 @@ typedef struct ordo_failure {
 /* One traced request, valid only during the apply() call (copy what you
  * keep). Data written is a deterministic pattern the host makes; a read's
  * `out` has room for `length` bytes, zeroed by the host (holes and bytes past
- * the end of a file read as zero). `thread` is the replay thread issuing it. */
+ * the end of a file read as zero). FSYNC names a file (offset and length 0):
+ * make its writes durable. `thread` is the replay thread issuing it (0, 1, ...
+ * stable for the run). Request boundaries need no point: the host knows
+ * them. Once a request returns ORDO_FAILED the run is decided: the host
+ * stops applying requests, skips check(), and closes the engine. */
 typedef struct ordo_request {
   uint32_t size;
   uint32_t op;      /* ordo_op */
@@ -139,7 +151,9 @@ typedef struct ordo_host {
   uint16_t major, minor;
   void* ctx;
   /* Starts fn(arg) on a new thread the host schedules (the name is copied);
-   * returns its handle (>= 0), or -1. The thread ends when fn returns. */
+   * returns its handle (>= 0), or -1. Callable from any host thread, at any
+   * time between open() and close(); under control the new thread first
+   * runs when the scheduler picks it. The thread ends when fn returns. */
   int (*spawn)(void* ctx, const char* name, void (*fn)(void*), void* arg);
   /* Waits until thread `handle` has ended; once per handle. */
   void (*join)(void* ctx, int handle);
@@ -155,7 +169,9 @@ typedef struct ordo_host {
    * may run any number of times, on the waiting thread or another host
    * thread: it only reads state, and calls no host function. */
   void (*wait)(void* ctx, ordo_mutex* m, int (*ready)(void*), void* arg);
-  /* Wakes the waiters of `m` to re-evaluate their predicates. */
+  /* Wakes the waiters of `m` to re-evaluate their predicates (with or
+   * without `m` held). There is no trylock: opportunistic work waits with a
+   * predicate instead. Blocking file I/O (pread, fsync) is fine anywhere. */
   void (*notify)(void* ctx, ordo_mutex* m);
   /* A seeded random number: the same seed gives the same sequence. */
   uint64_t (*random)(void* ctx);
@@ -173,10 +189,10 @@ typedef struct ordo_host {
   void (*point)(void* ctx, uint32_t site, uint64_t object, uint64_t arg);
 } ordo_host;
 
-/* True when the host struct has field `f` (a host older than the engine's
- * header may not). */
-#define ORDO_HOST_HAS(host, f) \
-  ((host)->size >= offsetof(ordo_host, f) + sizeof(((ordo_host*)0)->f))
+/* True when a size-prefixed struct `*p` of type `type` has field `f` (the
+ * other side may be built against an older minor). */
+#define ORDO_HAS(type, p, f) ((p)->size >= offsetof(type, f) + sizeof(((type*)0)->f))
+#define ORDO_HOST_HAS(host, f) ORDO_HAS(ordo_host, host, f)
 
 /* The engine's entry points. Return ORDO_OK, ORDO_FAILED or ORDO_ERROR (any
  * other value is an error that names it). The ops struct must stay valid
@@ -206,7 +222,11 @@ typedef struct ordo_engine_ops {
 
 /* The one exported symbol. Returns ORDO_OK and sets *ops when the engine
  * supports host_major; otherwise ORDO_ERROR (the host then names both
- * versions). */
+ * versions). Define it with ORDO_ENGINE_EXPORT so that it is exported from a
+ * library built with -fvisibility=hidden and checked against this prototype. */
+#define ORDO_ENGINE_EXPORT __attribute__((visibility("default")))
+ORDO_ENGINE_EXPORT int ordo_engine_get(uint16_t host_major, uint16_t host_minor,
+                                       const ordo_engine_ops** ops);
 typedef int (*ordo_engine_get_fn)(uint16_t host_major, uint16_t host_minor,
                                   const ordo_engine_ops** ops);
 #define ORDO_ENGINE_GET_SYMBOL "ordo_engine_get"
