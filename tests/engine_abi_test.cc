@@ -183,6 +183,22 @@ TEST_F(ExampleEngine, ItsRaceReproducesFromAnImportedFioTraceUnderTheDefaultExpl
   EXPECT_NE(page.find("readahead.mark_clean"), std::string::npos);
 }
 
+TEST_F(ExampleEngine, TheCommittedHistoryShowsItsRaceManifestedUnderItsSiteNames) {
+  const std::string h = std::string(ORDO_SOURCE_DIR) + "/traces/writeback-legacy-history.ordo";
+  CmdResult r = Ordo("analyze --json " + h);
+  ASSERT_EQ(r.code, 1) << r.err;
+  json j = json::parse(r.out);
+  ASSERT_GE(j["findings"].size(), 1u);
+  EXPECT_EQ(j["findings"][0]["rule"], "FPRE004-A");
+  EXPECT_EQ(j["findings"][0]["manifested"], true);
+  EXPECT_EQ(j["findings"][0]["block"], 24);
+  r = Ordo("report " + h + " -o " + dir_ + "/r.md");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string page = Slurp(dir_ + "/r.md");
+  EXPECT_NE(page.find("readahead.fill"), std::string::npos) << page;
+  EXPECT_NE(page.find("write.update"), std::string::npos) << page;
+}
+
 TEST_F(ExampleEngine, PassingRunsPredictTheRaceTheyDidNotHit) {
   int predicted = 0, passing = 0;
   for (int seed = 1; seed <= 12 && passing < 3; ++seed) {

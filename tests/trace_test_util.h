@@ -49,7 +49,7 @@ inline std::vector<trace::Record> RandomRecords(uint64_t seed, size_t n) {
       out.push_back(trace::Record::Io(io));
     } else if (k < 90) {
       trace::EngineRecord e;
-      e.kind = static_cast<uint16_t>(pick(40));
+      e.kind = static_cast<uint16_t>(pick(20) == 0 ? trace::kSiteEventBase + pick(0x8000) : pick(40));
       e.pid = pid;
       e.tid = tid;
       e.block = pick(3) == 0 ? rng() : pick(64);
@@ -74,9 +74,14 @@ inline std::vector<trace::Record> RandomRecords(uint64_t seed, size_t n) {
     } else if (k < 98) {
       trace::ThreadRecord t{tid, pid, "worker-" + std::to_string(tid)};
       out.push_back(trace::Record::Thread(t));
-    } else {
+    } else if (k < 99) {
       trace::LostRecord l{1 + pick(100000), static_cast<uint32_t>(pick(64)), now};
       out.push_back(trace::Record::Lost(l));
+    } else {  // a site table entry of an engine loaded through the engine ABI
+      trace::SiteRecord site{1 + static_cast<uint32_t>(pick(0x7fff)),
+                             static_cast<uint8_t>(pick(256)),
+                             std::string(pick(60), 'a' + static_cast<char>(pick(26)))};
+      out.push_back(trace::Record::Site(site));
     }
   }
   return out;

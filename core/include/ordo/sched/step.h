@@ -56,7 +56,6 @@ struct HoldRule {
   uint32_t partner_prior_site = 0;
   bool held_first = false;
   int held_thread = -1;  // logical thread index; -1: any thread
-  int except_thread = -1;  // a thread the rule never holds (-1: none)
   // The partner's object may lie up to this far below the held one (a read
   // announced at its first block that reaches the held block).
   uint64_t partner_span = 0;
@@ -67,6 +66,7 @@ struct HoldRule {
   // can be written over access kinds for engines whose sites are their own.
   Access held_access = Access::kNone;
   Access partner_access = Access::kNone;
+  int except_thread = -1;  // a thread the rule never holds (-1: none)
 };
 
 struct Target {
