@@ -70,6 +70,7 @@ constexpr int kAutoRuns = 10;
 // corruption an engine of your own reported, or that engine crashing/hanging.
 const char* FailureKind(const replay::RunOutcome& r) {
   if (r.hung) return "hang";
+  if (r.deadlocked) return "deadlock";
   if (r.crashed) return "crash";
   if (r.failure_kind != 0 && r.failure_kind != ORDO_FAILURE_VERIFY) return "corruption";
   return "FPRE004";
@@ -305,7 +306,8 @@ int RunReplay(const ReplayCliOptions& c) {
       const auto& f = *s.first_failure;
       if (f.crashed) {
         fmt::print("\nthe engine {} in run {} (seed {}): a {} finding\n  {}\n",
-                   f.hung ? "hung" : "crashed", f.run, f.seed, FailureKind(f), f.message);
+                   f.hung ? "hung" : f.deadlocked ? "deadlocked" : "crashed", f.run, f.seed,
+                   FailureKind(f), f.message);
       } else if (f.failure_kind == ORDO_FAILURE_CORRUPT) {
         fmt::print("\nthe engine detected corruption in run {} (seed {}): thread {}, its "
                    "operation #{}\n  {}\n",

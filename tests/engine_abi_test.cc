@@ -106,6 +106,21 @@ TEST_F(EngineAbi, AHangIsAFindingAfterTheRunTimeoutAndLeavesNoProcessBehind) {
   EXPECT_EQ(r.code, 0) << r.err;
 }
 
+TEST_F(EngineAbi, ADeadlockUnderTheSchedulerIsAFindingNamingTheBlockedThreads) {
+  const std::string so = Fixture("deadlock");
+  CmdResult r = ReplayWith(so, "--explore pos --runs 1 --json");
+  ASSERT_EQ(r.code, 1) << r.err << r.out;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["failing_runs"][0]["kind"], "deadlock");
+  std::string message = j["failing_runs"][0]["message"];
+  EXPECT_NE(message.find("every live thread is blocked"), std::string::npos) << message;
+  EXPECT_NE(message.find("replay-"), std::string::npos) << message;
+  // Free-running there is no scheduler to see it: the run timeout does.
+  r = ReplayWith(so, "--explore none --runs 1 --run-timeout 1 --json");
+  ASSERT_EQ(r.code, 1) << r.err << r.out;
+  EXPECT_EQ(json::parse(r.out)["failing_runs"][0]["kind"], "hang");
+}
+
 TEST_F(EngineAbi, ACrashWhileLoadingIsAnErrorNamingTheEngine) {
   const std::string so = Fixture("crashinget");
   CmdResult r = ReplayWith(so, "--runs 1 --json");
@@ -122,6 +137,20 @@ TEST_F(EngineAbi, WhatAnEngineWritesToStdoutStaysOutOfTheSummary) {
   json j = json::parse(r.out);  // throws if the engine's chatter got in
   EXPECT_EQ(j["outcome"], "pass");
   EXPECT_NE(r.err.find("engine chatter on stdout"), std::string::npos);
+}
+
+TEST_F(EngineAbi, AReproduceCommandWithSpacesInPathsRunsAsPrinted) {
+  std::filesystem::create_directories(dir_ + "/sp ace");
+  const std::string so = dir_ + "/sp ace/crash.so";
+  std::filesystem::copy_file(Fixture("crash"), so);
+  CmdResult r = Ordo("replay " + kFioTrace + " --target '" + dir_ + "/t t' --engine '" + so +
+                     "' --explore pos --seed 3 --runs 1 --json");
+  ASSERT_EQ(r.code, 1) << r.err << r.out;
+  std::string cmd = json::parse(r.out)["failing_runs"][0]["reproduce"];
+  EXPECT_NE(cmd.find("'" + so + "'"), std::string::npos) << cmd;
+  r = Ordo(cmd.substr(5) + " --json");  // through the shell, as pasted
+  ASSERT_EQ(r.code, 1) << cmd << "\n" << r.err;
+  EXPECT_EQ(json::parse(r.out)["failing_runs"][0]["kind"], "crash");
 }
 
 TEST_F(EngineAbi, APathMayHoldDotSoAndAVersionSuffix) {

@@ -10,6 +10,12 @@
 namespace ordo::sched {
 
 namespace {
+void (*g_deadlock_reporter)(const std::string&) = nullptr;
+}  // namespace
+
+void SetDeadlockReporter(void (*report)(const std::string& what)) { g_deadlock_reporter = report; }
+
+namespace {
 
 struct ThreadInfo {
   std::string name;
@@ -97,11 +103,12 @@ struct Scheduler::Impl {
       bool anyone_alive = false;
       for (const auto& t : threads) anyone_alive |= !t->exited;
       if (!anyone_alive) return -1;
-      std::fprintf(stderr, "ordo scheduler: deadlock: every live thread is blocked:");
+      std::string what = "every live thread is blocked:";
       for (const auto& t : threads) {
-        if (!t->exited) std::fprintf(stderr, " %s", t->name.c_str());
+        if (!t->exited) what += " " + t->name;
       }
-      std::fprintf(stderr, "\n");
+      if (g_deadlock_reporter != nullptr) g_deadlock_reporter(what);
+      std::fprintf(stderr, "ordo scheduler: deadlock: %s\n", what.c_str());
       std::abort();
     }
     ++decisions;

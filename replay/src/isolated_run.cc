@@ -1,5 +1,7 @@
 #include "isolated_run.h"
 
+#include "ordo/sched/scheduler.h"
+
 #include <fmt/core.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -98,6 +100,9 @@ bool Unpack(const std::string& bytes, RunOutcome* o, ThreadStats* s) {
          u.Get(&s->first_error) && u.done();
 }
 
+// The child's end of the result pipe, for the deadlock reporter.
+int g_result_fd = -1;
+
 bool WriteAll(int fd, const std::string& b) {
   size_t at = 0;
   while (at < b.size()) {
@@ -107,6 +112,16 @@ bool WriteAll(int fd, const std::string& b) {
     at += static_cast<size_t>(n);
   }
   return true;
+}
+
+// Under control a deadlock of the engine's threads ends the child: it is
+// reported as the run's outcome (tag 2), not as an abort.
+void ReportDeadlock(const std::string& what) {
+  Packer p;
+  p.Put(static_cast<uint8_t>(2));
+  p.Put(what);
+  (void)WriteAll(g_result_fd, p.bytes);
+  _exit(0);
 }
 
 }  // namespace
@@ -128,6 +143,8 @@ Result<RunOutcome> RunIsolated(const RunOutcome& planned,
     if (getppid() == 1) _exit(3);
     dup2(STDERR_FILENO, STDOUT_FILENO);  // what the engine prints is not ordo's summary
     signal(SIGINT, SIG_IGN);  // ordo decides when to stop: after the run in progress
+    g_result_fd = fds[1];
+    sched::SetDeadlockReporter(&ReportDeadlock);
     ThreadStats mine;
     Result<RunOutcome> out = run(&mine);
     Packer p;
@@ -207,6 +224,18 @@ Result<RunOutcome> RunIsolated(const RunOutcome& planned,
                               "finished",
                               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     return out;
+  }
+  if (bytes[0] == 2) {
+    Unpacker u(bytes);
+    uint8_t tag;
+    std::string what;
+    if (u.Get(&tag) && u.Get(&what)) {
+      out.failed = true;
+      out.crashed = true;
+      out.deadlocked = true;
+      out.message = "the engine deadlocked under the scheduler: " + what;
+      return out;
+    }
   }
   if (bytes[0] != 0) {
     Unpacker u(bytes);

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <memory>
@@ -540,15 +542,31 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   return summary;
 }
 
+namespace {
+// A word of a command line as a shell reads it: as it is when it holds only
+// characters no shell treats specially, else in single quotes.
+std::string ShellWord(const std::string& w) {
+  bool plain = !w.empty();
+  for (char c : w) {
+    plain &= std::isalnum(static_cast<unsigned char>(c)) || std::strchr("_./:=,+-@%", c) != nullptr;
+  }
+  if (plain) return w;
+  std::string q = "'";
+  for (char c : w) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+}  // namespace
+
 std::string ReproduceCommand(const std::string& trace_path, const ReplayOptions& o,
                              const RunOutcome& run) {
-  std::string cmd = fmt::format("ordo replay {} --target {} --backend {}", trace_path, o.target,
+  std::string cmd = fmt::format("ordo replay {} --target {} --backend {}", ShellWord(trace_path),
+                                ShellWord(o.target),
                                 o.backend == Backend::kEngine ? "engine" : "file");
   if (o.backend == Backend::kEngine) {
     std::string engine = o.engine_path.empty()
                              ? std::string(engine::EngineModeName(o.engine_mode))
                              : plugin::EngineSpecString({o.engine_path, o.engine_config});
-    cmd += fmt::format(" --engine {} --explore {} --seed {}", engine,
+    cmd += fmt::format(" --engine {} --explore {} --seed {}", ShellWord(engine),
                        sched::StrategyName(run.strategy), run.seed);
     if (run.strategy == sched::Strategy::kPct) cmd += fmt::format(" --depth {}", o.depth);
     if (run.strategy == sched::Strategy::kTargeted) {

@@ -37,6 +37,13 @@ static int fixture_open(const ordo_host* host, const char* dir, const char* conf
   return ORDO_OK;
 }
 
+#ifdef FIXTURE_DEADLOCK_IN_APPLY
+static int never_ready(void* arg) {
+  (void)arg;
+  return 0;
+}
+#endif
+
 static int fixture_apply(void* engine, const ordo_request* r, ordo_failure* failure) {
   fixture* f = engine;
   f->host->point(f->host->ctx, f->site_apply, 0, r->op);
@@ -51,6 +58,13 @@ static int fixture_apply(void* engine, const ordo_request* r, ordo_failure* fail
   if (++f->applied == 5) {
     for (volatile int spin = 1; spin;) {
     } /* the engine under test never returns */
+  }
+#endif
+#ifdef FIXTURE_DEADLOCK_IN_APPLY
+  if (++f->applied == 5) { /* waits for what never comes, holding the lock */
+    ordo_mutex* m = f->host->mutex_new(f->host->ctx);
+    f->host->mutex_lock(f->host->ctx, m);
+    f->host->wait(f->host->ctx, m, never_ready, NULL);
   }
 #endif
 #ifdef FIXTURE_PRINTS

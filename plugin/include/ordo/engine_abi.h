@@ -158,8 +158,7 @@ typedef struct ordo_host {
   /* Waits until thread `handle` has ended; once per handle. */
   void (*join)(void* ctx, int handle);
   /* Mutexes are not recursive; only the holder unlocks. A deadlock under
-   * control ends the run (a crash finding; the scheduler names the blocked
-   * threads on stderr). */
+   * control ends the run: a "deadlock" finding naming the blocked threads. */
   ordo_mutex* (*mutex_new)(void* ctx);
   void (*mutex_free)(void* ctx, ordo_mutex* m);
   void (*mutex_lock)(void* ctx, ordo_mutex* m);

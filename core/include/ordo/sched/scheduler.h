@@ -37,6 +37,13 @@ enum class Strategy {
 std::string_view StrategyName(Strategy strategy);
 bool ParseStrategy(std::string_view name, Strategy* strategy);
 
+// Under control, when every live thread is blocked the run cannot go on:
+// the scheduler names the blocked threads on stderr and aborts. A process that
+// makes one run and reports it (replay's child per run) may install this to
+// be told first, with that text ("every live thread is blocked: ..."); it
+// should end the process without returning.
+void SetDeadlockReporter(void (*report)(const std::string& what));
+
 // One step of a directed schedule: run thread `thread` until it is about to
 // take a step labelled `until_label` (see Yield) for the (skip + 1)-th time,
 // or, with until_label 0, until it blocks after running; then the next step.

@@ -110,6 +110,7 @@ struct RunOutcome {
   bool failed = false;
   bool crashed = false;     // the engine under test crashed (failed is set too)
   bool hung = false;        // ...or did not finish within the run timeout (crashed set too)
+  bool deadlocked = false;  // ...or its threads all blocked under control (crashed set too)
   std::string message;      // the read-verify failure (or the crash)
   // What an engine loaded through the engine ABI reported (ordo_failure):
   // its kind (0: none reported), object, logical file and byte offset.
