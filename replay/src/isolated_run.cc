@@ -251,11 +251,7 @@ Result<RunOutcome> RunIsolated(const RunOutcome& planned,
   if (!Unpack(bytes.substr(1), &out, &mine)) {
     return Status::IoError(fmt::format("run {}: unreadable outcome from its process", planned.run));
   }
-  for (int k = 0; k < 3; ++k) stats->latency[k].Merge(mine.latency[k]);
-  stats->issue_error.Merge(mine.issue_error);
-  stats->ops += mine.ops;
-  stats->errors += mine.errors;
-  if (stats->first_error.empty()) stats->first_error = mine.first_error;
+  stats->Merge(mine);
   return out;
 }
 

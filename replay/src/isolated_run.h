@@ -19,6 +19,15 @@ struct ThreadStats {
   LatencyHistogram issue_error;
   uint64_t ops = 0, errors = 0;
   std::string first_error;  // the message of the first of `errors`
+
+  // Adds `other`'s figures (its first error counts only if this has none).
+  void Merge(const ThreadStats& other) {
+    for (size_t k = 0; k < latency.size(); ++k) latency[k].Merge(other.latency[k]);
+    issue_error.Merge(other.issue_error);
+    ops += other.ops;
+    errors += other.errors;
+    if (first_error.empty()) first_error = other.first_error;
+  }
 };
 
 // Forks; the child calls `run` (which may write files, such as the run's

@@ -85,16 +85,17 @@ constexpr uint64_t kRacingStepsPerOp = 8;
 // Forwards engine events to a trace and remembers where FPRE004 was seen.
 class RunHistory : public engine::HistorySink {
  public:
+  // `o`: whose observers see the events; null: none.
   RunHistory(engine::HistorySink* next, const ReplayOptions* o) : next_(next), o_(o) {}
   void Record(const trace::EngineRecord& e) override {
     if (first_fail_ < 0 && IsVerifyFail(e.kind)) first_fail_ = static_cast<int64_t>(e.seq);
     if (next_) next_->Record(e);
-    if (o_->observe) o_->observe(e);
+    if (o_ && o_->observe) o_->observe(e);
   }
   void Site(const trace::SiteRecord& site) override {
     if (site.access == static_cast<uint8_t>(sched::Access::kVerifyFail)) fail_sites_.push_back(site.site);
     if (next_) next_->Site(site);
-    if (o_->observe_site) o_->observe_site(site);
+    if (o_ && o_->observe_site) o_->observe_site(site);
   }
   int64_t first_fail() const { return first_fail_; }
 
@@ -113,13 +114,16 @@ class RunHistory : public engine::HistorySink {
 
 class Runner {
  public:
+  // `observe`: runs pass their events to the options' observers (false when
+  // runs execute in a child process: the parent streams its history to them).
   Runner(const std::string& trace_path, const ReplayOptions& o, const ReplayPlan& plan,
-         std::shared_ptr<plugin::EngineLibrary> library)
+         std::shared_ptr<plugin::EngineLibrary> library, bool observe)
       : path_(trace_path),
         o_(o),
         plan_(plan),
         clock_(o.clock ? o.clock : RealClock()),
-        library_(std::move(library)) {}
+        library_(std::move(library)),
+        observe_(observe) {}
 
   // One run. `history` may be null.
   Result<RunOutcome> Run(int run, const RunPlan& rp, trace::TraceWriter* history,
@@ -149,7 +153,7 @@ class Runner {
     std::unique_ptr<ReplayBackend> backend;
     std::unique_ptr<engine::TraceHistory> trace_sink;
     if (history) trace_sink = std::make_unique<engine::TraceHistory>(history);
-    RunHistory sink(trace_sink.get(), &o_);
+    RunHistory sink(trace_sink.get(), observe_ ? &o_ : nullptr);
     if (o_.backend == Backend::kEngine && library_) {
       // An engine of the team's own starts from an empty directory each run.
       std::string dir = o_.target + "/engine";
@@ -302,11 +306,7 @@ class Runner {
     out.history_seq = sink.first_fail();
     for (auto& st : stats) {
       out.thread_ops.push_back(st.ops);
-      for (int k = 0; k < 3; ++k) total->latency[k].Merge(st.latency[k]);
-      total->issue_error.Merge(st.issue_error);
-      total->ops += st.ops;
-      total->errors += st.errors;
-      if (total->first_error.empty()) total->first_error = st.first_error;
+      total->Merge(st);
     }
     return out;
   }
@@ -394,6 +394,7 @@ class Runner {
   const ReplayPlan& plan_;
   Clock* clock_;
   std::shared_ptr<plugin::EngineLibrary> library_;
+  bool observe_;
   bool template_ready_ = false;
 };
 
@@ -458,7 +459,7 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   }
   // Engines of a team's own run each run in a child process.
   const bool isolated = library != nullptr && !o.engine_in_process;
-  Runner runner(trace_path, o, plan.value(), library);
+  Runner runner(trace_path, o, plan.value(), library, !isolated);
   ThreadStats total;
   const uint64_t t0 = RealClock()->NowNs();
   bool history_kept = false;
