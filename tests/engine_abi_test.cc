@@ -2,11 +2,13 @@
 // user runs them: `ordo replay TRACE --engine PATH.so[:config]`. The fixture
 // engines (tests/engines) test loading, versions and crash isolation; the
 // example engine (examples/writeback_cache) a race of its own, end to end.
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "cli_test_util.h"
+#include "ordo/engine_abi.h"
 
 namespace ordo {
 namespace {
@@ -40,13 +42,21 @@ TEST_F(EngineAbi, AnEngineBuiltForANewerMinorLoads) {
   EXPECT_EQ(r.code, 0) << r.err << r.out;
 }
 
+// ABI 1.1 added host services and access kinds: an engine built for 1.0 runs.
+TEST_F(EngineAbi, AnEngineBuiltForTheFirstMinorStillLoads) {
+  CmdResult r = ReplayWith(Fixture("minor0"), "--explore pos --runs 1");
+  EXPECT_EQ(r.code, 0) << r.err << r.out;
+}
+
 TEST_F(EngineAbi, AnotherMajorIsRefusedNamingBothVersions) {
   const std::string so = Fixture("major2");
   CmdResult r = ReplayWith(so, "--runs 1");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.err.find(so), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("engine ABI 2.0"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("engine ABI 1.0"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(fmt::format("engine ABI 2.{}", ORDO_ENGINE_ABI_MINOR)), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(fmt::format("engine ABI 1.{}", ORDO_ENGINE_ABI_MINOR)), std::string::npos)
+      << r.err;
 }
 
 TEST_F(EngineAbi, WhatIsNotAnOrdoEngineIsRefusedWithItsPath) {

@@ -51,6 +51,12 @@ struct Instance {
   uint64_t count = 1;
 };
 
+struct Mark {
+  Step fill;
+  Step mark;
+  bool demand = false;  // a read miss cached it (fill and mark are one step)
+};
+
 struct WriteRegion {
   Step lock;
   Step unlock;
@@ -64,24 +70,31 @@ struct WriteRegion {
   // Over access kinds a region begins at the acquire and counts as a write
   // region from the thread's first write inside it.
   bool written = true;
-};
-
-struct Mark {
-  Step fill;
-  Step mark;
-  bool demand = false;  // a read miss cached it (fill and mark are one step)
+  bool holding = false;  // over access kinds: the thread holds the object's lock
+  Step held_since;       // ...taken here
+  // ...and the marks not ordered before the acquire or made while it is held
+  // (observed): occurrences once the thread writes inside it.
+  std::vector<std::pair<uint32_t, std::pair<Mark, bool>>> unordered;
 };
 
 struct Compaction {
   Step pending;  // "last write pending" set, "cache ready" cleared
   Step ready;    // "cache ready" set, "pending" cleared
   bool open = true;
+  // Over access kinds: an update is the thread's flag sets under one lock of
+  // the object (its acquire's seq + 1; 0: not under a lock), first to last.
+  uint64_t locked_by = 0;
 };
 
 struct CheckPair {  // legacy verify order: "cache ready" read, then "pending"
   uint64_t block = 0;
   Step ready_read;
   VC clock_at_read;  // the reader's clock at its "cache ready" read
+  // Over access kinds, a check is the thread's consecutive FLAG_READs of one
+  // object: the sites of its first and latest read, and the updates it may
+  // have torn, reported when the check ends unless it was validated.
+  uint32_t first_site = 0, last_site = 0;
+  std::vector<Instance> torn;
 };
 
 EngineEventKind Kind(uint16_t k) { return static_cast<EngineEventKind>(k); }
@@ -188,6 +201,7 @@ struct Analyzer::Impl {
   // Sites of engines loaded through the engine ABI: access kind by site id
   // (written by the decoding thread before any event of the site).
   std::array<std::atomic<uint8_t>, 0x8000> site_access{};
+  std::atomic<bool> site_table{false};  // the history has one: its events are judged by access kind
 
   static uint64_t Span(const Instance& in) {
     return in.e[1] > in.e[0] ? in.e[1] - in.e[0] : in.e[0] - in.e[1];
@@ -212,7 +226,7 @@ struct Analyzer::Impl {
   }
 
   static int Signature(const Instance& in) {
-    if (in.by_access) return 3;
+    if (in.by_access && in.rule == 0 && !in.demand) return 3;
     return in.rule == 0 && in.demand ? 2 : in.rule;
   }
 
@@ -307,7 +321,15 @@ struct Analyzer::Impl {
           in.observed ? "while the lock was held, not ordered after" : "not ordered after",
           tids[in.first],
           in.closed ? fmt::format("its unlock at #{}", in.e[3]) : "its unlock comes later");
-      if (in.by_access) {
+      if (in.by_access && in.demand) {
+        f.signature = "FPRE004-A:acquire|write|fill_clean|publish(0)";
+        f.explanation = fmt::format(
+            "T{} acquired {} at #{} and wrote it; T{} missed the cache and cached the object's old "
+            "data at #{} (fill_clean), {}; the write's publish replaced only a buffer cached when "
+            "it took the lock (publish arg 0), so the old bytes stay cached under the new "
+            "checksum: FPRE004-A (by a read miss, over access kinds)",
+            tids[in.first], Where(in.block), in.e[0], tids[in.second], in.e[2], unordered);
+      } else if (in.by_access) {
         f.signature = "FPRE004-A:acquire|write|fill|mark_clean|release";
         const std::string when =
             in.observed ? fmt::format("while T{} held it", tids[in.first])
@@ -338,6 +360,20 @@ struct Analyzer::Impl {
             "the bytes from before the write while the checksum is the new one: FPRE004-A",
             locked, tids[in.second], in.e[1], in.e[2], unordered);
       }
+    } else if (in.by_access) {
+      f.rule = "FPRE004-B";
+      f.signature = "FPRE004-B:acquire|flag_set..flag_set|release><flag_read>flag_read";
+      f.events = {in.e[0], in.e[1], in.e[2]};
+      if (in.e[3] != in.e[0]) f.events.push_back(in.e[3]);
+      f.explanation = fmt::format(
+          "T{} updated the flags of {} under its lock from #{}{}; T{} read the object's flags at "
+          "#{} and again at #{} in one check, without re-reading its first flag last (no "
+          "sequence-lock validation); nothing orders the check with the update, so it can combine "
+          "a flag from before the update with one from after it, a state that never existed: "
+          "FPRE004-B (over access kinds)",
+          tids[in.first], Where(in.block), in.e[0],
+          in.e[3] != in.e[0] ? fmt::format(" to #{}", in.e[3]) : std::string(),
+          tids[in.second], in.e[1], in.e[2]);
     } else {
       f.rule = "FPRE004-B";
       f.signature =
@@ -385,58 +421,98 @@ struct Analyzer::Impl {
   }
   static constexpr size_t kMaxWaiting = 64;
 
-  // FPRE004-A over access kinds, for engines loaded through the engine ABI:
-  // a fill and mark-clean of an object not ordered with another thread's
-  // acquire..write..release of it. Edges: release to the next acquire.
-  void AddAccess(sched::Access access, uint32_t t, const Step& here, uint64_t b) {
+  // The rules over access kinds (ordo/engine_abi.h), for engines loaded
+  // through the engine ABI. FPRE004-A: a fill and mark-clean of an object
+  // not ordered with another thread's acquire..write..release of it.
+  // FPRE004-B: a thread's consecutive flag reads of an object not ordered
+  // with another thread's flag update of it. Edges: release to the next
+  // acquire, request to the next fill.
+  void AddAccess(sched::Access access, uint32_t t, const Step& here, uint64_t b, uint32_t site,
+                 uint64_t arg) {
     using A = sched::Access;
     VC& vc = clock[t];
+    if (checking[t] && (access != A::kFlagRead || checks[t].block != b)) EndCheck(t);
     switch (access) {
       case A::kAcquire: {
         BlockState& bs = Block(b);
         Join(vc, bs.lock_release);
-        WriteRegion r;
-        r.lock = here;
-        r.written = false;
-        Slot(bs.writes, t) = r;
+        if (Find(bs.writes, t) == nullptr) {
+          WriteRegion none;  // no write yet: nothing for marks to fall inside
+          none.written = false;
+          none.open = false;
+          Slot(bs.writes, t) = std::move(none);
+        }
+        WriteRegion& r = *Find(bs.writes, t);
+        r.holding = true;
+        r.held_since = here;
+        r.unordered.clear();
+        // Marks not ordered before the acquire could fall inside a write here.
+        for (auto& [mt, m] : bs.marks) {
+          if (mt != t && !Before(m.mark, t) && r.unordered.size() < kMaxWaiting)
+            r.unordered.push_back({mt, {m, false}});
+        }
         break;
       }
       case A::kWrite: {
         BlockState& bs = Block(b);
         WriteRegion* held = Find(bs.writes, t);
         if (held != nullptr && held->open && held->written) break;  // the same region
+        // Only a write inside the thread's acquire..release of the object
+        // counts (a write announced outside one, such as a request boundary
+        // announced for the scheduler, is not a region).
+        if (held == nullptr || !held->holding) break;
         WriteRegion r;
-        if (held != nullptr && held->open) {
-          r.lock = held->lock;  // from its acquire
-        } else {
-          r.lock = here;  // a write under no lock of the object: a region of one step
-          r.open = false;
-          r.unlock = here;
+        r.lock = held->held_since;
+        r.holding = true;
+        r.held_since = held->held_since;
+        for (auto& [mt, m] : held->unordered) StaleClean(bs, b, t, r, mt, m.first, m.second, true);
+        Slot(bs.writes, t) = std::move(r);
+        break;
+      }
+      case A::kPublish: {
+        BlockState& bs = Block(b);
+        WriteRegion* r = Find(bs.writes, t);
+        if (r == nullptr || !r->written) break;
+        r->replaces_any = (arg & sched::kPublishReplacesAny) != 0 ? 1 : 0;
+        if (r->replaces_any == 0) {
+          for (Instance& in : r->waiting) Report(bs, in);
         }
-        for (auto& [mt, m] : bs.marks) {
-          if (mt != t && !Before(m.mark, t)) StaleClean(bs, b, t, r, mt, m, false, true);
-        }
-        Slot(bs.writes, t) = r;
+        r->waiting.clear();
         break;
       }
       case A::kRelease: {
         BlockState& bs = Block(b);
         Clock(bs.lock_release, [&](VC& v) { v = vc; });
-        WriteRegion* r = Find(bs.writes, t);
-        if (r != nullptr && r->open) {
-          r->open = false;
-          r->unlock = here;
+        if (WriteRegion* r = Find(bs.writes, t)) {
+          r->holding = false;
+          if (r->open && r->written) {
+            r->open = false;
+            r->unlock = here;
+          }
         }
+        if (Compaction* c = Find(bs.compactions, t)) c->open = false;
         break;
       }
+      case A::kRequest:
+        Clock(Block(b).issued, [&](VC& v) { v = vc; });
+        break;
       case A::kFill:
+        Join(vc, Block(b).issued);
         last_fill[t] = here;
         break;
-      case A::kMarkClean: {
+      case A::kMarkClean:
+      case A::kFillClean: {
         BlockState& bs = Block(b);
-        Mark m{last_fill[t], here, false};
+        const bool demand = access == A::kFillClean;
+        Mark m{demand ? here : last_fill[t], here, demand};
         for (auto& [wt, r] : bs.writes) {
-          if (wt == t || !r.written) continue;
+          if (wt == t) continue;
+          if (r.holding && !(r.open && r.written)) {  // held, not yet written: an
+            // occurrence if it writes (the write's region replaces the last one)
+            if (r.unordered.size() < kMaxWaiting) r.unordered.push_back({t, {m, true}});
+            continue;
+          }
+          if (!r.written) continue;
           if (r.open) {
             StaleClean(bs, b, wt, r, t, m, true, true);
           } else if (!Before(r.unlock, t)) {
@@ -446,15 +522,92 @@ struct Analyzer::Impl {
         Slot(bs.marks, t) = m;
         break;
       }
+      case A::kFlagSet: {
+        BlockState& bs = Block(b);
+        WriteRegion* held = Find(bs.writes, t);
+        Compaction& c = Slot(bs.compactions, t);
+        if (held != nullptr && held->holding && c.open && c.locked_by == held->held_since.seq + 1) {
+          c.ready = here;  // the update goes on under the same lock
+        } else {
+          c = Compaction{};
+          c.pending = c.ready = here;
+          c.open = held != nullptr && held->holding;  // unlocked: an update of one step
+          c.locked_by = c.open ? held->held_since.seq + 1 : 0;
+        }
+        break;
+      }
+      case A::kFlagRead: {
+        CheckPair& ck = checks[t];
+        if (!checking[t]) {
+          ck.block = b;
+          ck.ready_read = here;
+          ck.first_site = site;
+          ck.torn.clear();
+          Clock(ck.clock_at_read, [&](VC& v) { v.assign(vc.begin(), vc.end()); });
+          checking[t] = true;
+        } else {
+          TornBy(t, here, b);
+        }
+        ck.last_site = site;
+        break;
+      }
       case A::kVerifyFail:
-        Manifested(Block(b), 0);
+        Manifested(Block(b), arg == sched::kFailFlags ? 1 : 0);
         break;
       default:
         break;
     }
   }
 
+  // A later read of thread t's check on b: the updates of b by other threads
+  // that had begun and had not ended before the check's first read.
+  void TornBy(uint32_t t, const Step& here, uint64_t b) {
+    CheckPair& ck = checks[t];
+    BlockState& bs = Block(b);
+    for (auto& [ct, c] : bs.compactions) {
+      if (ct == t) continue;
+      bool ended_before = !c.open && At(ck.clock_at_read, c.ready.thread) >= c.ready.stamp;
+      if (ended_before) continue;
+      bool known = false;
+      for (const Instance& x : ck.torn) known |= x.first == ct && x.e[0] == c.pending.seq;
+      if (known || ck.torn.size() >= kMaxWaiting) continue;
+      Instance in;
+      in.rule = 1;
+      in.by_access = true;
+      in.closed = !c.open;
+      in.block = b;
+      in.first = ct;
+      in.second = t;
+      in.e[0] = c.pending.seq;
+      in.e[1] = ck.ready_read.seq;
+      in.e[2] = here.seq;
+      in.e[3] = c.ready.seq;
+      ck.torn.push_back(in);
+    }
+  }
+
+  // Thread t's check ends (its next step is not a flag read of the object):
+  // unless it re-read its first site last (validated), what it may have torn
+  // is reported.
+  void EndCheck(uint32_t t) {
+    checking[t] = false;
+    CheckPair& ck = checks[t];
+    if (ck.torn.empty()) return;
+    if (ck.last_site != ck.first_site) {
+      BlockState& bs = Block(ck.block);
+      for (const Instance& in : ck.torn) Report(bs, in);
+    }
+    ck.torn.clear();
+  }
+  // Ends every open check (the history is over).
+  void EndChecks() {
+    for (uint32_t t = 0; t < checking.size(); ++t) {
+      if (checking[t] && site_table.load(std::memory_order_relaxed)) EndCheck(t);
+    }
+  }
+
   void AddSite(const trace::SiteRecord& site) {
+    site_table.store(true, std::memory_order_relaxed);
     if (site.site < site_access.size()) site_access[site.site].store(site.access, std::memory_order_relaxed);
   }
 
@@ -468,16 +621,17 @@ struct Analyzer::Impl {
     ++vc[t];
     Step here{t, vc[t], e.seq};
     const uint64_t b = e.block;
+    if (trace::IsSiteEvent(e.kind)) {
+      const uint32_t site = e.kind - trace::kSiteEventBase;
+      const uint8_t a = site_access[site].load(std::memory_order_relaxed);
+      AddAccess(static_cast<sched::Access>(a), t, here, b, site, e.arg);
+      return;
+    }
     const K kind = Kind(e.kind);
     // A legacy check pair is two adjacent steps of one verify.
     if (kind != K::kVerifyCheckPending && kind != K::kVerifyCheckCacheReady) checking[t] = false;
     const uint64_t pending_before = pending_read[t];
     pending_read[t] = kind == K::kVerifyCheckPending ? b + 1 : 0;
-    if (trace::IsSiteEvent(e.kind)) {
-      const uint8_t a = site_access[e.kind - trace::kSiteEventBase].load(std::memory_order_relaxed);
-      AddAccess(static_cast<sched::Access>(a), t, here, b);
-      return;
-    }
     switch (kind) {
       case K::kBlockLock: {
         BlockState& bs = Block(b);
@@ -615,11 +769,13 @@ void Analyzer::Prefetch(uint64_t block, bool state) const {
   for (size_t off = 0; off < 256; off += 64) __builtin_prefetch(p + off);
 }
 std::vector<Finding> Analyzer::Findings() const {
+  impl_->EndChecks();  // a check still open at the end counts as ended
   std::vector<Finding> out;
   for (const auto& in : impl_->shown) out.push_back(impl_->Explain(in));
   return out;
 }
 std::vector<Finding> Analyzer::Candidates() const {
+  impl_->EndChecks();
   std::vector<Finding> out;
   for (const auto& list : impl_->closest) {
     for (const auto& in : list) out.push_back(impl_->Explain(in));

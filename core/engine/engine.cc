@@ -226,14 +226,19 @@ Status Engine::Impl::VerifyServed(BlockMeta& meta, const Buffer& buffer, uint64_
     ORDO_POINT(points, kVerifyCheckPending, key, 0);
     pending = meta.pending.load();
   } else {
+    // A sequence lock: generation, flags, generation again (observed, so the
+    // analysis sees the check validated; the schedules stay the same).
     for (;;) {
       uint32_t g1 = meta.gen.load();
+      ORDO_OBSERVE(points, kVerifyCheckGeneration, key, g1);
       ORDO_POINT(points, kVerifyCheckPending, key, 0);
       pending = meta.pending.load();
       ORDO_POINT(points, kVerifyCheckCacheReady, key, 0);
       ready = meta.ready.load();
       if (g1 % 2 == 1) pending = true;  // compaction is moving it: consistent "pending"
-      if (meta.gen.load() == g1) break;
+      uint32_t g2 = meta.gen.load();
+      ORDO_OBSERVE(points, kVerifyCheckGeneration, key, g2);
+      if (g2 == g1) break;
     }
   }
   const std::string& name = meta.owner ? meta.owner->name : std::string("?");

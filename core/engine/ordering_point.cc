@@ -27,6 +27,8 @@ sched::Access StepAccess(EngineEventKind kind) {
       return A::kRelease;
     case K::kBlockWrite:
       return A::kWrite;
+    case K::kPrefetchIssue:
+      return A::kRequest;
     case K::kPrefetchFill:
       return A::kFill;
     case K::kPrefetchMarkClean:
@@ -36,17 +38,29 @@ sched::Access StepAccess(EngineEventKind kind) {
       return A::kFlagSet;
     case K::kVerifyCheckCacheReady:
     case K::kVerifyCheckPending:
+    case K::kVerifyCheckGeneration:
       return A::kFlagRead;
     case K::kVerifyOk:
-    case K::kVerifyFail:
       return A::kVerify;
+    case K::kVerifyFail:
+      return A::kVerifyFail;
     case K::kCacheFill:
-      return A::kFill;
+      return A::kFillClean;
     case K::kCachePublish:
       return A::kPublish;
     default:
       return A::kNone;
   }
+}
+
+std::vector<trace::SiteRecord> BuiltinSites() {
+  std::vector<trace::SiteRecord> sites;
+  for (uint16_t k = 0; k < static_cast<uint16_t>(EngineEventKind::kCount); ++k) {
+    const auto kind = static_cast<EngineEventKind>(k);
+    sites.push_back(trace::SiteRecord{StepSite(kind), static_cast<uint8_t>(StepAccess(kind)),
+                                      trace::EngineEventKindName(k)});
+  }
+  return sites;
 }
 
 void OrderingPoints::Hit(EngineEventKind kind, uint64_t block, uint64_t arg, bool yield) {

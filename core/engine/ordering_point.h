@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <vector>
 
 #include "ordo/engine/history.h"
 #include "ordo/sched/scheduler.h"
@@ -26,6 +27,7 @@ using trace::EngineEventKind;
 // the event kind + 1 (0 means "no step"), its object the block key.
 inline uint32_t StepSite(EngineEventKind kind) { return static_cast<uint32_t>(kind) + 1; }
 sched::Access StepAccess(EngineEventKind kind);
+
 
 class OrderingPoints {
  public:

@@ -87,7 +87,7 @@ struct Scheduler::Impl {
     int accessing = 0;
     for (int i : enabled) {
       const PendingStep& p = threads[i]->pending;
-      if ((p.site == 0 || p.access != Access::kNone) && ++accessing == 2) return true;
+      if ((p.site == 0 || Accesses(p.access)) && ++accessing == 2) return true;
     }
     return false;
   }
@@ -188,7 +188,7 @@ struct Scheduler::Impl {
     out->clear();
     for (size_t i = 0; i < options.targets.size(); ++i) {
       const Target& tg = options.targets[i];
-      if (!tg.any_object && (step.access == Access::kNone || step.object != tg.object)) continue;
+      if (!tg.any_object && (!Accesses(step.access) || step.object != tg.object)) continue;
       for (const HoldRule& r : tg.rules) {
         const bool at = r.held_site != 0 ? r.held_site == step.site : r.held_access == step.access;
         if (at && (r.held_thread < 0 || r.held_thread == index) && r.except_thread != index &&
@@ -364,7 +364,8 @@ bool ParseStrategy(std::string_view name, Strategy* strategy) {
 std::string_view AccessName(Access access) {
   static constexpr std::string_view kNames[] = {"none",     "acquire",   "release", "read",
                                                 "write",    "fill",      "publish", "mark_clean",
-                                                "flag_set", "flag_read", "verify", "verify_fail"};
+                                                "flag_set", "flag_read", "verify", "verify_fail",
+                                                "request",  "fill_clean"};
   size_t i = static_cast<size_t>(access);
   return i < std::size(kNames) ? kNames[i] : "none";
 }
@@ -377,6 +378,7 @@ bool WriteLike(Access access) {
     case Access::kPublish:
     case Access::kMarkClean:
     case Access::kFlagSet:
+    case Access::kFillClean:
       return true;
     default:
       return false;

@@ -35,7 +35,8 @@ constexpr std::array<std::string_view, static_cast<size_t>(EngineEventKind::kCou
     "thread_exit",
     "block_write",
     "cache_fill",
-    "cache_publish"};
+    "cache_publish",
+    "verify_check_generation"};
 }  // namespace
 
 std::string_view IoOpName(IoOp op) {

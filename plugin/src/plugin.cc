@@ -24,8 +24,13 @@ extern "C" volatile unsigned short ordo_point_semaphore;
 
 namespace ordo::plugin {
 
-static_assert(ORDO_ACCESS_VERIFY_FAIL == static_cast<int>(sched::Access::kVerifyFail),
+static_assert(ORDO_ACCESS_VERIFY_FAIL == static_cast<int>(sched::Access::kVerifyFail) &&
+                  ORDO_ACCESS_REQUEST == static_cast<int>(sched::Access::kRequest) &&
+                  ORDO_ACCESS_FILL_CLEAN == static_cast<int>(sched::Access::kFillClean),
               "ordo_access and sched::Access must agree");
+static_assert(ORDO_PUBLISH_REPLACES_ANY == sched::kPublishReplacesAny &&
+                  ORDO_FAIL_FLAGS == sched::kFailFlags,
+              "the args the rules read must agree");
 
 namespace {
 
@@ -249,14 +254,23 @@ struct HostedEngine::Host {
     Host* h = Of(ctx);
     std::lock_guard<std::mutex> lock(h->mu);
     uint32_t id = h->sites.load() + 1;
-    if (access > ORDO_ACCESS_VERIFY_FAIL || id > kMaxSites) return 0;
+    if (access > ORDO_ACCESS_FILL_CLEAN || id > kMaxSites) return 0;
     // Stored as access + 1, so that 0 means "not registered".
     h->access[id].store(static_cast<uint8_t>(access + 1), std::memory_order_release);
     h->sites.store(id);
     if (h->history) h->history->Site(trace::SiteRecord{id, static_cast<uint8_t>(access), name ? name : ""});
     return id;
   }
+  static int TryLock(void*, ordo_mutex* m) {
+    return reinterpret_cast<HostMutex*>(m)->mu.try_lock() ? 1 : 0;
+  }
   static void Point(void* ctx, uint32_t site, uint64_t object, uint64_t arg) {
+    Step(ctx, site, object, arg, true);
+  }
+  static void Observe(void* ctx, uint32_t site, uint64_t object, uint64_t arg) {
+    Step(ctx, site, object, arg, false);
+  }
+  static void Step(void* ctx, uint32_t site, uint64_t object, uint64_t arg, bool yield) {
     Host* h = Of(ctx);
     const uint8_t stored = site <= kMaxSites ? h->access[site].load(std::memory_order_acquire) : 0;
     if (stored == 0) return;  // not a registered site
@@ -264,7 +278,7 @@ struct HostedEngine::Host {
     const uint16_t kind = static_cast<uint16_t>(trace::kSiteEventBase + site);
     // As at the built-in engine's points: yield first, so the thread that
     // takes the step records it and history order is effect order.
-    if (h->scheduler->controlled()) h->scheduler->Yield(sched::PendingStep{kind + 1u, object, access});
+    if (yield && h->scheduler->controlled()) h->scheduler->Yield(sched::PendingStep{kind + 1u, object, access});
     if (ordo_point_semaphore) {
       unsigned k = kind;
       STAP_PROBE3(ordo, point, k, object, arg);
@@ -312,6 +326,8 @@ Result<std::unique_ptr<HostedEngine>> HostedEngine::Open(std::shared_ptr<EngineL
   a.now_ns = &Host::NowNs;
   a.site = &Host::Site;
   a.point = &Host::Point;
+  a.observe = &Host::Observe;
+  a.mutex_trylock = &Host::TryLock;
   ordo_failure* f = Fresh();
   int rc = e->library_->ops().open(&a, dir.c_str(), config.c_str(), &e->engine_, f);
   if (rc != ORDO_OK) {

@@ -52,7 +52,7 @@ extern "C" {
 #endif
 
 #define ORDO_ENGINE_ABI_MAJOR 1
-#define ORDO_ENGINE_ABI_MINOR 0
+#define ORDO_ENGINE_ABI_MINOR 1
 
 /* Results of engine operations. */
 #define ORDO_OK 0
@@ -68,16 +68,30 @@ extern "C" {
  * object (block), paired with the thread's last FILL. Plain races are not
  * findings: they only guide the scheduler (announce what can race; steps
  * nobody else touches need no point). The `arg` of a point is recorded and
- * shown, never used by the rules.
+ * shown; the rules read it only at PUBLISH and VERIFY_FAIL (below).
  *   FPRE004-A (stale fill): a thread FILLs a buffer from an object and later
  *   MARK_CLEANs it (makes it servable) while another thread's WRITE of the
  *   object, inside its ACQUIRE..RELEASE of that object, is not ordered with
  *   the fill and the mark: the buffer can hold data from before the write
- *   under the checksum from after it.
- * Ordering edges the analyzer knows: program order, and RELEASE of an object
- * to the next ACQUIRE of the same object. Two steps race when they are on one
+ *   under the checksum from after it. A FILL_CLEAN (a read miss caching what
+ *   it read, in one step) inside such a write is judged by the write's
+ *   PUBLISH: arg ORDO_PUBLISH_REPLACES_ANY replaces whatever is cached (safe);
+ *   arg 0 replaces only a buffer cached when the lock was taken, so the
+ *   miss's old bytes stay cached under the new checksum.
+ *   FPRE004-B (torn flag check): a thread reads two or more state flags of an
+ *   object in consecutive FLAG_READ steps while another thread's update of
+ *   the object's flags (its FLAG_SETs inside its ACQUIRE..RELEASE of the
+ *   object) is not ordered with the reads: the reads can combine flags from
+ *   before the update with flags from after it, a state that never existed.
+ *   A check whose last read is at the site of its first (a sequence-lock
+ *   re-read: generation, flags, generation) is validated and never flagged.
+ * A VERIFY_FAIL manifests the rule its arg names: ORDO_FAIL_FLAGS for B (the
+ * flags read were inconsistent), anything else for A (data vs checksum).
+ * Ordering edges the analyzer knows: program order, RELEASE of an object to
+ * the next ACQUIRE of the same object, and REQUEST of an object to the next
+ * FILL of it (read-ahead asked for it). Two steps race when they are on one
  * object, in two threads, and at least one is write-like (ACQUIRE, RELEASE,
- * WRITE, PUBLISH, MARK_CLEAN, FLAG_SET). */
+ * WRITE, PUBLISH, MARK_CLEAN, FLAG_SET). NONE and REQUEST race with nothing. */
 typedef enum ordo_access {
   ORDO_ACCESS_NONE = 0,    /* not an access (request boundaries...): races with nothing */
   ORDO_ACCESS_ACQUIRE = 1, /* takes the object's lock */
@@ -90,8 +104,18 @@ typedef enum ordo_access {
   ORDO_ACCESS_FLAG_SET = 8,   /* sets or clears a state flag of the object */
   ORDO_ACCESS_FLAG_READ = 9,  /* reads a state flag */
   ORDO_ACCESS_VERIFY = 10,    /* checks a buffer against the object's checksum */
-  ORDO_ACCESS_VERIFY_FAIL = 11 /* ...and the check failed */
+  ORDO_ACCESS_VERIFY_FAIL = 11, /* ...and the check failed (arg: ORDO_FAIL_*) */
+  /* Since minor 1 (a 1.0 host refuses them at site()): */
+  ORDO_ACCESS_REQUEST = 12,   /* asks another thread to FILL the object (read-ahead) */
+  ORDO_ACCESS_FILL_CLEAN = 13 /* FILL and MARK_CLEAN in one step (a read miss caches) */
 } ordo_access;
+
+/* The arg of a PUBLISH point: the write replaced whatever buffer of the object
+ * was cached (0: only a buffer cached when it took the lock). */
+#define ORDO_PUBLISH_REPLACES_ANY 1
+/* The arg of a VERIFY_FAIL point: what failed. */
+#define ORDO_FAIL_DATA 1  /* the data did not match its checksum (FPRE004-A) */
+#define ORDO_FAIL_FLAGS 2 /* the state flags read were inconsistent (FPRE004-B) */
 
 /* What apply() is asked to do. (Trims in traces are not replayed by this
  * version: ORDO_OP_TRIM is reserved for when they are.) */
@@ -169,8 +193,7 @@ typedef struct ordo_host {
    * thread: it only reads state, and calls no host function. */
   void (*wait)(void* ctx, ordo_mutex* m, int (*ready)(void*), void* arg);
   /* Wakes the waiters of `m` to re-evaluate their predicates (with or
-   * without `m` held). There is no trylock: opportunistic work waits with a
-   * predicate instead. Blocking file I/O (pread, fsync) is fine anywhere. */
+   * without `m` held). Blocking file I/O (pread, fsync) is fine anywhere. */
   void (*notify)(void* ctx, ordo_mutex* m);
   /* A seeded random number: the same seed gives the same sequence. */
   uint64_t (*random)(void* ctx);
@@ -186,6 +209,14 @@ typedef struct ordo_host {
    * Under control this may switch threads; it records a history event
    * (site, object, arg). A site id that was not registered is ignored. */
   void (*point)(void* ctx, uint32_t site, uint64_t object, uint64_t arg);
+  /* Since minor 1 (check with ORDO_HOST_HAS): */
+  /* Records a step like point() but never switches threads there: what
+   * happened is seen by the analyzer while the schedules explored (and so
+   * every seed) stay those of the points alone. */
+  void (*observe)(void* ctx, uint32_t site, uint64_t object, uint64_t arg);
+  /* Takes `m` if it is free and returns nonzero; returns 0 at once when
+   * another thread holds it (opportunistic work: skip what is busy). */
+  int (*mutex_trylock)(void* ctx, ordo_mutex* m);
 } ordo_host;
 
 /* True when a size-prefixed struct `*p` of type `type` has field `f` (the

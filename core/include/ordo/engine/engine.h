@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ordo/engine/history.h"
 #include "ordo/sched/scheduler.h"
@@ -57,6 +58,12 @@ struct EngineOptions {
 inline uint64_t BlockKey(uint32_t file, uint64_t block) { return (uint64_t{file} << 32) | block; }
 inline uint32_t BlockFile(uint64_t key) { return static_cast<uint32_t>(key >> 32); }
 inline uint32_t BlockIndex(uint64_t key) { return static_cast<uint32_t>(key & 0xffffffffu); }
+
+// The engine's ordering points as a site table (ordo/engine_abi.h): for each
+// EngineEventKind k, site k + 1 named as the kind, with the access kind its
+// steps have. Histories whose events are these sites are judged by the
+// analyzer's rules over access kinds, as any engine's.
+std::vector<trace::SiteRecord> BuiltinSites();
 
 struct EngineStats {
   uint64_t reads = 0, writes = 0, fsyncs = 0;

@@ -26,8 +26,14 @@ enum class Access : uint8_t {
   kFlagRead,   // reads a state flag
   kVerify,     // checks a buffer against the object's checksum
   kVerifyFail,  // ...and the check failed
+  kRequest,     // asks another thread to fill the object: not an access
+  kFillClean,   // fills a buffer and marks it ready in one step (a read miss)
 };
 // These values are the engine ABI's ordo_access values (ordo/engine_abi.h).
+
+// Args the rules read (the engine ABI's ORDO_PUBLISH_REPLACES_ANY, ORDO_FAIL_FLAGS).
+inline constexpr uint64_t kPublishReplacesAny = 1;  // kPublish: replaced any cached buffer
+inline constexpr uint64_t kFailFlags = 2;           // kVerifyFail: the flags were inconsistent
 
 std::string_view AccessName(Access access);
 bool WriteLike(Access access);
@@ -39,8 +45,12 @@ struct PendingStep {
 };
 
 // True when `a` and `b` (steps of two different threads) race.
+// Whether a step touches its object at all (kNone and kRequest do not).
+inline bool Accesses(Access access) {
+  return access != Access::kNone && access != Access::kRequest;
+}
 inline bool Races(const PendingStep& a, const PendingStep& b) {
-  return a.access != Access::kNone && b.access != Access::kNone && a.object == b.object &&
+  return Accesses(a.access) && Accesses(b.access) && a.object == b.object &&
          (WriteLike(a.access) || WriteLike(b.access));
 }
 

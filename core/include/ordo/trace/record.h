@@ -45,6 +45,7 @@ enum class EngineEventKind : uint16_t {
   kCacheFill,   // a read miss put the block it read from disk into the cache
   kCachePublish,  // a write published its version; arg 1: it replaced whatever
                   // was cached, 0: only a buffer cached when it took the lock
+  kVerifyCheckGeneration,  // read-verify read the block's generation (fixed order)
   kCount  // not a kind: number of kinds known to this build
 };
 
