@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "host.h"
 #include "ordering_point.h"
 #include "ordo/engine/engine.h"
 
@@ -120,9 +121,11 @@ void BM_EngineMixLegacyVsFixed(benchmark::State& state) {
 }
 BENCHMARK(BM_EngineMixLegacyVsFixed)->Args({8, 1000})->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 
-// One ordering point with no history, no scheduler and no tracer attached.
+// One ordering point on the engine's own free-running host, no tracer attached.
 void BM_OrderingPointUnattached(benchmark::State& state) {
-  engine::OrderingPoints points(nullptr, nullptr);
+  engine::FreeHost host;
+  engine::OrderingPoints points;
+  if (!points.Register(host.abi()).ok()) state.SkipWithError("register");
   uint64_t i = 0;
   for (auto _ : state) {
     ORDO_POINT(points, kReadBegin, i, 0);

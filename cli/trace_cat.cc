@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <map>
+
 #include "common.h"
 #include "ordo/trace/interop.h"
 #include "ordo/trace/reader.h"
@@ -20,7 +22,17 @@ struct CatOptions {
   uint64_t limit = 0;
 };
 
-std::string Text(const trace::Record& r, uint64_t t0) {
+// An engine event's name: the site's, from the trace's site table, or the
+// built-in engine's kind.
+std::string EventName(const std::map<uint32_t, std::string>& sites, uint16_t kind) {
+  if (trace::IsSiteEvent(kind)) {
+    auto it = sites.find(kind - trace::kSiteEventBase);
+    if (it != sites.end()) return it->second;
+  }
+  return trace::EngineEventKindName(kind);
+}
+
+std::string Text(const trace::Record& r, uint64_t t0, const std::map<uint32_t, std::string>& sites) {
   auto rel = [t0](uint64_t ns) { return ns >= t0 ? (ns - t0) / 1e3 : -((t0 - ns) / 1e3); };
   switch (r.kind) {
     case trace::RecordKind::kIo:
@@ -30,7 +42,7 @@ std::string Text(const trace::Record& r, uint64_t t0) {
     case trace::RecordKind::kEngine:
       return fmt::format("{:>14} engine tid {:<7} {:<26} block {:<10} arg {:<8} seq {}",
                          r.engine.has_wall ? fmt::format("{:.3f}us", rel(r.engine.wall_ns)) : "-", r.engine.tid,
-                         trace::EngineEventKindName(r.engine.kind), r.engine.block, r.engine.arg, r.engine.seq);
+                         EventName(sites, r.engine.kind), r.engine.block, r.engine.arg, r.engine.seq);
     case trace::RecordKind::kFile:
       return fmt::format("{:>16} file   id {} dev {} inode {} size {} {} {}", "", r.file.file, r.file.dev,
                          r.file.inode, r.file.size, r.file.path_is_hash ? "path-hash" : "path", r.file.path);
@@ -53,6 +65,7 @@ int RunCat(const CatOptions& o) {
   uint64_t t0 = 0;
   bool have_t0 = false;
   std::string buf;
+  std::map<uint32_t, std::string> sites;  // site id -> name (Printable)
   if (o.json) buf += "[";
   while ((o.limit == 0 || n < o.limit) && r.Next(&rec)) {
     if (o.json) {
@@ -66,7 +79,10 @@ int RunCat(const CatOptions& o) {
         t0 = rec.engine.wall_ns;
         have_t0 = true;
       }
-      buf += fmt::format("#{:<8} {}\n", n, Text(rec, t0));
+      if (rec.kind == trace::RecordKind::kSite && sites.size() < 0x8000) {
+        sites[rec.site.site] = trace::PrintableSiteName(rec.site.name);
+      }
+      buf += fmt::format("#{:<8} {}\n", n, Text(rec, t0, sites));
     }
     ++n;
     if (buf.size() > (1 << 16)) {

@@ -43,6 +43,7 @@ int RunStat(const StatOptions& o) {
   trace::SummaryBuilder summary;
   std::array<OpStats, static_cast<size_t>(trace::IoOp::kCount)> ops{};
   std::map<uint16_t, uint64_t> engine_kinds;
+  std::map<uint16_t, std::string> site_names;  // event kind -> its site's name
   std::map<uint32_t, uint64_t> per_thread;
   std::array<uint64_t, 41> size_log2{};  // bucket i: length in [2^(i-1), 2^i)
   uint64_t rw = 0, aligned = 0, misaligned_spanning_reads = 0, reads = 0;
@@ -67,6 +68,10 @@ int RunStat(const StatOptions& o) {
           if (io.offset % bs != 0 && spans) ++misaligned_spanning_reads;
         }
       }
+    } else if (rec.kind == trace::RecordKind::kSite && rec.site.site < 0x8000 &&
+               site_names.size() < 0x8000) {
+      site_names[static_cast<uint16_t>(trace::kSiteEventBase + rec.site.site)] =
+          trace::PrintableSiteName(rec.site.name);
     } else if (rec.kind == trace::RecordKind::kEngine) {
       ++engine_kinds[rec.engine.kind];
       ++per_thread[rec.engine.tid];
@@ -95,7 +100,11 @@ int RunStat(const StatOptions& o) {
     }
     j["ops"] = jops;
     nlohmann::ordered_json jk = nlohmann::ordered_json::object();
-    for (auto [k, n] : engine_kinds) jk[trace::EngineEventKindName(k)] = n;
+    auto name = [&](uint16_t k) {
+      auto it = site_names.find(k);
+      return it != site_names.end() ? it->second : trace::EngineEventKindName(k);
+    };
+    for (auto [k, n] : engine_kinds) jk[name(k)] = n;
     j["engine_events_by_kind"] = jk;
     nlohmann::ordered_json jt = nlohmann::ordered_json::object();
     for (auto [t, n] : per_thread) jt[std::to_string(t)] = n;
@@ -131,7 +140,10 @@ int RunStat(const StatOptions& o) {
     }
     if (!engine_kinds.empty()) {
       fmt::print("\n{:<28} {:>12}\n", "engine event", "count");
-      for (auto [k, n] : engine_kinds) fmt::print("{:<28} {:>12}\n", trace::EngineEventKindName(k), n);
+      for (auto [k, n] : engine_kinds) {
+        auto it = site_names.find(k);
+        fmt::print("{:<28} {:>12}\n", it != site_names.end() ? it->second : trace::EngineEventKindName(k), n);
+      }
     }
     fmt::print("\n{:<10} {:>12}\n", "tid", "events");
     for (auto [t, n] : per_thread) fmt::print("{:<10} {:>12}\n", t, n);

@@ -224,7 +224,7 @@ TEST_F(Cli, ReportOfTheDefaultExplorationSaysConfirmedAndNamesLanesByRole) {
   ASSERT_EQ(cat.code, 0) << cat.err;
   EXPECT_NE(cat.out.find("name dispatcher"), std::string::npos);
   EXPECT_NE(cat.out.find("name replay thread of trace thread 1/1"), std::string::npos);
-  EXPECT_NE(cat.out.find("name prefetch worker 0"), std::string::npos);
+  EXPECT_NE(cat.out.find("name prefetch-0"), std::string::npos);
   ASSERT_EQ(Ordo("report " + dir_ + "/h.ordo -o " + dir_ + "/r.md").code, 0);
   ASSERT_EQ(Ordo("report " + dir_ + "/h.ordo -o " + dir_ + "/r.html").code, 0);
   std::string md = Slurp(dir_ + "/r.md");

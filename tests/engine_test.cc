@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "engine_test_util.h"
+#include "ordo/plugin/plugin.h"
 
 namespace ordo::engine {
 namespace {
@@ -13,7 +14,7 @@ namespace {
 void DumpHistory(const MemoryHistory& h) {
   for (const auto& e : h.events()) {
     std::fprintf(stderr, "#%llu t%u %s block %llx arg %llu\n", static_cast<unsigned long long>(e.seq), e.tid,
-                 trace::EngineEventKindName(e.kind).c_str(), static_cast<unsigned long long>(e.block),
+                 trace::EngineEventKindName(static_cast<uint16_t>(ordo::testing::KindOf(e))).c_str(), static_cast<unsigned long long>(e.block),
                  static_cast<unsigned long long>(e.arg));
   }
 }
@@ -117,8 +118,8 @@ void RunStaleClean(EngineMode mode, const sched::SchedulerOptions& so, ScenarioR
   o.prefetch_workers = 1;  // thread 1
   o.prefetch_depth = 1;
   o.compaction = false;
-  o.scheduler = &s;
-  o.history = &run->history;
+  plugin::SchedulerHost host(&s, &run->history, 0);
+  o.host = host.abi();
   auto e = Engine::Open(dir.path(), o);
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   Engine& engine = **e;
@@ -180,8 +181,8 @@ void RunVerifyOrder(EngineMode mode, const sched::SchedulerOptions& so, Scenario
   o.mode = mode;
   o.prefetch_workers = 0;
   o.compaction = true;  // thread 1
-  o.scheduler = &s;
-  o.history = &run->history;
+  plugin::SchedulerHost host(&s, &run->history, 0);
+  o.host = host.abi();
   auto e = Engine::Open(dir.path(), o);
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   Engine& engine = **e;

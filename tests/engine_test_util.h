@@ -8,6 +8,8 @@
 #include <string>
 
 #include "ordo/engine/engine.h"
+#include "ordo/engine/history.h"
+#include "ordo/trace/record.h"
 #include "ordo/sched/scheduler.h"
 
 namespace ordo::testing {
@@ -38,6 +40,12 @@ inline std::string Pattern(uint64_t offset, uint64_t length, uint32_t version) {
   return s;
 }
 
-inline uint32_t L(trace::EngineEventKind k) { return static_cast<uint32_t>(k) + 1; }
+// The scheduler label (site) of the engine's ordering point of kind `k`.
+inline uint32_t L(trace::EngineEventKind k) { return trace::EngineKindSite(k); }
+
+// The engine event kind of a history event the engine recorded (its site).
+inline trace::EngineEventKind KindOf(const trace::EngineRecord& e) {
+  return static_cast<trace::EngineEventKind>(e.kind - trace::kSiteEventBase - 1);
+}
 
 }  // namespace ordo::testing

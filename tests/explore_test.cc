@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "engine_test_util.h"
+#include "ordo/plugin/plugin.h"
 #include <cstdlib>
 #include <set>
 
@@ -44,8 +45,8 @@ ExploreRun RunScenario(EngineMode mode, sched::Strategy strategy, uint64_t seed,
   o.mode = mode;
   o.prefetch_workers = 1;
   o.prefetch_depth = 1;
-  o.scheduler = &s;
-  o.history = extra_sink != nullptr ? extra_sink : &history;
+  plugin::SchedulerHost host(&s, extra_sink != nullptr ? extra_sink : &history, seed);
+  o.host = host.abi();
   auto e = Engine::Open(dir.path(), o);
   if (!e.ok()) return {Outcome::kOther, e.status().ToString(), {}};
   Engine& engine = **e;

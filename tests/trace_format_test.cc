@@ -6,7 +6,7 @@
 #include "ordo/crc32c.h"
 #include "ordo/trace/format.h"
 #include "trace_test_util.h"
-#include "varint.h"
+#include "ordo/util/varint.h"
 
 namespace ordo::trace {
 namespace {

@@ -20,7 +20,6 @@ namespace ordo::analyze {
 
 namespace {
 
-using trace::EngineEventKind;
 // Vector clocks and per-block slots live inside the block's hash-map entry
 // (inline up to a few threads), so an event costs one cache miss for its
 // block rather than one per vector.
@@ -43,7 +42,6 @@ struct Instance {
   bool demand = false;    // A: cached by a read miss, not by prefetch
   bool observed = false;  // A: marked while the lock was visibly held
   bool closed = false;    // A: the write had unlocked; B: compaction had ended
-  bool by_access = false; // A: found over access kinds (an engine loaded through the ABI)
   uint64_t block = 0;
   uint32_t first = 0, second = 0;  // dense threads: A writer, prefetcher; B compactor, reader
   uint64_t e[4] = {};  // A: lock, fill, mark, unlock; B: pending, ready read, pending read, ready
@@ -97,8 +95,6 @@ struct CheckPair {  // legacy verify order: "cache ready" read, then "pending"
   std::vector<Instance> torn;
 };
 
-EngineEventKind Kind(uint16_t k) { return static_cast<EngineEventKind>(k); }
-using K = EngineEventKind;
 
 // The live state of one block: the latest step of each kind per thread.
 struct BlockState {
@@ -194,14 +190,12 @@ struct Analyzer::Impl {
   // Per thread: its last step read "last write pending" of this block (+1; 0
   // none). A "cache ready" read right after it is the fixed order's second
   // read, not the first of a legacy pair, even when a retry follows.
-  std::vector<uint64_t> pending_read;
   std::vector<Instance> shown;        // one per signature (deduplicated) or every instance
-  int shown_index[4] = {-1, -1, -1, -1};  // A by prefetch, B, A by read miss, A by access kinds
-  std::vector<Instance> closest[4];       // per signature, by span, distinct blocks
+  int shown_index[3] = {-1, -1, -1};  // A by a fill, B, A by a read miss
+  std::vector<Instance> closest[3];   // per signature, by span, distinct blocks
   // Sites of engines loaded through the engine ABI: access kind by site id
   // (written by the decoding thread before any event of the site).
   std::array<std::atomic<uint8_t>, 0x8000> site_access{};
-  std::atomic<bool> site_table{false};  // the history has one: its events are judged by access kind
 
   static uint64_t Span(const Instance& in) {
     return in.e[1] > in.e[0] ? in.e[1] - in.e[0] : in.e[0] - in.e[1];
@@ -226,7 +220,6 @@ struct Analyzer::Impl {
   }
 
   static int Signature(const Instance& in) {
-    if (in.by_access && in.rule == 0 && !in.demand) return 3;
     return in.rule == 0 && in.demand ? 2 : in.rule;
   }
 
@@ -244,7 +237,6 @@ struct Analyzer::Impl {
       last_fill.emplace_back();
       checks.emplace_back();
       checking.push_back(false);
-      pending_read.push_back(0);
     }
     return it->second;
   }
@@ -314,53 +306,33 @@ struct Analyzer::Impl {
       if (!in.demand) f.events.push_back(in.e[1]);  // a read miss fills and marks in one step
       f.events.push_back(in.e[2]);
       if (in.closed) f.events.push_back(in.e[3]);
-      const std::string locked = fmt::format("T{} took the write lock on {} at #{}", tids[in.first],
-                                             Where(in.block), in.e[0]);
-      const std::string unordered = fmt::format(
-          "{} T{}'s unlock ({})",
-          in.observed ? "while the lock was held, not ordered after" : "not ordered after",
-          tids[in.first],
-          in.closed ? fmt::format("its unlock at #{}", in.e[3]) : "its unlock comes later");
-      if (in.by_access && in.demand) {
+      const std::string wrote = fmt::format("T{} acquired {} at #{} and wrote it", tids[in.first],
+                                            Where(in.block), in.e[0]);
+      const std::string when =
+          in.observed ? fmt::format("while T{} held it", tids[in.first])
+          : in.e[2] < in.e[0]
+              ? fmt::format("before T{}'s acquire but not ordered before it", tids[in.first])
+          : in.closed ? fmt::format("after T{}'s release at #{} but not ordered after it",
+                                    tids[in.first], in.e[3])
+                      : fmt::format("not ordered with T{}'s release", tids[in.first]);
+      if (in.demand) {
         f.signature = "FPRE004-A:acquire|write|fill_clean|publish(0)";
         f.explanation = fmt::format(
-            "T{} acquired {} at #{} and wrote it; T{} missed the cache and cached the object's old "
-            "data at #{} (fill_clean), {}; the write's publish replaced only a buffer cached when "
-            "it took the lock (publish arg 0), so the old bytes stay cached under the new "
-            "checksum: FPRE004-A (by a read miss, over access kinds)",
-            tids[in.first], Where(in.block), in.e[0], tids[in.second], in.e[2], unordered);
-      } else if (in.by_access) {
-        f.signature = "FPRE004-A:acquire|write|fill|mark_clean|release";
-        const std::string when =
-            in.observed ? fmt::format("while T{} held it", tids[in.first])
-            : in.e[2] < in.e[0]
-                ? fmt::format("before T{}'s acquire but not ordered before it", tids[in.first])
-                : fmt::format("after T{}'s release at #{} but not ordered after it",
-                              tids[in.first], in.e[3]);
-        f.explanation = fmt::format(
-            "T{} acquired {} at #{} and wrote it; T{} filled a buffer from it at #{} and marked "
-            "the buffer clean at #{}, {}; no release/acquire of the object orders the fill and the "
-            "mark with the write, so the buffer can hold the data from before the write under the "
-            "checksum from after it: FPRE004-A (over access kinds)",
-            tids[in.first], Where(in.block), in.e[0], tids[in.second], in.e[1], in.e[2], when);
-      } else if (in.demand) {
-        f.signature = "FPRE004-A:block_lock(write)|cache_fill(read miss)|block_unlock(write)";
-        f.explanation = fmt::format(
-            "{}; T{} missed the cache, read the block's old version from disk and cached it at "
-            "#{}, "
-            "{}; the legacy write replaces only a buffer that was cached when it took the lock, so "
-            "the old bytes stay cached under the new checksum: FPRE004-A (by a read miss)",
-            locked, tids[in.second], in.e[2], unordered);
+            "{}; T{} missed the cache and cached the object's old data at #{} (fill_clean), {}; "
+            "the write's publish replaced only a buffer cached when it took the lock (publish "
+            "arg 0), so the old bytes stay cached under the new checksum: FPRE004-A (by a read "
+            "miss)",
+            wrote, tids[in.second], in.e[2], when);
       } else {
-        f.signature =
-            "FPRE004-A:block_lock(write)|prefetch_fill|prefetch_mark_clean|block_unlock(write)";
+        f.signature = "FPRE004-A:acquire|write|fill|mark_clean|release";
         f.explanation = fmt::format(
-            "{}; T{} filled a buffer for it at #{} and marked it clean at #{}, {}; nothing (no "
-            "lock, no prefetch hand-off) orders the mark after the write, so the buffer can hold "
-            "the bytes from before the write while the checksum is the new one: FPRE004-A",
-            locked, tids[in.second], in.e[1], in.e[2], unordered);
+            "{}; T{} filled a buffer from it at #{} and marked the buffer clean at #{}, {}; no "
+            "release/acquire of the object (nor a request of the fill) orders the fill and the "
+            "mark with the write, so the buffer can hold the data from before the write under the "
+            "checksum from after it: FPRE004-A",
+            wrote, tids[in.second], in.e[1], in.e[2], when);
       }
-    } else if (in.by_access) {
+    } else {
       f.rule = "FPRE004-B";
       f.signature = "FPRE004-B:acquire|flag_set..flag_set|release><flag_read>flag_read";
       f.events = {in.e[0], in.e[1], in.e[2]};
@@ -370,39 +342,19 @@ struct Analyzer::Impl {
           "#{} and again at #{} in one check, without re-reading its first flag last (no "
           "sequence-lock validation); nothing orders the check with the update, so it can combine "
           "a flag from before the update with one from after it, a state that never existed: "
-          "FPRE004-B (over access kinds)",
+          "FPRE004-B",
           tids[in.first], Where(in.block), in.e[0],
-          in.e[3] != in.e[0] ? fmt::format(" to #{}", in.e[3]) : std::string(),
-          tids[in.second], in.e[1], in.e[2]);
-    } else {
-      f.rule = "FPRE004-B";
-      f.signature =
-          "FPRE004-B:verify_check_cache_ready>verify_check_pending|compact_last_write_pending|"
-          "compact_cache_ready";
-      f.events = {in.e[0], in.e[1], in.e[2]};
-      if (in.closed) f.events.push_back(in.e[3]);
-      f.explanation = fmt::format(
-          "T{} set \"last write pending\" and cleared \"cache ready\" on {} at #{} and {}; T{} "
-          "read \"cache ready\" "
-          "at #{} and then \"last write pending\" at #{} (the legacy order); nothing orders T{}'s "
-          "two reads with "
-          "T{}'s steps, so it can read \"not ready\" before compaction ends and \"not pending\" "
-          "after it, a pair "
-          "that never existed: FPRE004-B",
-          tids[in.first], Where(in.block), in.e[0],
-          in.closed ? fmt::format("set \"cache ready\" again at #{}", in.e[3])
-                    : "had not yet set \"cache ready\" again",
-          tids[in.second], in.e[1], in.e[2], tids[in.second], tids[in.first]);
+          in.e[3] != in.e[0] ? fmt::format(" to #{}", in.e[3]) : std::string(), tids[in.second],
+          in.e[1], in.e[2]);
     }
     std::sort(f.events.begin(), f.events.end());
     return f;
   }
 
   void StaleClean(BlockState& bs, uint64_t block, uint32_t w, WriteRegion& r, uint32_t p,
-                  const Mark& m, bool observed, bool by_access = false) {
+                  const Mark& m, bool observed) {
     Instance in;
     in.rule = 0;
-    in.by_access = by_access;
     in.demand = m.demand;
     in.observed = observed;
     in.closed = !r.open;
@@ -465,7 +417,7 @@ struct Analyzer::Impl {
         r.lock = held->held_since;
         r.holding = true;
         r.held_since = held->held_since;
-        for (auto& [mt, m] : held->unordered) StaleClean(bs, b, t, r, mt, m.first, m.second, true);
+        for (auto& [mt, m] : held->unordered) StaleClean(bs, b, t, r, mt, m.first, m.second);
         Slot(bs.writes, t) = std::move(r);
         break;
       }
@@ -514,9 +466,9 @@ struct Analyzer::Impl {
           }
           if (!r.written) continue;
           if (r.open) {
-            StaleClean(bs, b, wt, r, t, m, true, true);
+            StaleClean(bs, b, wt, r, t, m, true);
           } else if (!Before(r.unlock, t)) {
-            StaleClean(bs, b, wt, r, t, m, false, true);
+            StaleClean(bs, b, wt, r, t, m, false);
           }
         }
         Slot(bs.marks, t) = m;
@@ -573,7 +525,6 @@ struct Analyzer::Impl {
       if (known || ck.torn.size() >= kMaxWaiting) continue;
       Instance in;
       in.rule = 1;
-      in.by_access = true;
       in.closed = !c.open;
       in.block = b;
       in.first = ct;
@@ -602,12 +553,11 @@ struct Analyzer::Impl {
   // Ends every open check (the history is over).
   void EndChecks() {
     for (uint32_t t = 0; t < checking.size(); ++t) {
-      if (checking[t] && site_table.load(std::memory_order_relaxed)) EndCheck(t);
+      if (checking[t]) EndCheck(t);
     }
   }
 
   void AddSite(const trace::SiteRecord& site) {
-    site_table.store(true, std::memory_order_relaxed);
     if (site.site < site_access.size()) site_access[site.site].store(site.access, std::memory_order_relaxed);
   }
 
@@ -620,138 +570,19 @@ struct Analyzer::Impl {
     if (vc.size() <= t) Clock(vc, [&](VC& v) { v.resize(t + 1, 0); });
     ++vc[t];
     Step here{t, vc[t], e.seq};
-    const uint64_t b = e.block;
-    if (trace::IsSiteEvent(e.kind)) {
-      const uint32_t site = e.kind - trace::kSiteEventBase;
-      const uint8_t a = site_access[site].load(std::memory_order_relaxed);
-      AddAccess(static_cast<sched::Access>(a), t, here, b, site, e.arg);
-      return;
-    }
-    const K kind = Kind(e.kind);
-    // A legacy check pair is two adjacent steps of one verify.
-    if (kind != K::kVerifyCheckPending && kind != K::kVerifyCheckCacheReady) checking[t] = false;
-    const uint64_t pending_before = pending_read[t];
-    pending_read[t] = kind == K::kVerifyCheckPending ? b + 1 : 0;
-    switch (kind) {
-      case K::kBlockLock: {
-        BlockState& bs = Block(b);
-        Join(vc, bs.lock_release);
-        if (e.arg != 0) break;  // prefetch (1) or compaction (2): not a write
-        WriteRegion r;
-        r.lock = here;
-        // Marks not ordered before this write could fall inside it.
-        for (auto& [mt, m] : bs.marks) {
-          if (mt != t && !Before(m.mark, t)) StaleClean(bs, b, t, r, mt, m, false);
-        }
-        Slot(bs.writes, t) = r;
-        break;
-      }
-      case K::kBlockUnlock: {
-        BlockState& bs = Block(b);
-        Clock(bs.lock_release, [&](VC& v) { v = vc; });
-        if (e.arg == 0) {
-          WriteRegion& r = Slot(bs.writes, t);
-          r.open = false;
-          r.unlock = here;
-        }
-        break;
-      }
-      case K::kCachePublish: {
-        BlockState& bs = Block(b);
-        WriteRegion& r = Slot(bs.writes, t);
-        r.replaces_any = e.arg != 0 ? 1 : 0;
-        if (r.replaces_any == 0) {
-          for (Instance& in : r.waiting) {
-            in.closed = false;
-            Report(bs, in);
-          }
-        }
-        r.waiting.clear();
-        break;
-      }
-      case K::kPrefetchIssue:
-        Clock(Block(b).issued, [&](VC& v) { v = vc; });
-        break;
-      case K::kPrefetchFill:
-        Join(vc, Block(b).issued);
-        last_fill[t] = here;
-        break;
-      case K::kPrefetchMarkClean:
-      case K::kCacheFill: {
-        BlockState& bs = Block(b);
-        Mark m{last_fill[t], here, kind == K::kCacheFill};
-        if (m.demand) m.fill = here;
-        for (auto& [wt, r] : bs.writes) {
-          if (wt == t || !r.written) continue;
-          if (r.open) {
-            StaleClean(bs, b, wt, r, t, m, true);
-          } else if (!Before(r.unlock, t)) {
-            StaleClean(bs, b, wt, r, t, m, false);
-          }
-        }
-        Slot(bs.marks, t) = m;
-        break;
-      }
-      case K::kCompactLastWritePending: {
-        Compaction c;
-        c.pending = here;
-        Slot(Block(b).compactions, t) = c;
-        break;
-      }
-      case K::kCompactCacheReady: {
-        Compaction& c = Slot(Block(b).compactions, t);
-        c.open = false;
-        c.ready = here;
-        break;
-      }
-      case K::kVerifyCheckCacheReady:
-        if (pending_before == b + 1) {  // fixed order: "pending" then "ready"
-          checking[t] = false;
-          break;
-        }
-        checks[t].block = b;
-        checks[t].ready_read = here;
-        Clock(checks[t].clock_at_read, [&](VC& v) { v.assign(vc.begin(), vc.end()); });
-        checking[t] = true;
-        break;
-      case K::kVerifyCheckPending: {
-        if (checking[t] && checks[t].block == b) {
-          // Legacy order. A compaction of the block counts as ordered only if
-          // its end happens before the first read (both reads then see it).
-          BlockState& bs = Block(b);
-          for (auto& [ct, c] : bs.compactions) {
-            if (ct == t) continue;
-            bool ended_before =
-                !c.open && At(checks[t].clock_at_read, c.ready.thread) >= c.ready.stamp;
-            if (ended_before) continue;
-            Instance in;
-            in.rule = 1;
-            in.closed = !c.open;
-            in.block = b;
-            in.first = ct;
-            in.second = t;
-            in.e[0] = c.pending.seq;
-            in.e[1] = checks[t].ready_read.seq;
-            in.e[2] = here.seq;
-            in.e[3] = c.ready.seq;
-            Report(bs, in);
-          }
-        }
-        checking[t] = false;
-        break;
-      }
-      case K::kVerifyFail:
-        // arg 1: checksum mismatch (A); arg 2: inconsistent flags (B).
-        Manifested(Block(b), e.arg == 2 ? 1 : 0);
-        break;
-      default:
-        break;
-    }
+    // Kinds below kSiteEventBase are the built-in engine's, from histories
+    // written before site tables: site kind + 1 of trace::EngineKindSites().
+    const uint32_t site = trace::IsSiteEvent(e.kind) ? e.kind - trace::kSiteEventBase : e.kind + 1u;
+    const uint8_t a = site < site_access.size() ? site_access[site].load(std::memory_order_relaxed) : 0;
+    AddAccess(static_cast<sched::Access>(a), t, here, e.block, site, e.arg);
   }
 };
 
 Analyzer::Analyzer(const AnalyzerOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
+  for (const trace::SiteRecord& site : trace::EngineKindSites()) {
+    impl_->site_access[site.site].store(site.access, std::memory_order_relaxed);
+  }
 }
 Analyzer::~Analyzer() = default;
 void Analyzer::Add(const trace::EngineRecord& event) { impl_->Add(event); }

@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <regex>
 #include <set>
 #include <vector>
 
@@ -148,7 +147,7 @@ class Minimizer {
       if (!r.ok()) return r.status();
       runs_ += static_cast<uint64_t>(r->runs);
       if (!r->first_failure) return false;
-      std::string kind = FailureKind(r->first_failure->message);
+      std::string kind = FailureKind(*r->first_failure);
       if (kind_.empty()) kind_ = kind;
       if (kind == kind_) {
         if (failing) *failing = *r->first_failure;
@@ -164,61 +163,40 @@ class Minimizer {
   void SetStrategy(sched::Strategy s) { strategy_ = s; }
   sched::Strategy strategy() const { return strategy_; }
 
-  // From the original failure: its rule (FPRE004-A for a stale checksum, -B
-  // for the inconsistent flag pair) and block (named in its message as block
-  // N of "fK-..."; K numbers the files by first appearance, as replay does).
-  // False if the message names neither.
+  // From the original failure, as the engine reported it: its rule (the
+  // verify_fail step's arg tells FPRE004-B's inconsistent flags from
+  // FPRE004-A's stale data) and block (the object: file id in the high half,
+  // block in the low half) in the request's file "fK" (K numbers the files by
+  // first appearance, as replay does). False for other failures.
   bool SetFocus(const replay::RunOutcome& failing, const std::vector<size_t>& all) {
-    if (failing.failure_kind != 0) return SetReportedFocus(failing, all);
-    engine::Focus f;
-    std::string kind = FailureKind(failing.message);
-    if (kind == "checksum mismatch") {
-      f.rule = engine::Fpre004Rule::kStaleClean;
-    } else if (kind == "neither") {
-      f.rule = engine::Fpre004Rule::kVerifyOrder;
-    } else {
-      return false;
-    }
-    std::smatch m;
-    static const std::regex kBlock("block ([0-9]+) of \"f([0-9]+)");
-    if (!std::regex_search(failing.message, m, kBlock)) return false;
-    const uint64_t block = std::stoull(m[1]);
-    const size_t file_index = std::stoul(m[2]);
+    size_t file_index = 0;
+    if (!FailingFile(failing, all, &file_index)) return false;
     std::vector<uint32_t> files = FilesOf(all);
-    if (file_index >= files.size()) return false;
-    f.block = block;  // the file is resolved per candidate (FocusFor)
-    f.thread = -1;    // thread indices shift as threads are removed
+    const uint32_t file_id = engine::BlockFile(failing.failure_object);
+    if (file_id < file_index) return false;
+    offsets_ = {static_cast<uint32_t>(file_id - file_index)};
+    engine::Focus f;
+    f.rule = FailureKind(failing) == "FPRE004-B" ? engine::Fpre004Rule::kVerifyOrder
+                                                 : engine::Fpre004Rule::kStaleClean;
+    f.block = engine::BlockIndex(failing.failure_object);
+    f.thread = -1;  // thread indices shift as threads are removed
     focus_ = f;
     focus_file_ = files[file_index];
     return true;
   }
-  // An engine loaded through the engine ABI reports its failure as fields:
-  // a read-verify failure is FPRE004-A's, on the object it names (file id in
-  // the high half, block in the low half, as the ABI's examples name them),
-  // in the request's file "fK".
-  bool SetReportedFocus(const replay::RunOutcome& failing, const std::vector<size_t>& all) {
+  // The replay file index K of a verify failure's file "fK".
+  bool FailingFile(const replay::RunOutcome& failing, const std::vector<size_t>& all,
+                   size_t* index) const {
     if (failing.failure_kind != ORDO_FAILURE_VERIFY || failing.failure_file.size() < 2 ||
         failing.failure_file[0] != 'f') {
       return false;
     }
     char* end = nullptr;
-    const size_t file_index = std::strtoul(failing.failure_file.c_str() + 1, &end, 10);
-    std::vector<uint32_t> files = FilesOf(all);
-    const uint32_t file_id = engine::BlockFile(failing.failure_object);
-    if (*end != 0 || file_index >= files.size() || file_id < file_index) return false;
-    offsets_ = {static_cast<uint32_t>(file_id - file_index)};
-    engine::Focus f;
-    f.rule = engine::Fpre004Rule::kStaleClean;
-    f.block = engine::BlockIndex(failing.failure_object);
-    f.thread = -1;
-    focus_ = f;
-    focus_file_ = files[file_index];
-    return true;
+    *index = std::strtoul(failing.failure_file.c_str() + 1, &end, 10);
+    return *end == 0 && *index < FilesOf(all).size();
   }
   void ClearFocus() { focus_.reset(); }
-  void SetKind(engine::Fpre004Rule rule) {
-    kind_ = rule == engine::Fpre004Rule::kStaleClean ? "checksum mismatch" : "neither";
-  }
+  void SetKind(engine::Fpre004Rule rule) { kind_ = engine::Fpre004RuleName(rule); }
   // Engine file ids follow replay's file numbering, offset by the ids the
   // engine's store reserves: tried as 1, then 0, on the whole trace.
   void SetFileIdOffset(uint32_t offset) { file_id_offset_ = offset; }
@@ -247,14 +225,13 @@ class Minimizer {
     return files;
   }
 
-  // "checksum mismatch" (a stale cached buffer: FPRE004-A), "neither" (the
-  // inconsistent flag pair: FPRE004-B) or "on-disk" (a block failing its
-  // checksum on disk), from the engine's message.
-  static std::string FailureKind(const std::string& message) {
-    for (const char* k : {"checksum mismatch", "neither", "on-disk"}) {
-      if (message.find(k) != std::string::npos) return k;
-    }
-    return message;
+  // What kind of failure a run had, from the engine's structured report:
+  // "FPRE004-A" (data against its checksum), "FPRE004-B" (inconsistent state
+  // flags), "corruption" (another the engine detected), "crash".
+  static std::string FailureKind(const replay::RunOutcome& r) {
+    if (r.crashed) return "crash";
+    if (r.failure_kind != ORDO_FAILURE_VERIFY) return "corruption";
+    return r.fail_arg == sched::kFailFlags ? "FPRE004-B" : "FPRE004-A";
   }
 
   // ddmin over `units` (each a set of op indices); returns the kept units.
@@ -336,22 +313,16 @@ class Minimizer {
   Result<std::vector<size_t>> NearTheBlock(const std::vector<size_t>& ops,
                                            const std::vector<size_t>& all,
                                            const replay::RunOutcome& failing) {
-    std::smatch m;
-    static const std::regex kBlock("block ([0-9]+) of \"f([0-9]+)");
-    if (!std::regex_search(failing.message, m, kBlock)) return ops;
-    const uint64_t block = std::stoull(m[1]);
-    const size_t file_index = std::stoul(m[2]);
-    std::vector<uint32_t> files;  // replay file index -> trace file id
-    for (size_t i : all) {
-      uint32_t f = l_.ops[i].io.file;
-      if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(f);
-      if (files.size() > file_index) break;
-    }
-    if (file_index >= files.size()) return ops;
-    constexpr uint64_t kBlockSize = 4096;  // the engine's default block size
+    size_t file_index = 0;
+    if (!FailingFile(failing, all, &file_index)) return ops;
+    const std::vector<uint32_t> files = FilesOf(all);  // replay file index -> trace file id
+    // Windows in pages of the traced I/O (not the engine's blocks, whose size
+    // replay does not know), around the failing offset.
+    constexpr uint64_t kPage = 4096;
+    const uint64_t block = failing.failure_offset / kPage;
     for (uint64_t radius : {4, 16, 64}) {
-      uint64_t lo = (block > radius ? block - radius : 0) * kBlockSize,
-               hi = (block + radius + 1) * kBlockSize;
+      uint64_t lo = (block > radius ? block - radius : 0) * kPage,
+               hi = (block + radius + 1) * kPage;
       std::vector<size_t> keep;
       for (size_t i : ops) {
         const auto& io = l_.ops[i].io;
@@ -364,8 +335,8 @@ class Minimizer {
       auto fails = Fails(keep, o_.seed, o_.runs_per_test, o_.depth, nullptr);
       if (!fails.ok()) return fails.status();
       Progress(fmt::format(
-          "near block {} of f{}: +-{} blocks, {} operations: {} ({} replay runs so far)", block,
-          file_index, radius, keep.size(), fails.value() ? "reproduces" : "does not", runs_));
+          "near offset {} of f{}: +-{} pages, {} operations: {} ({} replay runs so far)",
+          failing.failure_offset, file_index, radius, keep.size(), fails.value() ? "reproduces" : "does not", runs_));
       if (fails.value()) return keep;
     }
     return ops;

@@ -44,7 +44,7 @@ std::string EventName(const HistoryInfo& h, uint16_t kind) {
 }
 
 // A thread as a lane is labelled: its role when the history names it
-// ("replay thread of trace thread 2", "prefetch worker 0"), else T<tid>.
+// ("replay thread of trace thread 2", "prefetch-0"), else T<tid>.
 std::string Lane(const HistoryInfo& h, uint32_t tid) {
   auto it = h.names.find(tid);
   return it != h.names.end() ? it->second : fmt::format("T{}", tid);
@@ -140,10 +140,7 @@ Status LoadWindow(HistoryInfo* h, const std::vector<uint64_t>& around) {
       continue;
     }
     if (rec.kind == trace::RecordKind::kSite) {
-      std::string name = rec.site.name.substr(0, 64);
-      for (char& c : name)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-      h->sites[rec.site.site] = {name, rec.site.access};
+      h->sites[rec.site.site] = {trace::PrintableSiteName(rec.site.name), rec.site.access};
       continue;
     }
     if (rec.kind != trace::RecordKind::kEngine) continue;

@@ -318,6 +318,24 @@ int BPF_USDT(engine_point, unsigned kind, __u64 block, __u64 arg) {
   return 0;
 }
 
+/* An engine registered an ordering point: its id, access kind and name. */
+SEC("usdt")
+int BPF_USDT(engine_site, unsigned id, unsigned access, const char *name) {
+  if (!selected()) return 0;
+  struct ordo_site_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count_lost();
+    return 0;
+  }
+  e->type = ORDO_EV_SITE;
+  e->pid = bpf_get_current_pid_tgid() >> 32;
+  e->id = id;
+  e->access = access;
+  if (bpf_probe_read_user_str(e->name, sizeof(e->name), name) < 0) e->name[0] = 0;
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
 SEC("usdt")
 int BPF_USDT(engine_request, unsigned op, unsigned file, __u64 offset, __u64 length) {
   usdt_event(ORDO_EV_REQUEST, op, file, offset, length);

@@ -11,6 +11,7 @@ enum ordo_event_type {
   ORDO_EV_OPEN = 2,    /* openat: fd, identity and path */
   ORDO_EV_ENGINE = 3,  /* USDT ordo:point */
   ORDO_EV_REQUEST = 4, /* USDT ordo:request */
+  ORDO_EV_SITE = 5,    /* USDT ordo:site */
 };
 
 /* Values of `op` follow ordo::trace::IoOp; the io_uring ones: */
@@ -55,6 +56,15 @@ struct ordo_usdt_event {
   __u64 a; /* block, or file id */
   __u64 b; /* arg, or offset */
   __u64 c; /* -, or length */
+};
+
+#define ORDO_SITE_NAME_MAX 64
+struct ordo_site_event {
+  __u32 type;
+  __u32 pid;
+  __u32 id;     /* site id */
+  __u32 access; /* ordo_access */
+  char name[ORDO_SITE_NAME_MAX];
 };
 
 #endif

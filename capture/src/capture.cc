@@ -238,8 +238,10 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
   bool usdt = !o.usdt_binary.empty();
   bpf_program__set_autoload(skel->progs.engine_point, usdt);
   bpf_program__set_autoload(skel->progs.engine_request, usdt);
+  bpf_program__set_autoload(skel->progs.engine_site, usdt);
   bpf_program__set_autoattach(skel->progs.engine_point, false);
   bpf_program__set_autoattach(skel->progs.engine_request, false);
+  bpf_program__set_autoattach(skel->progs.engine_site, false);
   if (int err = syscalls_bpf__load(skel.get()); err != 0) return BpfError("load BPF programs", err);
 
   Child child;
@@ -272,12 +274,15 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
     struct {
       bpf_program* prog;
       const char* name;
-    } probes[] = {{skel->progs.engine_point, "point"}, {skel->progs.engine_request, "request"}};
+    } probes[] = {{skel->progs.engine_site, "site"},
+                  {skel->progs.engine_point, "point"},
+                  {skel->progs.engine_request, "request"}};
     for (auto& p : probes) {
       bpf_link* l =
           bpf_program__attach_usdt(p.prog, -1, o.usdt_binary.c_str(), "ordo", p.name, nullptr);
-      // An engine of a team's own (ordo/engine_point.h) has ordo:point only.
-      if (!l && errno == ENOENT && std::string_view(p.name) == "request") continue;
+      // ordo:point is the one probe every engine has (ordo/engine_point.h);
+      // ordo:site and ordo:request may be missing.
+      if (!l && errno == ENOENT && std::string_view(p.name) != "point") continue;
       if (!l) {
         int err = errno;
         for (auto* x : usdt_links) bpf_link__destroy(x);

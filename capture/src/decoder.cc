@@ -193,6 +193,17 @@ int Decoder::OnEvent(const void* data, size_t size) {
     r.wall_ns = e->ts_ns;
     Add(trace::Record::Engine(r));
     ++events_;
+  } else if (type == ORDO_EV_SITE && size >= sizeof(ordo_site_event)) {
+    const auto* e = static_cast<const ordo_site_event*>(data);
+    // One table per capture: an engine registers its sites in a fixed order,
+    // so every process of it (and a restart) announces the same ones.
+    if (e->id != 0 && e->id < trace::kSiteEventBase && sites_.insert(e->id).second) {
+      trace::SiteRecord site;
+      site.site = e->id;
+      site.access = static_cast<uint8_t>(e->access);
+      site.name = std::string(e->name, strnlen(e->name, sizeof e->name));
+      Add(trace::Record::Site(site));
+    }
   } else if (type == ORDO_EV_REQUEST && size >= sizeof(ordo_usdt_event)) {
     const auto* e = static_cast<const ordo_usdt_event*>(data);
     Thread(e->pid, e->tid);

@@ -4,10 +4,11 @@
 
 #include <charconv>
 
-#include "ordering_point.h"
-#include "ordo/engine/engine.h"
+#include "ordo/engine/block_key.h"
+#include "ordo/trace/record.h"
 
 namespace ordo::engine {
+
 
 std::string_view Fpre004RuleName(Fpre004Rule rule) {
   return rule == Fpre004Rule::kStaleClean ? "FPRE004-A" : "FPRE004-B";
@@ -60,26 +61,6 @@ bool ParseFocus(std::string_view text, Focus* focus) {
 }
 
 sched::Target FocusTarget(const Focus& f) {
-  using K = EngineEventKind;
-  sched::Target t;
-  t.object = f.block;
-  if (f.rule == Fpre004Rule::kStaleClean) {
-    t.rules.push_back({StepSite(K::kBlockWrite), StepSite(K::kPrefetchFill), 0, false, f.thread});
-    t.rules.push_back({StepSite(K::kPrefetchFill), StepSite(K::kBlockWrite), 0, true, -1});
-    // Once stale bytes may be cached, the next write of the block (which
-    // would replace them) waits until a read verifies the cached copy.
-    t.rules.push_back(
-        {StepSite(K::kBlockLock), StepSite(K::kVerifyCheckCacheReady), 0, false, -1, 0, true});
-  } else {
-    t.rules.push_back({StepSite(K::kCompactCacheReady), StepSite(K::kVerifyCheckPending),
-                       StepSite(K::kVerifyCheckCacheReady), true, f.thread});
-    t.rules.push_back(
-        {StepSite(K::kVerifyCheckCacheReady), StepSite(K::kCompactCacheReady), 0, true, -1});
-  }
-  return t;
-}
-
-sched::Target AccessFocusTarget(const Focus& f) {
   using A = sched::Access;
   sched::Target t;
   t.object = f.block;
@@ -94,15 +75,36 @@ sched::Target AccessFocusTarget(const Focus& f) {
     return r;
   };
   if (f.rule == Fpre004Rule::kStaleClean) {
-    // The fill reads the object before the write (a writer's own fill, as a
-    // read-modify-write makes, is not the filler)...
-    t.rules.push_back(rule(A::kWrite, A::kFill, false, f.thread, -1, false));
-    t.rules.push_back(rule(A::kFill, A::kWrite, true, -1, f.thread, false));
+    // A write inside its lock (the writer holds the object) waits until a
+    // fill of the object is about to happen, and the fill goes first (a
+    // writer's own fill, as a read-modify-write makes, is not the filler)...
+    sched::HoldRule write_waits = rule(A::kWrite, A::kFill, false, f.thread, -1, false);
+    write_waits.held_holds_object = true;
+    t.rules.push_back(write_waits);
+    sched::HoldRule fill_waits = rule(A::kFill, A::kWrite, true, -1, f.thread, false);
+    fill_waits.partner_holds_object = true;
+    t.rules.push_back(fill_waits);
     // ...the mark comes after the write has released the object...
     t.rules.push_back(rule(A::kMarkClean, A::kRelease, false, -1, f.thread, true));
     // ...and the writer's next acquire waits until a read has verified the
     // buffer (before another write could make it consistent again).
     t.rules.push_back(rule(A::kAcquire, A::kVerify, false, f.thread, -1, true));
+  } else {
+    // The update's last flag set (its last step was a set too) waits until a
+    // check has read one flag and is about to read another, and goes first:
+    // the check's first read saw the update in progress, its second the end.
+    sched::HoldRule set_waits = rule(A::kFlagSet, A::kFlagRead, true, f.thread, -1, false);
+    set_waits.held_prior_access = A::kFlagSet;
+    set_waits.partner_prior_access = A::kFlagRead;
+    t.rules.push_back(set_waits);
+    // A check's first read waits until an update is inside (about to set
+    // again after a set), and goes first.
+    sched::HoldRule read_waits = rule(A::kFlagRead, A::kFlagSet, true, -1, f.thread, false);
+    read_waits.held_prior_access = A::kFlagRead;
+    read_waits.held_prior_negated = true;
+    read_waits.partner_prior_access = A::kFlagSet;
+    read_waits.partner_prior_during_hold = false;
+    t.rules.push_back(read_waits);
   }
   return t;
 }

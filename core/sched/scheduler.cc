@@ -33,6 +33,11 @@ struct ThreadInfo {
   uint64_t hold_start = 0;
   PendingStep last_taken;      // the step it took last
   uint64_t last_taken_at = 0;  // at which decision
+  // Objects it announced an acquire of and no release since (a few at most).
+  std::vector<uint64_t> held_objects;
+  bool Holds(uint64_t object) const {
+    return std::find(held_objects.begin(), held_objects.end(), object) != held_objects.end();
+  }
   std::condition_variable cv;  // signalled when it gets the baton
 };
 
@@ -174,6 +179,13 @@ struct Scheduler::Impl {
     ThreadInfo& t = *threads[pick];
     t.last_taken = t.pending;
     t.last_taken_at = decisions;
+    if (t.pending.access == Access::kAcquire && !t.Holds(t.pending.object) &&
+        t.held_objects.size() < 64) {
+      t.held_objects.push_back(t.pending.object);
+    } else if (t.pending.access == Access::kRelease) {
+      auto it = std::find(t.held_objects.begin(), t.held_objects.end(), t.pending.object);
+      if (it != t.held_objects.end()) t.held_objects.erase(it);
+    }
     if (!PosLike()) return;
     for (size_t i = 0; i < threads.size(); ++i) {
       if (static_cast<int>(i) != pick && Races(threads[i]->pending, t.pending)) {
@@ -192,11 +204,18 @@ struct Scheduler::Impl {
       for (const HoldRule& r : tg.rules) {
         const bool at = r.held_site != 0 ? r.held_site == step.site : r.held_access == step.access;
         if (at && (r.held_thread < 0 || r.held_thread == index) && r.except_thread != index &&
-            (!r.after_match || target_matched[i])) {
+            (!r.after_match || target_matched[i]) && HeldPrior(*threads[index], step, r)) {
           out->emplace_back(i, &r);
         }
       }
     }
+  }
+
+  static bool HeldPrior(const ThreadInfo& t, const PendingStep& step, const HoldRule& r) {
+    if (r.held_holds_object && !t.Holds(step.object)) return false;
+    if (r.held_prior_access == Access::kNone) return true;
+    const bool prior = t.last_taken.access == r.held_prior_access && t.last_taken.object == step.object;
+    return prior != r.held_prior_negated;
   }
 
   bool PartnerReady(const ThreadInfo& u, const ThreadInfo& held, const HoldRule& r) const {
@@ -207,9 +226,13 @@ struct Scheduler::Impl {
         o - u.pending.object > r.partner_span) {
       return false;
     }
-    if (r.partner_prior_site == 0) return true;
-    return u.last_taken.site == r.partner_prior_site && u.last_taken.object == u.pending.object &&
-           u.last_taken_at >= held.hold_start;
+    if (r.partner_holds_object && !u.Holds(u.pending.object)) return false;
+    if (r.partner_prior_site == 0 && r.partner_prior_access == Access::kNone) return true;
+    const bool prior = r.partner_prior_site != 0 ? u.last_taken.site == r.partner_prior_site
+                                                 : u.last_taken.access == r.partner_prior_access;
+    const bool during = r.partner_prior_site != 0 || r.partner_prior_during_hold;
+    return prior && u.last_taken.object == u.pending.object &&
+           (!during || u.last_taken_at >= held.hold_start);
   }
 
   // Targeted: returns a thread the target forces now, or -1 after removing the

@@ -11,7 +11,7 @@
 #include "ordo/status.h"
 #include "ordo/trace/format.h"
 #include "ordo/trace/record.h"
-#include "varint.h"
+#include "ordo/util/varint.h"
 
 namespace ordo::trace {
 

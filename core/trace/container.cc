@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "ordo/crc32c.h"
-#include "varint.h"
+#include "ordo/util/varint.h"
 
 namespace ordo::trace {
 

@@ -11,7 +11,7 @@
 #include "container.h"
 #include "ordo/crc32c.h"
 #include "ordo/trace/format.h"
-#include "varint.h"
+#include "ordo/util/varint.h"
 
 namespace ordo::trace {
 

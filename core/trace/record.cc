@@ -1,5 +1,7 @@
 #include "ordo/trace/record.h"
 
+#include "ordo/sched/step.h"
+
 #include <array>
 
 namespace ordo::trace {
@@ -125,6 +127,70 @@ bool SameRecord(const Record& a, const Record& b) {
              a.site.name == b.site.name;
   }
   return false;
+}
+
+namespace {
+
+sched::Access KindAccess(EngineEventKind kind) {
+  using A = sched::Access;
+  using K = EngineEventKind;
+  switch (kind) {
+    case K::kReadBegin:
+      return A::kRead;
+    case K::kWriteBegin:
+    case K::kBlockWrite:
+      return A::kWrite;
+    case K::kBlockLock:
+      return A::kAcquire;
+    case K::kBlockUnlock:
+      return A::kRelease;
+    case K::kPrefetchIssue:
+      return A::kRequest;
+    case K::kPrefetchFill:
+      return A::kFill;
+    case K::kPrefetchMarkClean:
+      return A::kMarkClean;
+    case K::kCompactLastWritePending:
+    case K::kCompactCacheReady:
+      return A::kFlagSet;
+    case K::kVerifyCheckCacheReady:
+    case K::kVerifyCheckPending:
+    case K::kVerifyCheckGeneration:
+      return A::kFlagRead;
+    case K::kVerifyOk:
+      return A::kVerify;
+    case K::kVerifyFail:
+      return A::kVerifyFail;
+    case K::kCacheFill:
+      return A::kFillClean;
+    case K::kCachePublish:
+      return A::kPublish;
+    default:
+      return A::kNone;
+  }
+}
+
+}  // namespace
+
+std::string PrintableSiteName(const std::string& name) {
+  std::string out = name.substr(0, 64);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
+const std::vector<SiteRecord>& EngineKindSites() {
+  static const std::vector<SiteRecord> sites = [] {
+    std::vector<SiteRecord> v;
+    for (uint16_t k = 0; k < static_cast<uint16_t>(EngineEventKind::kCount); ++k) {
+      const auto kind = static_cast<EngineEventKind>(k);
+      v.push_back(SiteRecord{EngineKindSite(kind), static_cast<uint8_t>(KindAccess(kind)),
+                             EngineEventKindName(k)});
+    }
+    return v;
+  }();
+  return sites;
 }
 
 }  // namespace ordo::trace

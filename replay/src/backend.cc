@@ -13,21 +13,6 @@ namespace ordo::replay {
 
 namespace {
 
-class OnEngine : public ReplayBackend {
- public:
-  explicit OnEngine(engine::Engine* e) : e_(e) {}
-  Status Read(uint32_t file, uint64_t offset, uint64_t length, std::string* out) override {
-    return e_->Read(EngineFileName(file), offset, length, out);
-  }
-  Status Write(uint32_t file, uint64_t offset, std::string_view data) override {
-    return e_->Write(EngineFileName(file), offset, data);
-  }
-  Status Sync(uint32_t file) override { return e_->Fsync(EngineFileName(file)); }
-
- private:
-  engine::Engine* e_;
-};
-
 class OnFiles : public ReplayBackend {
  public:
   explicit OnFiles(std::vector<int> fds) : fds_(std::move(fds)) {}
@@ -110,10 +95,6 @@ class OnHostedEngine : public ReplayBackend {
 std::unique_ptr<ReplayBackend> HostedEngineBackend(plugin::HostedEngine* engine,
                                                    sched::Scheduler* scheduler) {
   return std::make_unique<OnHostedEngine>(engine, scheduler);
-}
-
-std::unique_ptr<ReplayBackend> EngineBackend(engine::Engine* engine) {
-  return std::make_unique<OnEngine>(engine);
 }
 
 Result<std::unique_ptr<ReplayBackend>> FileBackend(const std::string& target,

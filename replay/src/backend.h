@@ -6,7 +6,6 @@
 #include <string_view>
 #include <vector>
 
-#include "ordo/engine/engine.h"
 #include "ordo/plugin/plugin.h"
 #include "plan.h"
 
@@ -21,8 +20,6 @@ class ReplayBackend {
 };
 
 // The engine; files are named "f<index>". Does not own the engine.
-std::unique_ptr<ReplayBackend> EngineBackend(engine::Engine* engine);
-
 // An engine loaded through the engine ABI; files are named "f<index>". The
 // replay thread is named by the scheduler's index of the caller.
 std::unique_ptr<ReplayBackend> HostedEngineBackend(plugin::HostedEngine* engine,

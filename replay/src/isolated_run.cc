@@ -72,6 +72,7 @@ void Pack(const RunOutcome& o, const ThreadStats& s, Packer* p) {
   p->Put(o.thread);
   p->Put(o.op_index);
   p->Put(o.history_seq);
+  p->Put(o.fail_arg);
   p->Put(o.steps);
   p->Put(static_cast<uint64_t>(o.thread_ops.size()));
   for (uint64_t n : o.thread_ops) p->Put(n);
@@ -88,7 +89,7 @@ bool Unpack(const std::string& bytes, RunOutcome* o, ThreadStats* s) {
   if (!u.Get(&o->holds) || !u.Get(&o->failed) || !u.Get(&o->message) || !u.Get(&o->failure_kind) ||
       !u.Get(&o->failure_object) || !u.Get(&o->failure_file) || !u.Get(&o->failure_offset) ||
       !u.Get(&o->thread) ||
-      !u.Get(&o->op_index) || !u.Get(&o->history_seq) || !u.Get(&o->steps) || !u.Get(&n) ||
+      !u.Get(&o->op_index) || !u.Get(&o->history_seq) || !u.Get(&o->fail_arg) || !u.Get(&o->steps) || !u.Get(&n) ||
       n > (1u << 20)) {
     return false;
   }

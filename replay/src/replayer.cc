@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "backend.h"
+#include "ordo/engine/builtin.h"
 #include "isolated_run.h"
 #include "ordo/trace/reader.h"
 #include "ordo/trace/writer.h"
@@ -88,7 +89,10 @@ class RunHistory : public engine::HistorySink {
   // `o`: whose observers see the events; null: none.
   RunHistory(engine::HistorySink* next, const ReplayOptions* o) : next_(next), o_(o) {}
   void Record(const trace::EngineRecord& e) override {
-    if (first_fail_ < 0 && IsVerifyFail(e.kind)) first_fail_ = static_cast<int64_t>(e.seq);
+    if (first_fail_ < 0 && IsVerifyFail(e.kind)) {
+      first_fail_ = static_cast<int64_t>(e.seq);
+      fail_arg_ = e.arg;
+    }
     if (next_) next_->Record(e);
     if (o_ && o_->observe) o_->observe(e);
   }
@@ -98,10 +102,10 @@ class RunHistory : public engine::HistorySink {
     if (o_ && o_->observe_site) o_->observe_site(site);
   }
   int64_t first_fail() const { return first_fail_; }
+  uint64_t fail_arg() const { return fail_arg_; }
 
  private:
   bool IsVerifyFail(uint16_t kind) const {
-    if (kind == static_cast<uint16_t>(trace::EngineEventKind::kVerifyFail)) return true;
     if (!trace::IsSiteEvent(kind)) return false;
     uint32_t site = kind - trace::kSiteEventBase;
     return std::find(fail_sites_.begin(), fail_sites_.end(), site) != fail_sites_.end();
@@ -109,6 +113,7 @@ class RunHistory : public engine::HistorySink {
   engine::HistorySink* next_;
   const ReplayOptions* o_;
   int64_t first_fail_ = -1;
+  uint64_t fail_arg_ = 0;
   std::vector<uint32_t> fail_sites_;
 };
 
@@ -116,13 +121,15 @@ class Runner {
  public:
   // `observe`: runs pass their events to the options' observers (false when
   // runs execute in a child process: the parent streams its history to them).
+  // `library` and `config`: the engine (backend kEngine).
   Runner(const std::string& trace_path, const ReplayOptions& o, const ReplayPlan& plan,
-         std::shared_ptr<plugin::EngineLibrary> library, bool observe)
+         std::shared_ptr<plugin::EngineLibrary> library, std::string config, bool observe)
       : path_(trace_path),
         o_(o),
         plan_(plan),
         clock_(o.clock ? o.clock : RealClock()),
         library_(std::move(library)),
+        config_(std::move(config)),
         observe_(observe) {}
 
   // One run. `history` may be null.
@@ -143,44 +150,28 @@ class Runner {
     // on earlier runs), so that a seed reproduces its run on its own.
     so.steps_estimate = std::max<uint64_t>(20, plan_.ops * kRacingStepsPerOp);
     for (const engine::Focus& f : rp.focus) {
-      so.targets.push_back(library_ ? engine::AccessFocusTarget(f) : engine::FocusTarget(f));
+      so.targets.push_back(engine::FocusTarget(f));
     }
+    // Each run's engine opens a copy of the prepared directory (made before
+    // this thread takes part in the run's scheduler).
+    const std::string dir = o_.target + "/engine";
+    if (o_.backend == Backend::kEngine) ORDO_RETURN_IF_ERROR(FreshEngine(dir));
     sched::Scheduler s(so);
     s.Attach("dispatcher");
 
-    std::unique_ptr<engine::Engine> eng;
     std::unique_ptr<plugin::HostedEngine> hosted;
     std::unique_ptr<ReplayBackend> backend;
     std::unique_ptr<engine::TraceHistory> trace_sink;
     if (history) trace_sink = std::make_unique<engine::TraceHistory>(history);
     RunHistory sink(trace_sink.get(), observe_ ? &o_ : nullptr);
-    if (o_.backend == Backend::kEngine && library_) {
-      // An engine of the team's own starts from an empty directory each run.
-      std::string dir = o_.target + "/engine";
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-      if (!fs::create_directories(dir, ec) || ec) {
-        return Status::IoError(dir + ": cannot create the engine directory: " + ec.message());
-      }
-      auto e = plugin::HostedEngine::Open(library_, dir, o_.engine_config, &s, &sink, rp.seed);
+    if (o_.backend == Backend::kEngine) {
+      auto e = plugin::HostedEngine::Open(library_, dir, config_, &s, &sink, rp.seed);
       if (!e.ok()) {
         s.Detach();
         return e.status();
       }
       hosted = std::move(e).value();
       backend = HostedEngineBackend(hosted.get(), &s);
-    } else if (o_.backend == Backend::kEngine) {
-      std::string dir = o_.target + "/engine";
-      ORDO_RETURN_IF_ERROR(FreshEngine(dir));
-      engine::EngineOptions eo;
-      eo.mode = o_.engine_mode;
-      eo.scheduler = &s;
-      eo.history = &sink;
-      eo.compaction_every_writes = 32;
-      auto e = engine::Engine::Open(dir, eo);
-      if (!e.ok()) return e.status();
-      eng = std::move(e).value();
-      backend = EngineBackend(eng.get());
     } else {
       auto b = FileBackend(o_.target, plan_.files, o_.direct_io);
       if (!b.ok()) return b.status();
@@ -265,11 +256,6 @@ class Runner {
       q->cv.NotifyAll();
     }
     for (int id : ids) s.Join(id);
-    if (eng) {
-      eng->Quiesce();
-      Status c = eng->Close();
-      if (dispatch.ok()) dispatch = c;
-    }
     if (hosted) {
       // Everything on disk is verified after the requests: corruption the
       // requests did not read is a failure of the run too.
@@ -304,6 +290,7 @@ class Runner {
     out.holds = s.holds();
     ORDO_RETURN_IF_ERROR(dispatch);
     out.history_seq = sink.first_fail();
+    out.fail_arg = sink.fail_arg();
     for (auto& st : stats) {
       out.thread_ops.push_back(st.ops);
       total->Merge(st);
@@ -313,7 +300,7 @@ class Runner {
 
  private:
   // What a scheduler thread is, for readers of the history: "replay-2" is the
-  // replay thread of a trace thread, "prefetch-0" a prefetch worker.
+  // replay thread of a trace thread; an engine's threads keep their names.
   std::string ThreadRole(const std::string& name) const {
     auto number = [&](size_t prefix) -> long {
       if (name.size() <= prefix) return -1;
@@ -335,38 +322,64 @@ class Runner {
         return "replay thread of trace thread " + who;
       }
     }
-    if (name.rfind("prefetch-", 0) == 0 && number(9) >= 0) return fmt::format("prefetch worker {}", number(9));
-    return name;  // "dispatcher", "compaction"
+    return name;  // "dispatcher", or the name the engine gave its thread ("prefetch-0")
   }
 
   // A fresh engine directory holding every planned file at its size with its
-  // initial content, built outside the scheduler and the history: once per
-  // replay (engine-template under the target), then copied for each run.
+  // initial content, written through the engine outside the scheduler's
+  // control and the history: once per replay (engine-template under the
+  // target, closed), then copied for each run. An engine keeps its state in
+  // its directory (ordo/engine_abi.h), so the copy opens with that content.
   Status FreshEngine(const std::string& dir) {
+    ORDO_RETURN_IF_ERROR(Prepare());
     std::error_code ec;
     fs::remove_all(dir, ec);
     const std::string tmpl = o_.target + "/engine-template";
-    if (!template_ready_) {
-      fs::remove_all(tmpl, ec);
-      engine::EngineOptions eo;
-      eo.prefetch_workers = 0;
-      eo.compaction = false;
-      auto e = engine::Engine::Open(tmpl, eo);
-      if (!e.ok()) return e.status();
-      std::string chunk;
-      for (uint32_t i = 0; i < plan_.files.size(); ++i) {
-        for (uint64_t off = 0; off < plan_.files[i].size; off += 1 << 20) {
-          chunk.resize(static_cast<size_t>(std::min<uint64_t>(1 << 20, plan_.files[i].size - off)));
-          FillContent(i, off, chunk.data(), chunk.size());
-          ORDO_RETURN_IF_ERROR((*e)->Write(EngineFileName(i), off, chunk));
-        }
-      }
-      ORDO_RETURN_IF_ERROR((*e)->Close());
-      template_ready_ = true;
-    }
     fs::copy(tmpl, dir, fs::copy_options::recursive, ec);
     if (ec) return Status::IoError(dir + ": cannot copy the engine template: " + ec.message());
     return Status::Ok();
+  }
+
+ public:
+  // Lays out the engine's initial content once (engine backend; a no-op
+  // after the first call). Runs in a child process call it too, so the
+  // parent calls it before the first run.
+  // The template exists (laid out by Prepare in a child process).
+  void MarkPrepared() { template_ready_ = true; }
+  Status Prepare() {
+    if (o_.backend != Backend::kEngine || template_ready_) return Status::Ok();
+    std::error_code ec;
+    const std::string tmpl = o_.target + "/engine-template";
+    {
+      fs::remove_all(tmpl, ec);
+      if (!fs::create_directories(tmpl, ec) || ec) {
+        return Status::IoError(tmpl + ": cannot create the engine directory: " + ec.message());
+      }
+      sched::Scheduler free_running(sched::SchedulerOptions{});
+      free_running.Attach("setup");
+      Status s = WriteInitialContent(tmpl, &free_running);
+      free_running.Detach();
+      ORDO_RETURN_IF_ERROR(s.WithContext("laying out the initial content"));
+      template_ready_ = true;
+    }
+    return Status::Ok();
+  }
+
+ private:
+
+  Status WriteInitialContent(const std::string& tmpl, sched::Scheduler* s) {
+    auto e = plugin::HostedEngine::Open(library_, tmpl, config_, s, nullptr, 0);
+    if (!e.ok()) return e.status();
+    std::unique_ptr<ReplayBackend> backend = HostedEngineBackend(e->get(), s);
+    std::string chunk;
+    for (uint32_t i = 0; i < plan_.files.size(); ++i) {
+      for (uint64_t off = 0; off < plan_.files[i].size; off += 1 << 20) {
+        chunk.resize(static_cast<size_t>(std::min<uint64_t>(1 << 20, plan_.files[i].size - off)));
+        FillContent(i, off, chunk.data(), chunk.size());
+        ORDO_RETURN_IF_ERROR(backend->Write(i, off, chunk));
+      }
+    }
+    return (*e)->Close();
   }
 
   // Streams the trace into the per-thread queues, blocking while one is full.
@@ -394,6 +407,7 @@ class Runner {
   const ReplayPlan& plan_;
   Clock* clock_;
   std::shared_ptr<plugin::EngineLibrary> library_;
+  std::string config_;
   bool observe_;
   bool template_ready_ = false;
 };
@@ -451,15 +465,41 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   summary.api_level = plan->api_level;
   summary.trace_duration_ns = plan->last_ns - plan->first_ns;
   std::shared_ptr<plugin::EngineLibrary> library;
+  std::string config = o.engine_config;
   if (o.backend == Backend::kEngine && !o.engine_path.empty()) {
     ORDO_RETURN_IF_ERROR(plugin::EngineLibrary::Probe(o.engine_path));
     auto lib = plugin::EngineLibrary::Load(o.engine_path);
     if (!lib.ok()) return lib.status();
     library = std::move(lib).value();
+  } else if (o.backend == Backend::kEngine) {
+    // ordo's own engine, linked in, behind the same ABI.
+    library = plugin::EngineLibrary::FromOps(engine::BuiltinEngineOps(), "built-in");
+    config = fmt::format("mode={}{}{}", engine::EngineModeName(o.engine_mode),
+                         config.empty() ? "" : ",", config);
   }
-  // Engines of a team's own run each run in a child process.
-  const bool isolated = library != nullptr && !o.engine_in_process;
-  Runner runner(trace_path, o, plan.value(), library, !isolated);
+  // Engines loaded from a shared object run each run in a child process: a
+  // crash in them is a finding, not ordo dying.
+  const bool isolated = !o.engine_path.empty() && !o.engine_in_process;
+  Runner runner(trace_path, o, plan.value(), library, config, !isolated);
+  if (isolated && o.backend == Backend::kEngine) {
+    // Laying out the initial content runs the engine too: in a child.
+    ThreadStats unused;
+    auto laid = RunIsolated(
+        RunOutcome{},
+        [&runner](ThreadStats*) -> Result<RunOutcome> {
+          ORDO_RETURN_IF_ERROR(runner.Prepare());
+          return RunOutcome{};
+        },
+        o.run_timeout_s, &unused);
+    if (!laid.ok()) return laid.status();
+    if (laid->crashed) {
+      return Status::IoError(fmt::format("{}: engine {} while laying out the initial content: {}",
+                                         o.engine_path, laid->hung ? "hung" : "crashed",
+                                         laid->message));
+    }
+    runner.MarkPrepared();
+  }
+  ORDO_RETURN_IF_ERROR(runner.Prepare());
   ThreadStats total;
   const uint64_t t0 = RealClock()->NowNs();
   bool history_kept = false;

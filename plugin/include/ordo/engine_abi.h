@@ -231,8 +231,11 @@ typedef struct ordo_engine_ops {
   uint32_t size; /* sizeof(ordo_engine_ops) as the engine was built */
   uint16_t major, minor;
   const char* name; /* "writeback-cache" */
-  /* Opens an engine in directory `dir` (it exists, is empty and belongs to
-   * this run). `config` is "key=value,key=value" (may be empty); unknown
+  /* Opens an engine in directory `dir` (it exists and belongs to this run).
+   * The engine keeps its state in `dir` and recovers it at open: the host
+   * lays out the trace's files once (an engine opened on an empty directory,
+   * uncontrolled and unrecorded, writes every file's initial content through
+   * apply() and is closed), then gives each run a copy of that directory. `config` is "key=value,key=value" (may be empty); unknown
    * keys should be an error. *engine receives the engine's handle. When open
    * fails, close() is not called: free what open made. */
   int (*open)(const ordo_host* host, const char* dir, const char* config, void** engine,

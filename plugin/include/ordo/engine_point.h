@@ -15,7 +15,9 @@
  *    ordo:point with (0x8000 + site, object, arg), the event kind ordo's
  *    histories use for engine sites, so `ordo capture --usdt` on a production
  *    host records the engine's orderings (needs <sys/sdt.h>, from
- *    systemtap-sdt-dev); `host` is not evaluated;
+ *    systemtap-sdt-dev); ORDO_REGISTER_SITE fires ordo:site with (id, access,
+ *    name), which capture turns into the trace's site table, so the capture
+ *    can be analyzed as a replay's history is; `host` is not evaluated;
  *  - -DORDO_POINTS_OFF: ORDO_POINT compiles to nothing.
  * ORDO_REGISTER_SITE evaluates to nonzero when the host gave the site the
  * id the enum expects (always true in the production builds). */
@@ -34,7 +36,14 @@
 #include <sys/sdt.h>
 #define ORDO_POINT(host, site, object, arg) \
   DTRACE_PROBE3(ordo, point, 0x8000u + (unsigned)(site), (uint64_t)(object), (uint64_t)(arg))
-#define ORDO_REGISTER_SITE(host, id, name, access) 1
+#define ORDO_REGISTER_SITE(host, id, name, access) \
+  __extension__({                                                                   \
+    const char* ordo_site_name_ = (name);                                           \
+    /* BPF cannot fault a page in: touch the name so the probe can read it. */      \
+    (void)*(volatile const char*)ordo_site_name_;                                   \
+    DTRACE_PROBE3(ordo, site, (unsigned)(id), (unsigned)(access), ordo_site_name_); \
+    1;                                                                              \
+  })
 
 #else
 

@@ -77,6 +77,20 @@ struct HoldRule {
   Access held_access = Access::kNone;
   Access partner_access = Access::kNone;
   int except_thread = -1;  // a thread the rule never holds (-1: none)
+  // With partner_prior_site 0: the partner's last step was of this access
+  // kind on the object, taken while the hold lasted unless
+  // partner_prior_during_hold is false (kNone: no condition).
+  Access partner_prior_access = Access::kNone;
+  bool partner_prior_during_hold = true;  // false: taken at any time before
+  // The held thread's last step was (or, negated, was not) of this access
+  // kind on the object: "a write inside its lock" is a write whose last step
+  // was the acquire (kNone: no condition).
+  Access held_prior_access = Access::kNone;
+  bool held_prior_negated = false;
+  // The held (partner) thread holds the object: it announced an acquire of
+  // it and no release since ("a write inside its lock").
+  bool held_holds_object = false;
+  bool partner_holds_object = false;
 };
 
 struct Target {

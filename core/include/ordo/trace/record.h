@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <string_view>
 
 namespace ordo::trace {
@@ -54,6 +55,18 @@ enum class EngineEventKind : uint16_t {
 // the site table (SiteRecord) gives its name and access kind.
 inline constexpr uint16_t kSiteEventBase = 0x8000;
 inline bool IsSiteEvent(uint16_t kind) { return kind >= kSiteEventBase; }
+
+struct SiteRecord;
+// The built-in engine's ordering points as a site table: site k + 1 for each
+// EngineEventKind k, named as the kind, with the access kind (sched::Access
+// value) its steps have. The built-in engine registers exactly these; a
+// history written before site tables existed (engine kinds below
+// kSiteEventBase, no site table) is read as events of these sites.
+inline uint32_t EngineKindSite(EngineEventKind kind) { return static_cast<uint32_t>(kind) + 1; }
+const std::vector<SiteRecord>& EngineKindSites();
+// A site's name as tools print it: at most 64 bytes, control bytes as '?'
+// (the name is the engine's, not trusted).
+std::string PrintableSiteName(const std::string& name);
 
 struct IoRecord {
   IoOp op = IoOp::kRead;

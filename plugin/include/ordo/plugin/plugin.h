@@ -54,6 +54,22 @@ class EngineLibrary {
 // One open engine. Host services map onto `scheduler` (controlled or free),
 // points are recorded to `history` (may be null) as engine events of kind
 // trace::kSiteEventBase + site, after a site table entry per site.
+// The engine ABI's host services over a scheduler and a history sink: what
+// an engine is given at open (threads, mutexes and waits of the scheduler,
+// ordering points that yield under control and record history events).
+class SchedulerHost {
+ public:
+  // `scheduler` and `history` (may be null) are not owned and outlive this.
+  SchedulerHost(sched::Scheduler* scheduler, engine::HistorySink* history, uint64_t seed);
+  ~SchedulerHost();
+  const ordo_host* abi() const;
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
 class HostedEngine {
  public:
   static Result<std::unique_ptr<HostedEngine>> Open(std::shared_ptr<EngineLibrary> library,
@@ -73,13 +89,11 @@ class HostedEngine {
   // What the engine reported on the calling thread's last call.
   const ordo_failure& failure() const;
 
-  struct Host;  // the services given to the engine
-
  private:
   HostedEngine() = default;
   Status Outcome(int rc, const char* what);
   std::shared_ptr<EngineLibrary> library_;
-  std::unique_ptr<Host> host_;
+  std::unique_ptr<SchedulerHost> host_;
   void* engine_ = nullptr;
   bool closed_ = true;
 };

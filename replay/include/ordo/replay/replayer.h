@@ -121,6 +121,10 @@ struct RunOutcome {
   uint32_t thread = 0;      // replay thread that saw it
   uint64_t op_index = 0;    // its index among that thread's operations
   int64_t history_seq = -1; // the verify_fail event in the history, if kept
+  // The arg of the run's first verify_fail step: what failed
+  // (sched::kFailFlags: an inconsistent set of state flags, FPRE004-B; else
+  // data against its checksum, FPRE004-A).
+  uint64_t fail_arg = 0;
   uint64_t steps = 0;       // scheduling decisions the run took
   // Operations each replay thread (in the trace's order of first appearance)
   // had executed when the run was decided: everything after them played no

@@ -13,7 +13,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include <thread>
+
 #include "block_store.h"
+#include "host.h"
 #include "ordering_point.h"
 #include "ordo/engine/engine.h"
 
@@ -26,7 +29,7 @@ namespace ordo::engine {
 struct FileState;
 
 struct BlockMeta {
-  explicit BlockMeta(sched::Scheduler* s) : lock(s) {}
+  explicit BlockMeta(const ordo_host* h) : lock(h) {}
   const FileState* owner = nullptr;
   uint32_t file = 0;
   uint64_t block = 0;
@@ -34,7 +37,7 @@ struct BlockMeta {
   std::atomic<bool> pending{false};
   std::atomic<bool> ready{true};
   std::atomic<uint32_t> gen{0};
-  sched::Mutex lock;  // the transient per-block write lock
+  HostMutex lock;  // the transient per-block write lock
 };
 
 // A cached copy of a block's bytes.
@@ -80,12 +83,12 @@ struct FileState {
 };
 
 struct Engine::Impl {
-  explicit Impl(const EngineOptions& o, sched::Scheduler* s)
-      : options(o), sched(s), points(o.history, s), cache(o.cache_blocks), queue_mu(s), queue_cv(s) {}
+  Impl(const EngineOptions& o, std::unique_ptr<FreeHost> own, const ordo_host* h)
+      : options(o), own_host(std::move(own)), host(h), cache(o.cache_blocks), queue_mu(h) {}
 
   EngineOptions options;
-  sched::Scheduler* sched;
-  std::unique_ptr<sched::Scheduler> own_sched;
+  std::unique_ptr<FreeHost> own_host;  // when options.host is null
+  const ordo_host* host;
   OrderingPoints points;
   std::unique_ptr<BlockStore> store;
   BufferCache cache;
@@ -95,9 +98,9 @@ struct Engine::Impl {
   std::vector<FileState*> files_by_id{nullptr};
   std::unordered_map<uint64_t, std::unique_ptr<BlockMeta>> blocks;
 
-  // Prefetch queue and compaction requests.
-  sched::Mutex queue_mu;
-  sched::CondVar queue_cv;
+  // Prefetch queue and compaction requests; its waiters also wait for
+  // `outstanding` to drop (Quiesce).
+  HostMutex queue_mu;
   std::deque<uint64_t> prefetch_queue;
   std::set<uint64_t> prefetch_in_flight;
   int prefetch_busy = 0;
@@ -106,9 +109,13 @@ struct Engine::Impl {
   int compaction_requests = 0;               // RequestCompaction calls not yet served
   std::atomic<bool> stopping{false};
   std::atomic<int> outstanding{0};  // queued or running prefetch and compaction work
-  std::mutex timer_mu;  // uncontrolled compaction timer
+  std::vector<int> threads;  // host handles of background threads
+  // The compaction timer (engine's own host only): a thread that is not the
+  // host's, asking for compaction every options.compaction_interval_ms.
+  std::thread timer;
+  std::mutex timer_mu;
   std::condition_variable timer_cv;
-  std::vector<int> threads;  // scheduler indexes of background threads
+  bool timer_stop = false;
 
   struct Counters {
     std::atomic<uint64_t> reads{0}, writes{0}, fsyncs{0}, cache_hits{0}, cache_misses{0},
@@ -134,6 +141,9 @@ struct Engine::Impl {
   void PrefetchWorker();
   void PrefetchOne(uint64_t key);
   void CompactionThread();
+  void Timer();
+  // Ends one unit of background work (wakes Quiesce).
+  void Done(int units);
   Status CompactSegment(uint32_t seg);
   Status RelocateBlock(BlockMeta& meta);
 };

@@ -30,21 +30,21 @@ Engine::~Engine() {
 }
 
 Result<std::unique_ptr<Engine>> Engine::Open(const std::string& dir, const EngineOptions& options) {
-  std::unique_ptr<sched::Scheduler> own;
-  sched::Scheduler* s = options.scheduler;
-  if (s == nullptr) {
-    own = std::make_unique<sched::Scheduler>(sched::SchedulerOptions{});
-    s = own.get();
-  }
-  if (s->controlled() && s->CurrentIndex() < 0) {
-    return Status::InvalidArgument(
-        "engine: under a controlled scheduler, open it from a thread that takes part (Attach)");
-  }
   if (options.block_size == 0 || options.prefetch_workers < 0) {
     return Status::InvalidArgument("engine: block size must be > 0 and workers >= 0");
   }
-  auto impl = std::make_unique<Impl>(options, s);
-  impl->own_sched = std::move(own);
+  std::unique_ptr<FreeHost> own;
+  const ordo_host* host = options.host;
+  if (host == nullptr) {
+    own = std::make_unique<FreeHost>();
+    host = own->abi();
+  } else if (host->major != ORDO_ENGINE_ABI_MAJOR || !ORDO_HOST_HAS(host, mutex_trylock)) {
+    return Status::Unsupported(fmt::format(
+        "engine: host ABI {}.{} lacks what the engine needs (ABI {}.1: observe, mutex_trylock)",
+        host->major, host->minor, ORDO_ENGINE_ABI_MAJOR));
+  }
+  auto impl = std::make_unique<Impl>(options, std::move(own), host);
+  ORDO_RETURN_IF_ERROR(impl->points.Register(host));
   auto store = BlockStore::Open(dir, options.block_size, options.segment_blocks);
   if (!store.ok()) return store.status();
   impl->store = std::move(store).value();
@@ -112,7 +112,7 @@ BlockMeta* Engine::Impl::GetOrCreateBlock(uint32_t file, uint64_t block) {
   std::lock_guard<std::mutex> lock(table_mu);
   auto& slot = blocks[BlockKey(file, block)];
   if (!slot) {
-    slot = std::make_unique<BlockMeta>(sched);
+    slot = std::make_unique<BlockMeta>(host);
     slot->file = file;
     slot->block = block;
     slot->owner = file < files_by_id.size() ? files_by_id[file] : nullptr;
@@ -149,6 +149,36 @@ Result<uint64_t> Engine::Size(std::string_view name) {
   FileState* f = impl_->FindFile(name);
   if (f == nullptr) return Status::NotFound(fmt::format("engine: no file \"{}\"", name));
   return f->size.load();
+}
+
+uint64_t Engine::BlockAt(std::string_view name, uint64_t offset) {
+  FileState* f = impl_->FindFile(name);
+  return f == nullptr ? 0 : BlockKey(f->id, offset / impl_->options.block_size);
+}
+
+Status Engine::VerifyDisk() {
+  Impl& e = *impl_;
+  std::vector<const BlockMeta*> live;
+  {
+    std::lock_guard<std::mutex> lock(e.table_mu);
+    for (const auto& [key, m] : e.blocks) {
+      if (m->version.load() != 0) live.push_back(m.get());
+    }
+  }
+  std::string data(e.options.block_size, '\0');
+  for (const BlockMeta* m : live) {
+    BlockVersion v = Unpack(m->version.load());
+    ORDO_RETURN_IF_ERROR(e.store->ReadBlock(v, data.data()));
+    if (Crc32c(0, data.data(), data.size()) != v.crc) {
+      const std::string name = m->owner ? m->owner->name : std::string("?");
+      const uint64_t offset = m->block * e.options.block_size;
+      return Status::VerifyFailed(fmt::format("on-disk block {} of \"{}\" (offset {}) fails its "
+                                              "checksum",
+                                              m->block, name, offset))
+          .WithLocation(name, offset);
+    }
+  }
+  return Status::Ok();
 }
 
 Status Engine::Read(std::string_view name, uint64_t offset, uint64_t length, std::string* out) {
@@ -198,8 +228,9 @@ Status Engine::Impl::ReadBlock(FileState& f, uint64_t b, char* out) {
     ++counters.verify_failures;
     ORDO_POINT(points, kVerifyFail, key, 0);
     return Status::VerifyFailed(
-        fmt::format("FPRE004: on-disk block {} of \"{}\" (offset {}) fails its checksum", b, f.name,
-                    b * options.block_size));
+               fmt::format("FPRE004: on-disk block {} of \"{}\" (offset {}) fails its checksum", b,
+                           f.name, b * options.block_size))
+        .WithLocation(f.name, b * options.block_size);
   }
   auto fresh = std::make_shared<Buffer>();
   fresh->data.assign(out, options.block_size);
@@ -249,7 +280,7 @@ Status Engine::Impl::VerifyServed(BlockMeta& meta, const Buffer& buffer, uint64_
     return Status::VerifyFailed(fmt::format(
         "FPRE004: read-verify of block {} of \"{}\" (offset {}) saw neither \"cache ready\" nor "
         "\"last write pending\" while compaction relocated it",
-        meta.block, name, offset));
+        meta.block, name, offset)).WithLocation(name, offset);
   }
   uint32_t want = Unpack(version).crc;
   uint32_t got = Crc32c(0, buffer.data.data(), buffer.data.size());
@@ -259,7 +290,7 @@ Status Engine::Impl::VerifyServed(BlockMeta& meta, const Buffer& buffer, uint64_
     return Status::VerifyFailed(fmt::format(
         "FPRE004: checksum mismatch on block {} of \"{}\" (offset {}): cached buffer crc32c "
         "{:08x}, block checksum {:08x}",
-        meta.block, name, offset, got, want));
+        meta.block, name, offset, got, want)).WithLocation(name, offset);
   }
   ORDO_POINT(points, kVerifyOk, key, 0);
   return Status::Ok();

@@ -13,9 +13,10 @@
 // verification returns StatusCode::kVerifyFailed naming FPRE004, the file,
 // block and offset.
 //
-// Every step where order matters is an ordering point: it records an engine
-// event to the history sink, fires the USDT probe ordo:point, and yields to the
-// controlled scheduler. See ordo/trace/record.h (EngineEventKind).
+// Every step where order matters is an ordering point announced to the
+// engine's host (ordo/engine_abi.h): under ordo it yields to the controlled
+// scheduler and records a history event; on its own the engine fires the USDT
+// probe ordo:point. The sites are trace::EngineKindSites().
 #pragma once
 
 #include <cstdint>
@@ -24,8 +25,8 @@
 #include <string_view>
 #include <vector>
 
-#include "ordo/engine/history.h"
-#include "ordo/sched/scheduler.h"
+#include "ordo/engine/block_key.h"
+#include "ordo/engine_abi.h"
 #include "ordo/status.h"
 
 namespace ordo::engine {
@@ -42,28 +43,21 @@ struct EngineOptions {
   int prefetch_workers = 2;
   uint32_t prefetch_trigger = 2;     // sequential reads in a row that start a prefetch
   uint32_t prefetch_depth = 4;       // blocks read ahead
-  // Background compaction. Under a controlled scheduler it runs only when
-  // asked (RequestCompaction); otherwise also every `compaction_interval_ms`.
+  // Background compaction: when asked (RequestCompaction), every
+  // `compaction_every_writes` writes, and every `compaction_interval_ms` by a
+  // timer thread of the engine's own, which only the engine's own host allows
+  // (0: no timer; a host's threads are its own, and a timer is not one).
   bool compaction = true;
   uint32_t compaction_interval_ms = 50;
   // Also compact after every N writes (0: never). This is how a controlled
   // run, which has no timer, gets the background compaction production has.
   uint32_t compaction_every_writes = 0;
-  // Not owned; may be null. Both must outlive the engine.
-  HistorySink* history = nullptr;
-  sched::Scheduler* scheduler = nullptr;  // null: an uncontrolled scheduler of its own
+  // The host that owns the engine's threads, mutexes and ordering points
+  // (ordo/engine_abi.h, minor >= 1); not owned, outlives the engine. Null:
+  // a free-running host of the engine's own (pthreads; points fire USDT).
+  const ordo_host* host = nullptr;
 };
 
-// What a block key means in engine events: (file id << 32) | block index.
-inline uint64_t BlockKey(uint32_t file, uint64_t block) { return (uint64_t{file} << 32) | block; }
-inline uint32_t BlockFile(uint64_t key) { return static_cast<uint32_t>(key >> 32); }
-inline uint32_t BlockIndex(uint64_t key) { return static_cast<uint32_t>(key & 0xffffffffu); }
-
-// The engine's ordering points as a site table (ordo/engine_abi.h): for each
-// EngineEventKind k, site k + 1 named as the kind, with the access kind its
-// steps have. Histories whose events are these sites are judged by the
-// analyzer's rules over access kinds, as any engine's.
-std::vector<trace::SiteRecord> BuiltinSites();
 
 struct EngineStats {
   uint64_t reads = 0, writes = 0, fsyncs = 0;
@@ -90,6 +84,12 @@ class Engine {
   Status Fsync(std::string_view name);
   // Logical size of a file; NotFound if it was never written.
   Result<uint64_t> Size(std::string_view name);
+  // The block key (the object its ordering points name) of `offset` in
+  // file `name`; 0 when the file does not exist.
+  uint64_t BlockAt(std::string_view name, uint64_t offset);
+  // Reads every live block from disk and checks it against its checksum; a
+  // failure is kVerifyFailed with the file and offset as its location.
+  Status VerifyDisk();
 
   // Asks the compaction thread to relocate the live blocks of the oldest
   // sealed segment (or of the segment holding `file`'s `block`, when given).

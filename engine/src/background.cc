@@ -10,22 +10,51 @@ namespace ordo::engine {
 
 void Engine::Impl::StartBackground() {
   for (int i = 0; i < options.prefetch_workers; ++i) {
-    threads.push_back(sched->Spawn(fmt::format("prefetch-{}", i), [this] { PrefetchWorker(); }));
+    threads.push_back(host->spawn(host->ctx, fmt::format("prefetch-{}", i).c_str(),
+                                  [](void* e) { static_cast<Impl*>(e)->PrefetchWorker(); }, this));
   }
-  if (options.compaction) threads.push_back(sched->Spawn("compaction", [this] { CompactionThread(); }));
+  if (options.compaction) {
+    threads.push_back(host->spawn(host->ctx, "compaction",
+                                  [](void* e) { static_cast<Impl*>(e)->CompactionThread(); }, this));
+    if (own_host != nullptr && options.compaction_interval_ms > 0) timer = std::thread([this] { Timer(); });
+  }
 }
 
 void Engine::Impl::StopBackground() {
+  if (timer.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(timer_mu);
+      timer_stop = true;
+    }
+    timer_cv.notify_all();
+    timer.join();
+  }
   queue_mu.lock();
   stopping = true;
   queue_mu.unlock();
-  queue_cv.NotifyAll();
-  {
-    std::lock_guard<std::mutex> lock(timer_mu);
-    timer_cv.notify_all();
-  }
-  for (int t : threads) sched->Join(t);
+  queue_mu.NotifyAll();
+  for (int t : threads) host->join(host->ctx, t);
   threads.clear();
+}
+
+void Engine::Impl::Timer() {
+  std::unique_lock<std::mutex> lock(timer_mu);
+  while (!timer_cv.wait_for(lock, std::chrono::milliseconds(options.compaction_interval_ms),
+                            [this] { return timer_stop; })) {
+    lock.unlock();
+    ++outstanding;
+    queue_mu.lock();
+    compaction_requested = true;
+    ++compaction_requests;
+    queue_mu.unlock();
+    queue_mu.NotifyAll();
+    lock.lock();
+  }
+}
+
+void Engine::Impl::Done(int units) {
+  outstanding -= units;
+  queue_mu.NotifyAll();
 }
 
 void Engine::Impl::NoteSequential(FileState& f, uint64_t offset, uint64_t length) {
@@ -55,7 +84,7 @@ void Engine::Impl::NoteSequential(FileState& f, uint64_t offset, uint64_t length
     queue_mu.lock();
     prefetch_queue.push_back(key);
     queue_mu.unlock();
-    queue_cv.NotifyAll();
+    queue_mu.NotifyAll();
   }
 }
 
@@ -63,7 +92,7 @@ void Engine::Impl::PrefetchWorker() {
   ORDO_POINT(points, kThreadStart, 0, 1);
   for (;;) {
     queue_mu.lock();
-    queue_cv.Wait(queue_mu, [this] { return stopping.load() || !prefetch_queue.empty(); });
+    queue_mu.Wait([this] { return stopping.load() || !prefetch_queue.empty(); });
     if (prefetch_queue.empty()) {  // stopping
       queue_mu.unlock();
       break;
@@ -75,7 +104,7 @@ void Engine::Impl::PrefetchWorker() {
     queue_mu.lock();
     prefetch_in_flight.erase(key);
     queue_mu.unlock();
-    --outstanding;
+    Done(1);
   }
   ORDO_POINT(points, kThreadExit, 0, 1);
 }
@@ -132,28 +161,22 @@ void Engine::RequestCompaction(std::string_view file, uint64_t block) {
   e.compaction_requested = true;
   ++e.compaction_requests;
   e.queue_mu.unlock();
-  e.queue_cv.NotifyAll();
-  std::lock_guard<std::mutex> lock(e.timer_mu);
-  e.timer_cv.notify_all();
+  e.queue_mu.NotifyAll();
 }
 
 void Engine::Quiesce() {
-  impl_->sched->WaitUntil([this] { return impl_->outstanding.load() == 0; });
+  Impl& e = *impl_;
+  e.queue_mu.lock();
+  e.queue_mu.Wait([&e] { return e.outstanding.load() == 0; });
+  e.queue_mu.unlock();
 }
 
 void Engine::Impl::CompactionThread() {
   ORDO_POINT(points, kThreadStart, 0, 2);
-  const bool timed = !sched->controlled();
   for (;;) {
-    if (timed) {
-      std::unique_lock<std::mutex> lock(timer_mu);
-      timer_cv.wait_for(lock, std::chrono::milliseconds(options.compaction_interval_ms),
-                        [this] { return stopping.load() || compaction_requested.load(); });
-    } else {
-      queue_mu.lock();
-      queue_cv.Wait(queue_mu, [this] { return stopping.load() || compaction_requested.load(); });
-      queue_mu.unlock();
-    }
+    queue_mu.lock();
+    queue_mu.Wait([this] { return stopping.load() || compaction_requested.load(); });
+    queue_mu.unlock();
     if (stopping) break;
     queue_mu.lock();
     std::vector<uint64_t> targets;
@@ -175,7 +198,7 @@ void Engine::Impl::CompactionThread() {
       uint32_t seg = 0;
       if (store->PickVictim(&seg)) (void)CompactSegment(seg);
     }
-    outstanding -= requests;
+    Done(requests);
   }
   ORDO_POINT(points, kThreadExit, 0, 2);
 }
