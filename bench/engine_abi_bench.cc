@@ -1,10 +1,12 @@
 // The cost of the engine ABI, measured beside the direct call in one run:
-//  - dispatch: a 4 KiB cached read of the built-in engine called directly vs
-//    the same engine behind an ordo_engine_ops table driven through
-//    plugin::HostedEngine (request struct, function pointers, failure reset);
-//  - points: host->point() as an engine loaded through the ABI calls it
-//    (free-running, no history: the site's access lookup and the check for
-//    control) vs an empty loop.
+//  - dispatch: a 4 KiB cached read of the built-in engine called directly
+//    (engine::Engine on its own free-running host) vs the same engine behind
+//    its ordo_engine_ops (engine::BuiltinEngineOps, what `--engine legacy`
+//    loads) driven through plugin::HostedEngine on an uncontrolled scheduler
+//    (request struct, function pointers, failure reset, the host's mutexes);
+//  - points: host->point() of the scheduler's host (free-running, no
+//    history: the site's access lookup and the check for control) vs an
+//    empty loop.
 // Interleaved A/B rounds; median of per-pair ratios, with min and max.
 // Run: build/bench/engine_abi_bench [rounds]
 #include <fmt/core.h>
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "ordo/engine/builtin.h"
 #include "ordo/engine/engine.h"
 #include "ordo/plugin/plugin.h"
 
@@ -28,44 +31,6 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kBs = 4096;
 constexpr uint64_t kBlocks = 256;
 constexpr int kOpsPerRound = 200000;
-
-// The built-in engine behind the ABI: enough of an adapter to time dispatch.
-struct Adapter {
-  std::unique_ptr<engine::Engine> e;
-};
-const ordo_host* g_host = nullptr;  // for the point loop
-uint32_t g_site = 0;
-
-int Open(const ordo_host* host, const char* dir, const char*, void** out, ordo_failure*) {
-  auto e = engine::Engine::Open(dir, engine::EngineOptions{});
-  if (!e.ok()) return ORDO_ERROR;
-  g_host = host;
-  g_site = host->site(host->ctx, "bench.point", ORDO_ACCESS_READ);
-  *out = new Adapter{std::move(e).value()};
-  return ORDO_OK;
-}
-int Apply(void* engine, const ordo_request* r, ordo_failure*) {
-  auto* a = static_cast<Adapter*>(engine);
-  if (r->op == ORDO_OP_WRITE) {
-    std::string_view data(static_cast<const char*>(r->data), r->length);
-    return a->e->Write(r->file, r->offset, data).ok() ? ORDO_OK : ORDO_ERROR;
-  }
-  thread_local std::string buf;
-  if (!a->e->Read(r->file, r->offset, r->length, &buf).ok()) return ORDO_FAILED;
-  std::memcpy(r->out, buf.data(), buf.size());
-  return ORDO_OK;
-}
-int Check(void*, ordo_failure*) { return ORDO_OK; }
-int Close(void* engine, ordo_failure*) {
-  auto* a = static_cast<Adapter*>(engine);
-  bool ok = a->e->Close().ok();
-  delete a;
-  return ok ? ORDO_OK : ORDO_ERROR;
-}
-const ordo_engine_ops kOps = {sizeof(ordo_engine_ops), ORDO_ENGINE_ABI_MAJOR,
-                              ORDO_ENGINE_ABI_MINOR,   "builtin-adapter",
-                              Open,                    Apply,
-                              Check,                   Close};
 
 template <typename F>
 double NsPerOp(F&& f) {
@@ -99,8 +64,13 @@ int main(int argc, char** argv) {
   char tmpl[] = "/tmp/ordo-abi-bench-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
   sched::Scheduler free_running(sched::SchedulerOptions{});
-  auto lib = plugin::EngineLibrary::FromOps(&kOps, "builtin-adapter");
-  auto hosted = plugin::HostedEngine::Open(lib, dir + "/abi", "", &free_running, nullptr, 1);
+  auto lib = plugin::EngineLibrary::FromOps(engine::BuiltinEngineOps(), "built-in");
+  std::filesystem::create_directories(dir + "/abi");
+  auto hosted =
+      plugin::HostedEngine::Open(lib, dir + "/abi", "mode=fixed", &free_running, nullptr, 1);
+  plugin::SchedulerHost point_host(&free_running, nullptr, 1);
+  const ordo_host* host = point_host.abi();
+  const uint32_t site = host->site(host->ctx, "bench.point", ORDO_ACCESS_READ);
   auto direct = engine::Engine::Open(dir + "/direct", engine::EngineOptions{});
   if (!hosted.ok() || !direct.ok()) {
     fmt::print(stderr, "cannot open the engines under {}\n", dir);
@@ -123,7 +93,7 @@ int main(int argc, char** argv) {
     });
     dispatch.Add(a, b);
     double c = NsPerOp([&](int i) { asm volatile("" ::"r"(i)); });
-    double d = NsPerOp([&](int i) { g_host->point(g_host->ctx, g_site, i % kBlocks, 0); });
+    double d = NsPerOp([&](int i) { host->point(host->ctx, site, i % kBlocks, 0); });
     points.Add(std::max(c, 0.01), d);
   }
   fmt::print("engine ABI, {} interleaved rounds of {} calls\n", rounds, kOpsPerRound);

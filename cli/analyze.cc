@@ -72,6 +72,15 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
   const int exit_code = !judged              ? ExitCodeFor(no_history)
                         : r.findings.empty() ? kExitOk
                                              : kExitFound;
+  // Events whose site the trace never named could not be judged: say so,
+  // so that "nothing found" is not read as "nothing there".
+  if (r.unknown_site_events > 0) {
+    fmt::print(stderr,
+               "ordo: warning: {}: {} engine events are of sites with no site table entry (a "
+               "capture attached after the engine registered its sites?): they were judged as no "
+               "access\n",
+               c.file, r.unknown_site_events);
+  }
   std::vector<lab::SignatureStatus> confirmation;
   if (!c.confirm.empty() && judged && !r.findings.empty()) {
     auto conf = Confirm(c);
@@ -93,7 +102,8 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
                           {"explanation", f.explanation}});
     }
     nlohmann::ordered_json j = {{"file", c.file},        {"rules", c.rules},
-                                {"events", r.events},    {"seconds", r.seconds},
+                                {"events", r.events},    {"unknown_site_events", r.unknown_site_events},
+                                {"seconds", r.seconds},
                                 {"verdict", verdict},    {"findings", findings},
                                 {"exit_code", exit_code}};
     if (!judged) j["error"] = ErrorJson(no_history);

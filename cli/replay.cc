@@ -72,7 +72,7 @@ const char* FailureKind(const replay::RunOutcome& r) {
   if (r.hung) return "hang";
   if (r.deadlocked) return "deadlock";
   if (r.crashed) return "crash";
-  if (r.failure_kind != 0 && r.failure_kind != ORDO_FAILURE_VERIFY) return "corruption";
+  if (r.failure_kind != ORDO_FAILURE_VERIFY) return "corruption";
   return "FPRE004";
 }
 
@@ -171,10 +171,16 @@ int RunReplay(const ReplayCliOptions& c) {
   // FPRE004 wins; then operations that failed otherwise (the replay did not
   // do what the trace did, so it proves nothing: exit 2); then a shard or an
   // interrupted replay that made no runs; only then a pass.
-  int crashes = 0;
-  for (const auto& r : s.outcomes) crashes += r.crashed ? 1 : 0;
-  const char* outcome = s.failures > crashes ? "FPRE004"
-                        : s.failures > 0     ? "crash"
+  int crashes = 0, corruptions = 0;
+  for (const auto& r : s.outcomes) {
+    if (!r.failed) continue;
+    crashes += r.crashed ? 1 : 0;
+    corruptions += std::string_view(FailureKind(r)) == "corruption" ? 1 : 0;
+  }
+  const int fpre004 = static_cast<int>(s.failures) - crashes - corruptions;
+  const char* outcome = fpre004 > 0       ? "FPRE004"
+                        : corruptions > 0 ? "corruption"
+                        : s.failures > 0  ? "crash"
                         : s.errors > 0 ? "error"
                         : s.runs == 0  ? "no runs"
                                        : "pass";
@@ -285,8 +291,9 @@ int RunReplay(const ReplayCliOptions& c) {
       fmt::print("shard {}/{}: runs {}, {}, ... of 0..{} (seed {} + run)\n", o.shard_index + 1,
                  o.shard_count, o.shard_index, o.shard_index + o.shard_count, c.runs - 1, c.seed);
     }
-    fmt::print("runs {}, FPRE004 in {}{}, {} ops in {:.2f} s ({:.0f} ops/s), {} other errors\n",
-               s.runs, s.failures - crashes,
+    fmt::print("runs {}, FPRE004 in {}{}{}, {} ops in {:.2f} s ({:.0f} ops/s), {} other errors\n",
+               s.runs, fpre004,
+               corruptions ? fmt::format(", other corruption in {}", corruptions) : "",
                crashes ? fmt::format(", the engine crashed in {}", crashes) : "", s.ops, s.seconds,
                ops_per_s, s.errors);
     fmt::print("{:<6} {:>10} {:>10} {:>10} {:>10}\n", "op", "count", "p50 us", "p99 us",
@@ -308,7 +315,7 @@ int RunReplay(const ReplayCliOptions& c) {
         fmt::print("\nthe engine {} in run {} (seed {}): a {} finding\n  {}\n",
                    f.hung ? "hung" : f.deadlocked ? "deadlocked" : "crashed", f.run, f.seed,
                    FailureKind(f), f.message);
-      } else if (f.failure_kind == ORDO_FAILURE_CORRUPT) {
+      } else if (std::string_view(FailureKind(f)) == "corruption") {
         fmt::print("\nthe engine detected corruption in run {} (seed {}): thread {}, its "
                    "operation #{}\n  {}\n",
                    f.run, f.seed, f.thread, f.op_index, f.message);

@@ -2,9 +2,9 @@
 // With --json the output is one JSON array, written as records stream by; on
 // damage its last element is {"error": ..., "exit_code": 2}, and an input that
 // cannot be opened prints that error document alone.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <map>
 
 #include "common.h"
@@ -32,7 +32,8 @@ std::string EventName(const std::map<uint32_t, std::string>& sites, uint16_t kin
   return trace::EngineEventKindName(kind);
 }
 
-std::string Text(const trace::Record& r, uint64_t t0, const std::map<uint32_t, std::string>& sites) {
+std::string Text(const trace::Record& r, uint64_t t0,
+                 const std::map<uint32_t, std::string>& sites) {
   auto rel = [t0](uint64_t ns) { return ns >= t0 ? (ns - t0) / 1e3 : -((t0 - ns) / 1e3); };
   switch (r.kind) {
     case trace::RecordKind::kIo:
@@ -41,8 +42,9 @@ std::string Text(const trace::Record& r, uint64_t t0, const std::map<uint32_t, s
                          r.io.length, r.io.result, (r.io.end_ns - r.io.start_ns) / 1e3);
     case trace::RecordKind::kEngine:
       return fmt::format("{:>14} engine tid {:<7} {:<26} block {:<10} arg {:<8} seq {}",
-                         r.engine.has_wall ? fmt::format("{:.3f}us", rel(r.engine.wall_ns)) : "-", r.engine.tid,
-                         EventName(sites, r.engine.kind), r.engine.block, r.engine.arg, r.engine.seq);
+                         r.engine.has_wall ? fmt::format("{:.3f}us", rel(r.engine.wall_ns)) : "-",
+                         r.engine.tid, EventName(sites, r.engine.kind), r.engine.block,
+                         r.engine.arg, r.engine.seq);
     case trace::RecordKind::kFile:
       return fmt::format("{:>16} file   id {} dev {} inode {} size {} {} {}", "", r.file.file, r.file.dev,
                          r.file.inode, r.file.size, r.file.path_is_hash ? "path-hash" : "path", r.file.path);

@@ -142,7 +142,8 @@ int RunStat(const StatOptions& o) {
       fmt::print("\n{:<28} {:>12}\n", "engine event", "count");
       for (auto [k, n] : engine_kinds) {
         auto it = site_names.find(k);
-        fmt::print("{:<28} {:>12}\n", it != site_names.end() ? it->second : trace::EngineEventKindName(k), n);
+        fmt::print("{:<28} {:>12}\n",
+                   it != site_names.end() ? it->second : trace::EngineEventKindName(k), n);
       }
     }
     fmt::print("\n{:<10} {:>12}\n", "tid", "events");

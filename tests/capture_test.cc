@@ -405,11 +405,41 @@ TEST(Capture, EngineUsdtProbesGiveAnAnalyzableHistory) {
   EXPECT_TRUE(stale_clean) << "the legacy engine's orderings were not seen in its own probes";
 }
 
+// The same for an engine of a team's own driven by loadgen through the
+// engine ABI: ordo's host fires ordo:site and ordo:point for it, so the
+// capture carries the engine's own site names and is analyzed.
+TEST(Capture, AnEngineOfYourOwnUnderLoadgenIsCapturedWithItsSitesAndAnalyzed) {
+  if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
+  TempDir dir(false);
+  CaptureOptions o;
+  o.output = dir.path() + "/wb.ordo";
+  o.usdt_binary = ORDO_BIN;
+  o.command = {ORDO_BIN,     "loadgen", "--target", dir.path() + "/engine",
+               "--duration", "2s",      "--engine", std::string(WRITEBACK_SO) + ":mode=legacy"};
+  auto r = capture::Run(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->lost, 0u);
+  std::map<std::string, uint8_t> sites;
+  auto reader = trace::TraceReader::Open(o.output);
+  ASSERT_TRUE(reader.ok());
+  trace::Record rec;
+  while ((*reader)->Next(&rec)) {
+    if (rec.kind == trace::RecordKind::kSite) sites[rec.site.name] = rec.site.access;
+  }
+  EXPECT_EQ(sites["readahead.fill"], static_cast<uint8_t>(sched::Access::kFill));
+  EXPECT_EQ(sites["readahead.mark_clean"], static_cast<uint8_t>(sched::Access::kMarkClean));
+  auto a = analyze::AnalyzeTrace(o.output);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_GT(a->events, 10000u);
+  bool stale_fill = false;
+  for (const auto& f : a->findings) stale_fill |= f.rule == "FPRE004-A";
+  EXPECT_TRUE(stale_fill) << "the example engine's legacy read-ahead was not seen";
+}
+
 // An engine of a team's own, built for production with ordo/engine_point.h
-// (-DORDO_POINTS_USDT): its ordering points are USDT probes only, and
-// capture records them as engine events of its sites (kind 0x8000 + site).
-// A production build's points and site registrations: the capture carries
-// the site table, so it is analyzed as a replay's history is.
+// (-DORDO_POINTS_USDT): its ordering points are USDT probes only, and its
+// site registrations too, so the capture carries the site table and is
+// analyzed as a replay's history is.
 TEST(Capture, AProductionBuildOfAnEnginesPointsIsRecordedWithItsSiteTable) {
   if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
   TempDir dir(false);

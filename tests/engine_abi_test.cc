@@ -2,13 +2,14 @@
 // user runs them: `ordo replay TRACE --engine PATH.so[:config]`. The fixture
 // engines (tests/engines) test loading, versions and crash isolation; the
 // example engine (examples/writeback_cache) a race of its own, end to end.
+#include "ordo/engine_abi.h"
+
 #include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "cli_test_util.h"
-#include "ordo/engine_abi.h"
 
 namespace ordo {
 namespace {

@@ -13,9 +13,10 @@ namespace {
 // Printed when a scenario does not end as expected, to show the schedule taken.
 void DumpHistory(const MemoryHistory& h) {
   for (const auto& e : h.events()) {
-    std::fprintf(stderr, "#%llu t%u %s block %llx arg %llu\n", static_cast<unsigned long long>(e.seq), e.tid,
-                 trace::EngineEventKindName(static_cast<uint16_t>(ordo::testing::KindOf(e))).c_str(), static_cast<unsigned long long>(e.block),
-                 static_cast<unsigned long long>(e.arg));
+    std::fprintf(
+        stderr, "#%llu t%u %s block %llx arg %llu\n", static_cast<unsigned long long>(e.seq), e.tid,
+        trace::EngineEventKindName(static_cast<uint16_t>(ordo::testing::KindOf(e))).c_str(),
+        static_cast<unsigned long long>(e.block), static_cast<unsigned long long>(e.arg));
   }
 }
 

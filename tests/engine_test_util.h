@@ -9,8 +9,8 @@
 
 #include "ordo/engine/engine.h"
 #include "ordo/engine/history.h"
-#include "ordo/trace/record.h"
 #include "ordo/sched/scheduler.h"
+#include "ordo/trace/record.h"
 
 namespace ordo::testing {
 

@@ -3,12 +3,12 @@
 // must show neither. Same seed, same history, byte for byte.
 #include <gtest/gtest.h>
 
-#include "engine_test_util.h"
-#include "ordo/plugin/plugin.h"
 #include <cstdlib>
 #include <set>
 
+#include "engine_test_util.h"
 #include "ordo/engine/focus.h"
+#include "ordo/plugin/plugin.h"
 #include "ordo/trace/writer.h"
 
 namespace ordo::engine {

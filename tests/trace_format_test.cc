@@ -5,8 +5,8 @@
 #include "container.h"
 #include "ordo/crc32c.h"
 #include "ordo/trace/format.h"
-#include "trace_test_util.h"
 #include "ordo/util/varint.h"
+#include "trace_test_util.h"
 
 namespace ordo::trace {
 namespace {

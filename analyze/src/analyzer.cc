@@ -95,7 +95,6 @@ struct CheckPair {  // legacy verify order: "cache ready" read, then "pending"
   std::vector<Instance> torn;
 };
 
-
 // The live state of one block: the latest step of each kind per thread.
 struct BlockState {
   VC lock_release;  // clock at its last unlock
@@ -195,7 +194,9 @@ struct Analyzer::Impl {
   std::vector<Instance> closest[3];   // per signature, by span, distinct blocks
   // Sites of engines loaded through the engine ABI: access kind by site id
   // (written by the decoding thread before any event of the site).
-  std::array<std::atomic<uint8_t>, 0x8000> site_access{};
+  std::array<std::atomic<uint8_t>, 0x8000> site_access{};  // access + 1; 0: no entry
+  std::vector<uint8_t> legacy_access;  // by built-in engine kind (older histories)
+  uint64_t unknown_site_events = 0;    // events of sites the history has no entry for
 
   static uint64_t Span(const Instance& in) {
     return in.e[1] > in.e[0] ? in.e[1] - in.e[0] : in.e[0] - in.e[1];
@@ -219,9 +220,7 @@ struct Analyzer::Impl {
     list.insert(at, in);
   }
 
-  static int Signature(const Instance& in) {
-    return in.rule == 0 && in.demand ? 2 : in.rule;
-  }
+  static int Signature(const Instance& in) { return in.rule == 0 && in.demand ? 2 : in.rule; }
 
   uint32_t Thread(uint32_t tid) {
     // Small tids (a replay's scheduler indexes) skip the hash table.
@@ -558,7 +557,9 @@ struct Analyzer::Impl {
   }
 
   void AddSite(const trace::SiteRecord& site) {
-    if (site.site < site_access.size()) site_access[site.site].store(site.access, std::memory_order_relaxed);
+    // Stored as access + 1: 0 means the history has no entry for the site.
+    if (site.site < site_access.size())
+      site_access[site.site].store(static_cast<uint8_t>(site.access + 1), std::memory_order_relaxed);
   }
 
   void Add(const trace::EngineRecord& e) {
@@ -570,18 +571,27 @@ struct Analyzer::Impl {
     if (vc.size() <= t) Clock(vc, [&](VC& v) { v.resize(t + 1, 0); });
     ++vc[t];
     Step here{t, vc[t], e.seq};
-    // Kinds below kSiteEventBase are the built-in engine's, from histories
-    // written before site tables: site kind + 1 of trace::EngineKindSites().
-    const uint32_t site = trace::IsSiteEvent(e.kind) ? e.kind - trace::kSiteEventBase : e.kind + 1u;
-    const uint8_t a = site < site_access.size() ? site_access[site].load(std::memory_order_relaxed) : 0;
-    AddAccess(static_cast<sched::Access>(a), t, here, e.block, site, e.arg);
+    uint32_t site = 0;
+    uint8_t access = 0;
+    if (trace::IsSiteEvent(e.kind)) {
+      site = e.kind - trace::kSiteEventBase;
+      const uint8_t stored = site_access[site].load(std::memory_order_relaxed);
+      if (stored == 0) ++unknown_site_events;  // judged as no access
+      access = stored > 0 ? static_cast<uint8_t>(stored - 1) : 0;
+    } else {
+      // The built-in engine's kinds, from histories written before site
+      // tables: as its sites (trace::EngineKindSites()), in ids of their own.
+      site = 0x10000u + e.kind;
+      access = e.kind < legacy_access.size() ? legacy_access[e.kind] : 0;
+    }
+    AddAccess(static_cast<sched::Access>(access), t, here, e.block, site, e.arg);
   }
 };
 
 Analyzer::Analyzer(const AnalyzerOptions& options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
   for (const trace::SiteRecord& site : trace::EngineKindSites()) {
-    impl_->site_access[site.site].store(site.access, std::memory_order_relaxed);
+    impl_->legacy_access.push_back(site.access);  // site k + 1 is kind k
   }
 }
 Analyzer::~Analyzer() = default;
@@ -614,6 +624,7 @@ std::vector<Finding> Analyzer::Candidates() const {
   return out;
 }
 uint64_t Analyzer::events() const { return impl_->events; }
+uint64_t Analyzer::unknown_site_events() const { return impl_->unknown_site_events; }
 const Status& Analyzer::status() const { return impl_->status; }
 uint64_t Analyzer::memory_bytes() const { return impl_->MemoryBytes(); }
 
@@ -625,7 +636,13 @@ class EventPipe {
  public:
   static constexpr size_t kBatch = 4096;
   static constexpr size_t kBatches = 4;
-  using Batch = std::vector<trace::EngineRecord>;
+  // An engine event, or a site table entry (site: block = id, arg =
+  // access), in history order: a site judges only the events after it.
+  struct Item {
+    trace::EngineRecord event;
+    bool site = false;
+  };
+  using Batch = std::vector<Item>;
 
   EventPipe() {
     for (size_t i = 0; i < kBatches; ++i) empty_.emplace_back().reserve(kBatch);
@@ -684,11 +701,17 @@ Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOption
     trace::Record r;
     while ((*reader)->Next(&r)) {
       ++res.records;
-      // A site comes before its events: set here, it is seen by the
-      // analysis of every later batch.
-      if (r.kind == trace::RecordKind::kSite) a.AddSite(r.site);
-      if (r.kind != trace::RecordKind::kEngine) continue;
-      b.push_back(r.engine);
+      if (r.kind == trace::RecordKind::kSite) {
+        EventPipe::Item site;
+        site.site = true;
+        site.event.block = r.site.site;
+        site.event.arg = r.site.access;
+        b.push_back(site);
+      } else if (r.kind == trace::RecordKind::kEngine) {
+        b.push_back(EventPipe::Item{r.engine, false});
+      } else {
+        continue;
+      }
       if (b.size() == EventPipe::kBatch) {
         pipe.PutFull(std::move(b), false);
         b = pipe.TakeEmpty();
@@ -703,9 +726,14 @@ Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOption
   EventPipe::Batch b;
   while (pipe.TakeFull(&b)) {
     for (size_t i = 0; i < b.size(); ++i) {
-      if (i + kAhead < b.size()) a.Prefetch(b[i + kAhead].block, false);
-      if (i + kAhead / 2 < b.size()) a.Prefetch(b[i + kAhead / 2].block, true);
-      a.Add(b[i]);
+      if (i + kAhead < b.size()) a.Prefetch(b[i + kAhead].event.block, false);
+      if (i + kAhead / 2 < b.size()) a.Prefetch(b[i + kAhead / 2].event.block, true);
+      if (b[i].site) {
+        a.AddSite(trace::SiteRecord{static_cast<uint32_t>(b[i].event.block),
+                                    static_cast<uint8_t>(b[i].event.arg), ""});
+      } else {
+        a.Add(b[i].event);
+      }
     }
     pipe.GiveBack(std::move(b));
   }
@@ -715,6 +743,7 @@ Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOption
   res.findings = a.Findings();
   if (options.candidates_per_signature > 0) res.candidates = a.Candidates();
   res.events = a.events();
+  res.unknown_site_events = a.unknown_site_events();
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }

@@ -320,6 +320,7 @@ class Minimizer {
     // replay does not know), around the failing offset.
     constexpr uint64_t kPage = 4096;
     const uint64_t block = failing.failure_offset / kPage;
+    if (block > (UINT64_MAX / kPage) - 128) return ops;  // an offset no trace reaches
     for (uint64_t radius : {4, 16, 64}) {
       uint64_t lo = (block > radius ? block - radius : 0) * kPage,
                hi = (block + radius + 1) * kPage;
@@ -336,7 +337,8 @@ class Minimizer {
       if (!fails.ok()) return fails.status();
       Progress(fmt::format(
           "near offset {} of f{}: +-{} pages, {} operations: {} ({} replay runs so far)",
-          failing.failure_offset, file_index, radius, keep.size(), fails.value() ? "reproduces" : "does not", runs_));
+          failing.failure_offset, file_index, radius, keep.size(),
+          fails.value() ? "reproduces" : "does not", runs_));
       if (fails.value()) return keep;
     }
     return ops;

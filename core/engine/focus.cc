@@ -9,7 +9,6 @@
 
 namespace ordo::engine {
 
-
 std::string_view Fpre004RuleName(Fpre004Rule rule) {
   return rule == Fpre004Rule::kStaleClean ? "FPRE004-A" : "FPRE004-B";
 }

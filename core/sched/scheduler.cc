@@ -214,7 +214,8 @@ struct Scheduler::Impl {
   static bool HeldPrior(const ThreadInfo& t, const PendingStep& step, const HoldRule& r) {
     if (r.held_holds_object && !t.Holds(step.object)) return false;
     if (r.held_prior_access == Access::kNone) return true;
-    const bool prior = t.last_taken.access == r.held_prior_access && t.last_taken.object == step.object;
+    const bool prior =
+        t.last_taken.access == r.held_prior_access && t.last_taken.object == step.object;
     return prior != r.held_prior_negated;
   }
 
@@ -385,10 +386,9 @@ bool ParseStrategy(std::string_view name, Strategy* strategy) {
 }
 
 std::string_view AccessName(Access access) {
-  static constexpr std::string_view kNames[] = {"none",     "acquire",   "release", "read",
-                                                "write",    "fill",      "publish", "mark_clean",
-                                                "flag_set", "flag_read", "verify", "verify_fail",
-                                                "request",  "fill_clean"};
+  static constexpr std::string_view kNames[] = {
+      "none",       "acquire",  "release",   "read",   "write",       "fill",    "publish",
+      "mark_clean", "flag_set", "flag_read", "verify", "verify_fail", "request", "fill_clean"};
   size_t i = static_cast<size_t>(access);
   return i < std::size(kNames) ? kNames[i] : "none";
 }

@@ -1,8 +1,8 @@
 #include "ordo/trace/record.h"
 
-#include "ordo/sched/step.h"
-
 #include <array>
+
+#include "ordo/sched/step.h"
 
 namespace ordo::trace {
 

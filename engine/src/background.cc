@@ -10,13 +10,15 @@ namespace ordo::engine {
 
 void Engine::Impl::StartBackground() {
   for (int i = 0; i < options.prefetch_workers; ++i) {
-    threads.push_back(host->spawn(host->ctx, fmt::format("prefetch-{}", i).c_str(),
-                                  [](void* e) { static_cast<Impl*>(e)->PrefetchWorker(); }, this));
+    threads.push_back(host->spawn(
+        host->ctx, fmt::format("prefetch-{}", i).c_str(),
+        [](void* e) { static_cast<Impl*>(e)->PrefetchWorker(); }, this));
   }
   if (options.compaction) {
-    threads.push_back(host->spawn(host->ctx, "compaction",
-                                  [](void* e) { static_cast<Impl*>(e)->CompactionThread(); }, this));
-    if (own_host != nullptr && options.compaction_interval_ms > 0) timer = std::thread([this] { Timer(); });
+    threads.push_back(host->spawn(
+        host->ctx, "compaction", [](void* e) { static_cast<Impl*>(e)->CompactionThread(); }, this));
+    if (own_host != nullptr && options.compaction_interval_ms > 0)
+      timer = std::thread([this] { Timer(); });
   }
 }
 
@@ -190,7 +192,8 @@ void Engine::Impl::CompactionThread() {
         BlockMeta* meta = FindBlock(static_cast<uint32_t>(key >> 32), key & 0xffffffffu);
         uint32_t seg = meta ? Unpack(meta->version.load()).seg : 0;
         if (meta != nullptr && meta->version.load() != 0) (void)RelocateBlock(*meta);
-        if (seg != 0 && store->LiveBlocks(seg) == 0 && store->Sync().ok() && store->DropSegment(seg).ok()) {
+        if (seg != 0 && store->LiveBlocks(seg) == 0 && store->Sync().ok() &&
+            store->DropSegment(seg).ok()) {
           ++counters.segments_dropped;
         }
       }

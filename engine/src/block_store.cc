@@ -116,8 +116,7 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir, uin
       segment_blocks > kMaxSegmentBlocks) {
     return Status::InvalidArgument("engine: block size or segment size out of range");
   }
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-    return Status::IoError(Errno("mkdir", dir));
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return Status::IoError(Errno("mkdir", dir));
   std::unique_ptr<BlockStore> bs(new BlockStore());
   bs->dir_ = dir;
   bs->block_size_ = block_size;
@@ -157,7 +156,8 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir, uin
         break;
       case kJMap:
         if (len >= 25) {
-          history[{GetU32(p + 1), GetU64(p + 5)}].push_back({GetU32(p + 13), GetU32(p + 17), GetU32(p + 21)});
+          history[{GetU32(p + 1), GetU64(p + 5)}].push_back(
+              {GetU32(p + 13), GetU32(p + 17), GetU32(p + 21)});
         }
         break;
       case kJSize:
@@ -176,7 +176,8 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir, uin
     ++records;
   }
   bs->report_ = std::to_string(records) + " journal records replayed";
-  if (off < journal.size()) bs->report_ += ", torn tail of " + std::to_string(journal.size() - off) + " bytes discarded";
+  if (off < journal.size())
+    bs->report_ += ", torn tail of " + std::to_string(journal.size() - off) + " bytes discarded";
 
   // 2. Open every segment file present.
   if (DIR* d = opendir(dir.c_str())) {
@@ -219,7 +220,8 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir, uin
       break;
     }
   }
-  if (rejected) bs->report_ += ", " + std::to_string(rejected) + " unsynced block versions rejected";
+  if (rejected)
+    bs->report_ += ", " + std::to_string(rejected) + " unsynced block versions rejected";
   for (auto& [id, f] : files) {
     if (!f.name.empty()) bs->files_.push_back(f);
   }

@@ -1,7 +1,5 @@
 // The built-in engine's ordo_engine_ops: the engine ABI's entry points over
 // engine::Engine, with the host given at open as the engine's host.
-#include "ordo/engine/builtin.h"
-
 #include <fmt/core.h>
 
 #include <charconv>
@@ -10,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "ordo/engine/builtin.h"
 #include "ordo/engine/engine.h"
 
 namespace ordo::engine {
@@ -48,11 +47,13 @@ Status ParseConfig(std::string_view config, EngineOptions* o) {
     if (item.empty()) continue;
     size_t eq = item.find('=');
     std::string_view key = item.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1);
     uint64_t n = 0;
     if (key == "mode") {
       if (!ParseEngineMode(value, &o->mode)) {
-        return Status::InvalidArgument(fmt::format("mode must be legacy or fixed, not \"{}\"", value));
+        return Status::InvalidArgument(
+            fmt::format("mode must be legacy or fixed, not \"{}\"", value));
       }
       continue;
     }
@@ -98,17 +99,19 @@ int Apply(void* engine, const ordo_request* r, ordo_failure* failure) {
   std::string_view file = r->file != nullptr ? r->file : "";
   switch (r->op) {
     case ORDO_OP_READ: {
-      std::string out;
+      thread_local std::string out;  // reused: a read allocates nothing
       Status s = e->Read(file, r->offset, r->length, &out);
       if (s.ok() && r->out != nullptr) {
         std::memcpy(r->out, out.data(), std::min<size_t>(out.size(), r->length));
-        if (out.size() < r->length) std::memset(static_cast<char*>(r->out) + out.size(), 0, r->length - out.size());
+        if (out.size() < r->length)
+          std::memset(static_cast<char*>(r->out) + out.size(), 0, r->length - out.size());
       }
       return Outcome(e, s, failure);
     }
     case ORDO_OP_WRITE:
       return Outcome(
-          e, e->Write(file, r->offset, std::string_view(static_cast<const char*>(r->data), r->length)),
+          e,
+          e->Write(file, r->offset, std::string_view(static_cast<const char*>(r->data), r->length)),
           failure);
     case ORDO_OP_FSYNC:
       return Outcome(e, e->Fsync(file), failure);
@@ -129,9 +132,14 @@ int Close(void* engine, ordo_failure* failure) {
   return Outcome(nullptr, e->Close(), failure);
 }
 
-const ordo_engine_ops kOps = {
-    sizeof(ordo_engine_ops), ORDO_ENGINE_ABI_MAJOR, ORDO_ENGINE_ABI_MINOR, "built-in", &Open,
-    &Apply, &Check, &Close};
+const ordo_engine_ops kOps = {sizeof(ordo_engine_ops),
+                              ORDO_ENGINE_ABI_MAJOR,
+                              ORDO_ENGINE_ABI_MINOR,
+                              "built-in",
+                              &Open,
+                              &Apply,
+                              &Check,
+                              &Close};
 
 }  // namespace
 

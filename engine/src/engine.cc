@@ -277,20 +277,22 @@ Status Engine::Impl::VerifyServed(BlockMeta& meta, const Buffer& buffer, uint64_
   if (!ready && !pending) {
     ++counters.verify_failures;
     ORDO_POINT(points, kVerifyFail, key, 2);
-    return Status::VerifyFailed(fmt::format(
-        "FPRE004: read-verify of block {} of \"{}\" (offset {}) saw neither \"cache ready\" nor "
-        "\"last write pending\" while compaction relocated it",
-        meta.block, name, offset)).WithLocation(name, offset);
+    return Status::VerifyFailed(fmt::format("FPRE004: read-verify of block {} of \"{}\" (offset "
+                                            "{}) saw neither \"cache ready\" nor "
+                                            "\"last write pending\" while compaction relocated it",
+                                            meta.block, name, offset))
+        .WithLocation(name, offset);
   }
   uint32_t want = Unpack(version).crc;
   uint32_t got = Crc32c(0, buffer.data.data(), buffer.data.size());
   if (got != want) {
     ++counters.verify_failures;
     ORDO_POINT(points, kVerifyFail, key, 1);
-    return Status::VerifyFailed(fmt::format(
-        "FPRE004: checksum mismatch on block {} of \"{}\" (offset {}): cached buffer crc32c "
-        "{:08x}, block checksum {:08x}",
-        meta.block, name, offset, got, want)).WithLocation(name, offset);
+    return Status::VerifyFailed(fmt::format("FPRE004: checksum mismatch on block {} of \"{}\" "
+                                            "(offset {}): cached buffer crc32c "
+                                            "{:08x}, block checksum {:08x}",
+                                            meta.block, name, offset, got, want))
+        .WithLocation(name, offset);
   }
   ORDO_POINT(points, kVerifyOk, key, 0);
   return Status::Ok();

@@ -10,10 +10,9 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
-
-#include <thread>
 
 #include "block_store.h"
 #include "host.h"
@@ -109,7 +108,7 @@ struct Engine::Impl {
   int compaction_requests = 0;               // RequestCompaction calls not yet served
   std::atomic<bool> stopping{false};
   std::atomic<int> outstanding{0};  // queued or running prefetch and compaction work
-  std::vector<int> threads;  // host handles of background threads
+  std::vector<int> threads;         // host handles of background threads
   // The compaction timer (engine's own host only): a thread that is not the
   // host's, asking for compaction every options.compaction_interval_ms.
   std::thread timer;

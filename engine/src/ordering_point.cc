@@ -12,9 +12,8 @@ Status OrderingPoints::Register(const ordo_host* host) {
   for (const trace::SiteRecord& s : trace::EngineKindSites()) {
     uint32_t id = host->site(host->ctx, s.name.c_str(), s.access);
     if (id == 0) {
-      return Status::InvalidArgument(
-          fmt::format("engine: the host refused ordering point \"{}\" (access {})", s.name,
-                      s.access));
+      return Status::InvalidArgument(fmt::format(
+          "engine: the host refused ordering point \"{}\" (access {})", s.name, s.access));
     }
     site_[s.site - 1] = id;
   }

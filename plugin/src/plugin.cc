@@ -18,9 +18,7 @@
 #include <sys/sdt.h>
 
 #include "ordo/trace/record.h"
-
-// The USDT semaphore of ordo:point, defined with the built-in engine's probe.
-extern "C" volatile unsigned short ordo_point_semaphore;
+#include "ordo/util/usdt.h"
 
 namespace ordo::plugin {
 
@@ -211,7 +209,7 @@ uint64_t SplitMix(uint64_t x) {
 
 }  // namespace
 
-struct HostedEngine::Host {
+struct SchedulerHost::State {
   ordo_host abi{};
   sched::Scheduler* scheduler = nullptr;
   engine::HistorySink* history = nullptr;
@@ -223,7 +221,7 @@ struct HostedEngine::Host {
   std::atomic<uint32_t> sites{0};
   uint64_t seq = 0;
 
-  static Host* Of(void* ctx) { return static_cast<Host*>(ctx); }
+  static State* Of(void* ctx) { return static_cast<State*>(ctx); }
 
   static int Spawn(void* ctx, const char* name, void (*fn)(void*), void* arg) {
     return Of(ctx)->scheduler->Spawn(name ? name : "engine", [fn, arg] { fn(arg); });
@@ -244,14 +242,14 @@ struct HostedEngine::Host {
     return SplitMix(Of(ctx)->rng.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed));
   }
   static uint64_t NowNs(void* ctx) {
-    Host* h = Of(ctx);
+    State* h = Of(ctx);
     if (h->scheduler->controlled()) return h->scheduler->steps() * 1000;
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
   }
   static uint32_t Site(void* ctx, const char* name, uint32_t access) {
-    Host* h = Of(ctx);
+    State* h = Of(ctx);
     std::lock_guard<std::mutex> lock(h->mu);
     uint32_t id = h->sites.load() + 1;
     if (access > ORDO_ACCESS_FILL_CLEAN || id > kMaxSites) return 0;
@@ -259,6 +257,10 @@ struct HostedEngine::Host {
     h->access[id].store(static_cast<uint8_t>(access + 1), std::memory_order_release);
     h->sites.store(id);
     if (h->history) h->history->Site(trace::SiteRecord{id, static_cast<uint8_t>(access), name ? name : ""});
+    if (ordo_site_semaphore && name != nullptr) {
+      unsigned site = id;
+      STAP_PROBE3(ordo, site, site, access, name);
+    }
     return id;
   }
   static int TryLock(void*, ordo_mutex* m) {
@@ -271,14 +273,15 @@ struct HostedEngine::Host {
     Step(ctx, site, object, arg, false);
   }
   static void Step(void* ctx, uint32_t site, uint64_t object, uint64_t arg, bool yield) {
-    Host* h = Of(ctx);
+    State* h = Of(ctx);
     const uint8_t stored = site <= kMaxSites ? h->access[site].load(std::memory_order_acquire) : 0;
     if (stored == 0) return;  // not a registered site
     const auto access = static_cast<sched::Access>(stored - 1);
     const uint16_t kind = static_cast<uint16_t>(trace::kSiteEventBase + site);
     // As at the built-in engine's points: yield first, so the thread that
     // takes the step records it and history order is effect order.
-    if (yield && h->scheduler->controlled()) h->scheduler->Yield(sched::PendingStep{kind + 1u, object, access});
+    if (yield && h->scheduler->controlled())
+      h->scheduler->Yield(sched::PendingStep{site, object, access});
     if (ordo_point_semaphore) {
       unsigned k = kind;
       STAP_PROBE3(ordo, point, k, object, arg);
@@ -296,16 +299,10 @@ struct HostedEngine::Host {
   }
 };
 
-Result<std::unique_ptr<HostedEngine>> HostedEngine::Open(std::shared_ptr<EngineLibrary> library,
-                                                         const std::string& dir,
-                                                         const std::string& config,
-                                                         sched::Scheduler* scheduler,
-                                                         engine::HistorySink* history,
-                                                         uint64_t seed) {
-  std::unique_ptr<HostedEngine> e(new HostedEngine);
-  e->library_ = std::move(library);
-  e->host_ = std::make_unique<Host>();
-  Host& h = *e->host_;
+SchedulerHost::SchedulerHost(sched::Scheduler* scheduler, engine::HistorySink* history,
+                             uint64_t seed)
+    : state_(std::make_unique<State>()) {
+  State& h = *state_;
   h.scheduler = scheduler;
   h.history = history;
   h.rng = SplitMix(seed);
@@ -314,20 +311,33 @@ Result<std::unique_ptr<HostedEngine>> HostedEngine::Open(std::shared_ptr<EngineL
   a.major = ORDO_ENGINE_ABI_MAJOR;
   a.minor = ORDO_ENGINE_ABI_MINOR;
   a.ctx = &h;
-  a.spawn = &Host::Spawn;
-  a.join = &Host::Join;
-  a.mutex_new = &Host::MutexNew;
-  a.mutex_free = &Host::MutexFree;
-  a.mutex_lock = &Host::Lock;
-  a.mutex_unlock = &Host::Unlock;
-  a.wait = &Host::Wait;
-  a.notify = &Host::Notify;
-  a.random = &Host::Random;
-  a.now_ns = &Host::NowNs;
-  a.site = &Host::Site;
-  a.point = &Host::Point;
-  a.observe = &Host::Observe;
-  a.mutex_trylock = &Host::TryLock;
+  a.spawn = &State::Spawn;
+  a.join = &State::Join;
+  a.mutex_new = &State::MutexNew;
+  a.mutex_free = &State::MutexFree;
+  a.mutex_lock = &State::Lock;
+  a.mutex_unlock = &State::Unlock;
+  a.wait = &State::Wait;
+  a.notify = &State::Notify;
+  a.random = &State::Random;
+  a.now_ns = &State::NowNs;
+  a.site = &State::Site;
+  a.point = &State::Point;
+  a.observe = &State::Observe;
+  a.mutex_trylock = &State::TryLock;
+}
+
+SchedulerHost::~SchedulerHost() = default;
+
+const ordo_host* SchedulerHost::abi() const { return &state_->abi; }
+
+Result<std::unique_ptr<HostedEngine>> HostedEngine::Open(
+    std::shared_ptr<EngineLibrary> library, const std::string& dir, const std::string& config,
+    sched::Scheduler* scheduler, engine::HistorySink* history, uint64_t seed) {
+  std::unique_ptr<HostedEngine> e(new HostedEngine);
+  e->library_ = std::move(library);
+  e->host_ = std::make_unique<SchedulerHost>(scheduler, history, seed);
+  const ordo_host& a = *e->host_->abi();
   ordo_failure* f = Fresh();
   int rc = e->library_->ops().open(&a, dir.c_str(), config.c_str(), &e->engine_, f);
   if (rc != ORDO_OK) {

@@ -58,11 +58,17 @@ class OnFiles : public ReplayBackend {
 
 }  // namespace
 
+namespace {
+thread_local uint32_t t_replay_thread = 0;
+}  // namespace
+
+void SetReplayThread(uint32_t index) { t_replay_thread = index; }
+
 class OnHostedEngine : public ReplayBackend {
  public:
-  OnHostedEngine(plugin::HostedEngine* e, sched::Scheduler* s) : e_(e), s_(s) {}
+  explicit OnHostedEngine(plugin::HostedEngine* e) : e_(e) {}
   Status Read(uint32_t file, uint64_t offset, uint64_t length, std::string* out) override {
-    out->assign(length, '\0');
+    out->assign(length, '\0');  // the ABI hands the engine a zeroed buffer
     ordo_request r = Request(ORDO_OP_READ, file, offset, length);
     r.out = out->data();
     return e_->Apply(r);
@@ -76,25 +82,24 @@ class OnHostedEngine : public ReplayBackend {
 
  private:
   ordo_request Request(ordo_op op, uint32_t file, uint64_t offset, uint64_t length) {
-    thread_local std::string name;
-    name = EngineFileName(file);
+    thread_local std::vector<std::string> names;  // "f0", "f1"... made once per thread
+    while (names.size() <= file)
+      names.push_back(EngineFileName(static_cast<uint32_t>(names.size())));
+    const std::string& name = names[file];
     ordo_request r{};
     r.size = sizeof(ordo_request);
     r.op = op;
     r.file = name.c_str();
     r.offset = offset;
     r.length = length;
-    int index = s_->CurrentIndex();
-    r.thread = index > 0 ? static_cast<uint32_t>(index - 1) : 0;  // 0 is the dispatcher
+    r.thread = t_replay_thread;
     return r;
   }
   plugin::HostedEngine* e_;
-  sched::Scheduler* s_;
 };
 
-std::unique_ptr<ReplayBackend> HostedEngineBackend(plugin::HostedEngine* engine,
-                                                   sched::Scheduler* scheduler) {
-  return std::make_unique<OnHostedEngine>(engine, scheduler);
+std::unique_ptr<ReplayBackend> HostedEngineBackend(plugin::HostedEngine* engine) {
+  return std::make_unique<OnHostedEngine>(engine);
 }
 
 Result<std::unique_ptr<ReplayBackend>> FileBackend(const std::string& target,

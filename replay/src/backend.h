@@ -22,8 +22,11 @@ class ReplayBackend {
 // The engine; files are named "f<index>". Does not own the engine.
 // An engine loaded through the engine ABI; files are named "f<index>". The
 // replay thread is named by the scheduler's index of the caller.
-std::unique_ptr<ReplayBackend> HostedEngineBackend(plugin::HostedEngine* engine,
-                                                   sched::Scheduler* scheduler);
+// The replay thread (trace thread in order of first appearance) the calling
+// thread replays: what its requests tell the engine (ordo_request.thread).
+void SetReplayThread(uint32_t index);
+
+std::unique_ptr<ReplayBackend> HostedEngineBackend(plugin::HostedEngine* engine);
 
 // pread/pwrite on target/files/<local name>, optionally with O_DIRECT.
 Result<std::unique_ptr<ReplayBackend>> FileBackend(const std::string& target,

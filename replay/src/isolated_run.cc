@@ -88,9 +88,8 @@ bool Unpack(const std::string& bytes, RunOutcome* o, ThreadStats* s) {
   uint64_t n = 0;
   if (!u.Get(&o->holds) || !u.Get(&o->failed) || !u.Get(&o->message) || !u.Get(&o->failure_kind) ||
       !u.Get(&o->failure_object) || !u.Get(&o->failure_file) || !u.Get(&o->failure_offset) ||
-      !u.Get(&o->thread) ||
-      !u.Get(&o->op_index) || !u.Get(&o->history_seq) || !u.Get(&o->fail_arg) || !u.Get(&o->steps) || !u.Get(&n) ||
-      n > (1u << 20)) {
+      !u.Get(&o->thread) || !u.Get(&o->op_index) || !u.Get(&o->history_seq) ||
+      !u.Get(&o->fail_arg) || !u.Get(&o->steps) || !u.Get(&n) || n > (1u << 20)) {
     return false;
   }
   o->thread_ops.resize(n);

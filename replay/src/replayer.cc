@@ -18,8 +18,8 @@
 #include <memory>
 
 #include "backend.h"
-#include "ordo/engine/builtin.h"
 #include "isolated_run.h"
+#include "ordo/engine/builtin.h"
 #include "ordo/trace/reader.h"
 #include "ordo/trace/writer.h"
 #include "plan.h"
@@ -171,7 +171,7 @@ class Runner {
         return e.status();
       }
       hosted = std::move(e).value();
-      backend = HostedEngineBackend(hosted.get(), &s);
+      backend = HostedEngineBackend(hosted.get());
     } else {
       auto b = FileBackend(o_.target, plan_.files, o_.direct_io);
       if (!b.ok()) return b.status();
@@ -189,6 +189,7 @@ class Runner {
     for (size_t i = 0; i < n; ++i) {
       ids.push_back(s.Spawn(fmt::format("replay-{}", i), [&, i] {
         prctl(PR_SET_TIMERSLACK, 1);  // timed sleeps wake on time, not 50 us late
+        SetReplayThread(static_cast<uint32_t>(i));
         OpQueue& q = *queues[i];
         ThreadStats& st = stats[i];
         std::string buf, data;
@@ -335,7 +336,8 @@ class Runner {
     std::error_code ec;
     fs::remove_all(dir, ec);
     const std::string tmpl = o_.target + "/engine-template";
-    fs::copy(tmpl, dir, fs::copy_options::recursive, ec);
+    // Links the engine made stay links (never followed out of the target).
+    fs::copy(tmpl, dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
     if (ec) return Status::IoError(dir + ": cannot copy the engine template: " + ec.message());
     return Status::Ok();
   }
@@ -366,11 +368,10 @@ class Runner {
   }
 
  private:
-
   Status WriteInitialContent(const std::string& tmpl, sched::Scheduler* s) {
     auto e = plugin::HostedEngine::Open(library_, tmpl, config_, s, nullptr, 0);
     if (!e.ok()) return e.status();
-    std::unique_ptr<ReplayBackend> backend = HostedEngineBackend(e->get(), s);
+    std::unique_ptr<ReplayBackend> backend = HostedEngineBackend(e->get());
     std::string chunk;
     for (uint32_t i = 0; i < plan_.files.size(); ++i) {
       for (uint64_t off = 0; off < plan_.files[i].size; off += 1 << 20) {

@@ -20,7 +20,10 @@ typedef struct fixture {
   const ordo_host* host;
   uint32_t site_apply;
   unsigned long applied;
+  int worker;
 } fixture;
+
+static void fixture_worker(void* arg) { (void)arg; }
 
 static int fixture_open(const ordo_host* host, const char* dir, const char* config, void** out,
                         ordo_failure* failure) {
@@ -33,6 +36,9 @@ static int fixture_open(const ordo_host* host, const char* dir, const char* conf
   if (f == NULL) return ORDO_ERROR;
   f->host = host;
   f->site_apply = host->site(host->ctx, "fixture.apply", ORDO_ACCESS_NONE);
+  /* A background thread started at open takes a scheduler thread before the
+   * replay's: requests must still name their replay thread. */
+  f->worker = host->spawn(host->ctx, "fixture-worker", fixture_worker, f);
   *out = f;
   return ORDO_OK;
 }
@@ -47,7 +53,21 @@ static int never_ready(void* arg) {
 static int fixture_apply(void* engine, const ordo_request* r, ordo_failure* failure) {
   fixture* f = engine;
   f->host->point(f->host->ctx, f->site_apply, 0, r->op);
-  if (r->op == ORDO_OP_READ) memset(r->out, 0, r->length);
+  /* The host's side of the contract: a read's buffer arrives zeroed, and
+   * the request names its replay thread (the test traces have two). */
+  if (r->op == ORDO_OP_READ) {
+    for (uint64_t i = 0; i < r->length; ++i) {
+      if (((const unsigned char*)r->out)[i] != 0) {
+        snprintf(failure->message, sizeof failure->message, "read buffer not zeroed at %llu",
+                 (unsigned long long)i);
+        return ORDO_ERROR;
+      }
+    }
+  }
+  if (r->thread > 1) {
+    snprintf(failure->message, sizeof failure->message, "request of replay thread %u", r->thread);
+    return ORDO_ERROR;
+  }
 #ifdef FIXTURE_CRASH_IN_APPLY
   if (++f->applied == 5) {
     volatile int* null = NULL;
@@ -76,6 +96,8 @@ static int fixture_apply(void* engine, const ordo_request* r, ordo_failure* fail
 static int fixture_check(void* engine, ordo_failure* failure) { return ORDO_OK; }
 
 static int fixture_close(void* engine, ordo_failure* failure) {
+  fixture* f = engine;
+  f->host->join(f->host->ctx, f->worker);
   free(engine);
   return ORDO_OK;
 }

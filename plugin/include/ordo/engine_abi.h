@@ -93,17 +93,17 @@ extern "C" {
  * object, in two threads, and at least one is write-like (ACQUIRE, RELEASE,
  * WRITE, PUBLISH, MARK_CLEAN, FLAG_SET). NONE and REQUEST race with nothing. */
 typedef enum ordo_access {
-  ORDO_ACCESS_NONE = 0,    /* not an access (request boundaries...): races with nothing */
-  ORDO_ACCESS_ACQUIRE = 1, /* takes the object's lock */
-  ORDO_ACCESS_RELEASE = 2, /* releases it */
-  ORDO_ACCESS_READ = 3,    /* reads the object's data */
-  ORDO_ACCESS_WRITE = 4,   /* updates the object's data (and its checksum) */
-  ORDO_ACCESS_FILL = 5,    /* reads the object's data into a cache buffer */
-  ORDO_ACCESS_PUBLISH = 6, /* makes a new version of the object visible */
-  ORDO_ACCESS_MARK_CLEAN = 7, /* marks the thread's last filled buffer ready to serve */
-  ORDO_ACCESS_FLAG_SET = 8,   /* sets or clears a state flag of the object */
-  ORDO_ACCESS_FLAG_READ = 9,  /* reads a state flag */
-  ORDO_ACCESS_VERIFY = 10,    /* checks a buffer against the object's checksum */
+  ORDO_ACCESS_NONE = 0,         /* not an access (request boundaries...): races with nothing */
+  ORDO_ACCESS_ACQUIRE = 1,      /* takes the object's lock */
+  ORDO_ACCESS_RELEASE = 2,      /* releases it */
+  ORDO_ACCESS_READ = 3,         /* reads the object's data */
+  ORDO_ACCESS_WRITE = 4,        /* updates the object's data (and its checksum) */
+  ORDO_ACCESS_FILL = 5,         /* reads the object's data into a cache buffer */
+  ORDO_ACCESS_PUBLISH = 6,      /* makes a new version of the object visible */
+  ORDO_ACCESS_MARK_CLEAN = 7,   /* marks the thread's last filled buffer ready to serve */
+  ORDO_ACCESS_FLAG_SET = 8,     /* sets or clears a state flag of the object */
+  ORDO_ACCESS_FLAG_READ = 9,    /* reads a state flag */
+  ORDO_ACCESS_VERIFY = 10,      /* checks a buffer against the object's checksum */
   ORDO_ACCESS_VERIFY_FAIL = 11, /* ...and the check failed (arg: ORDO_FAIL_*) */
   /* Since minor 1 (a 1.0 host refuses them at site()): */
   ORDO_ACCESS_REQUEST = 12,   /* asks another thread to FILL the object (read-ahead) */
@@ -235,9 +235,9 @@ typedef struct ordo_engine_ops {
    * The engine keeps its state in `dir` and recovers it at open: the host
    * lays out the trace's files once (an engine opened on an empty directory,
    * uncontrolled and unrecorded, writes every file's initial content through
-   * apply() and is closed), then gives each run a copy of that directory. `config` is "key=value,key=value" (may be empty); unknown
-   * keys should be an error. *engine receives the engine's handle. When open
-   * fails, close() is not called: free what open made. */
+   * apply() and is closed), then gives each run a copy of that directory. `config` is
+   * "key=value,key=value" (may be empty); unknown keys should be an error. *engine receives the
+   * engine's handle. When open fails, close() is not called: free what open made. */
   int (*open)(const ordo_host* host, const char* dir, const char* config, void** engine,
               ordo_failure* failure);
   /* Applies one request. Called from the host's replay threads, several at

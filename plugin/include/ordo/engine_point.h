@@ -36,7 +36,7 @@
 #include <sys/sdt.h>
 #define ORDO_POINT(host, site, object, arg) \
   DTRACE_PROBE3(ordo, point, 0x8000u + (unsigned)(site), (uint64_t)(object), (uint64_t)(arg))
-#define ORDO_REGISTER_SITE(host, id, name, access) \
+#define ORDO_REGISTER_SITE(host, id, name, access)                                  \
   __extension__({                                                                   \
     const char* ordo_site_name_ = (name);                                           \
     /* BPF cannot fault a page in: touch the name so the probe can read it. */      \

@@ -61,10 +61,10 @@ class Analyzer {
   // Feeds the next engine event of the history (index = position among
   // engine events, 0-based).
   void Add(const trace::EngineRecord& event);
-  // Feeds a site table entry (engines loaded through the engine ABI): its
-  // events are judged by its access kind. Comes before the site's events;
-  // may be called from another thread than Add's if that thread hands the
-  // later events over with synchronization.
+  // Feeds a site table entry: the events after it at that site are judged
+  // by its access kind (in history order: an entry never changes how earlier
+  // events were judged). Events of a site with no entry are judged as no
+  // access and counted (unknown_site_events).
   void AddSite(const trace::SiteRecord& site);
   // A hint that an event on `block` will be added soon: brings the block's
   // hash slot (state = false) or its state (true, once the slot is near) into
@@ -77,6 +77,7 @@ class Analyzer {
   // first until the second arrives is most likely to force the ordering.
   std::vector<Finding> Candidates() const;
   uint64_t events() const;
+  uint64_t unknown_site_events() const;
   // Ok, or the limit (AnalyzerOptions) the history exceeded; once failed,
   // Add ignores further events.
   const Status& status() const;
@@ -94,6 +95,9 @@ struct AnalyzeResult {
   std::vector<Finding> candidates;  // Analyzer::Candidates(), when asked for
   uint64_t events = 0;   // engine events analyzed
   uint64_t records = 0;  // all records read
+  // Events of sites the trace has no site table entry for (a capture that
+  // attached after the engine registered its sites): judged as no access.
+  uint64_t unknown_site_events = 0;
   double seconds = 0;
   // False when the trace holds no engine events (a syscall-only capture): no
   // ordering can be judged, so "no finding" means nothing.

@@ -14,17 +14,17 @@ namespace ordo::sched {
 // How a step touches its object. Two steps race when they are on the same
 // object, in different threads, and at least one of them is write-like.
 enum class Access : uint8_t {
-  kNone = 0,   // not an access (thread start, request boundaries): races with nothing
-  kAcquire,    // takes a lock on the object
-  kRelease,    // releases it
-  kRead,       // reads the object's data
-  kWrite,      // updates the object's data (and checksum)
-  kFill,       // reads the object's data into a cache buffer
-  kPublish,    // makes a new version visible
-  kMarkClean,  // marks a cached buffer ready to serve
-  kFlagSet,    // sets or clears a state flag of the object
-  kFlagRead,   // reads a state flag
-  kVerify,     // checks a buffer against the object's checksum
+  kNone = 0,    // not an access (thread start, request boundaries): races with nothing
+  kAcquire,     // takes a lock on the object
+  kRelease,     // releases it
+  kRead,        // reads the object's data
+  kWrite,       // updates the object's data (and checksum)
+  kFill,        // reads the object's data into a cache buffer
+  kPublish,     // makes a new version visible
+  kMarkClean,   // marks a cached buffer ready to serve
+  kFlagSet,     // sets or clears a state flag of the object
+  kFlagRead,    // reads a state flag
+  kVerify,      // checks a buffer against the object's checksum
   kVerifyFail,  // ...and the check failed
   kRequest,     // asks another thread to fill the object: not an access
   kFillClean,   // fills a buffer and marks it ready in one step (a read miss)

@@ -4,8 +4,8 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 namespace ordo::trace {
 
@@ -36,18 +36,33 @@ enum class IoOp : uint8_t {
 // The ordering points of the cache engine (see DESIGN.md). Values are part of
 // the format: append, never renumber.
 enum class EngineEventKind : uint16_t {
-  kReadBegin = 0, kReadEnd, kWriteBegin, kWriteEnd, kFsyncBegin, kFsyncEnd,
-  kBlockLock, kBlockUnlock,
-  kPrefetchIssue, kPrefetchFill, kPrefetchMarkClean,
-  kCompactBegin, kCompactLastWritePending, kCompactCacheReady, kCompactEnd,
-  kVerifyCheckCacheReady, kVerifyCheckPending, kVerifyOk, kVerifyFail,
-  kThreadStart, kThreadExit,
-  kBlockWrite,  // a write updates a locked block's data and checksum
-  kCacheFill,   // a read miss put the block it read from disk into the cache
-  kCachePublish,  // a write published its version; arg 1: it replaced whatever
-                  // was cached, 0: only a buffer cached when it took the lock
+  kReadBegin = 0,
+  kReadEnd,
+  kWriteBegin,
+  kWriteEnd,
+  kFsyncBegin,
+  kFsyncEnd,
+  kBlockLock,
+  kBlockUnlock,
+  kPrefetchIssue,
+  kPrefetchFill,
+  kPrefetchMarkClean,
+  kCompactBegin,
+  kCompactLastWritePending,
+  kCompactCacheReady,
+  kCompactEnd,
+  kVerifyCheckCacheReady,
+  kVerifyCheckPending,
+  kVerifyOk,
+  kVerifyFail,
+  kThreadStart,
+  kThreadExit,
+  kBlockWrite,             // a write updates a locked block's data and checksum
+  kCacheFill,              // a read miss put the block it read from disk into the cache
+  kCachePublish,           // a write published its version; arg 1: it replaced whatever
+                           // was cached, 0: only a buffer cached when it took the lock
   kVerifyCheckGeneration,  // read-verify read the block's generation (fixed order)
-  kCount  // not a kind: number of kinds known to this build
+  kCount                   // not a kind: number of kinds known to this build
 };
 
 // Engine event kinds from this value up are ordering points an engine

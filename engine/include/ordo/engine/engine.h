@@ -37,12 +37,12 @@ bool ParseEngineMode(std::string_view name, EngineMode* mode);
 
 struct EngineOptions {
   EngineMode mode = EngineMode::kFixed;
-  uint32_t block_size = 4096;        // fixed when the directory is created
-  uint32_t segment_blocks = 256;     // blocks per data segment file
-  size_t cache_blocks = 4096;        // LRU capacity in blocks
+  uint32_t block_size = 4096;     // fixed when the directory is created
+  uint32_t segment_blocks = 256;  // blocks per data segment file
+  size_t cache_blocks = 4096;     // LRU capacity in blocks
   int prefetch_workers = 2;
-  uint32_t prefetch_trigger = 2;     // sequential reads in a row that start a prefetch
-  uint32_t prefetch_depth = 4;       // blocks read ahead
+  uint32_t prefetch_trigger = 2;  // sequential reads in a row that start a prefetch
+  uint32_t prefetch_depth = 4;    // blocks read ahead
   // Background compaction: when asked (RequestCompaction), every
   // `compaction_every_writes` writes, and every `compaction_interval_ms` by a
   // timer thread of the engine's own, which only the engine's own host allows
@@ -57,7 +57,6 @@ struct EngineOptions {
   // a free-running host of the engine's own (pthreads; points fire USDT).
   const ordo_host* host = nullptr;
 };
-
 
 struct EngineStats {
   uint64_t reads = 0, writes = 0, fsyncs = 0;
