@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "ordo/engine/block_key.h"
 #include "ordo/analyze/analyzer.h"
 #include "ordo/lab/explore.h"
 #include "ordo/units.h"
@@ -91,7 +92,7 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
     nlohmann::ordered_json findings = nlohmann::ordered_json::array();
     for (const auto& f : r.findings) {
       findings.push_back({{"rule", f.rule},
-                          {"block", f.block & 0xffffffffu},
+                          {"block", engine::BlockIndex(f.block)},
                           {"file", f.file},
                           {"offset", f.offset},
                           {"threads", f.threads},
@@ -124,7 +125,7 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
     if (judged && r.findings.empty()) fmt::print("no FPRE004 ordering found\n");
     for (const auto& f : r.findings) {
       fmt::print("\n{} on block {} of file {} (offset {}), threads {}, events {}: {}{}\n  {}\n", f.rule,
-                 f.block & 0xffffffffu, f.file, f.offset, fmt::format("{}", fmt::join(f.threads, ", ")),
+                 engine::BlockIndex(f.block), f.file, f.offset, fmt::format("{}", fmt::join(f.threads, ", ")),
                  fmt::format("#{}", fmt::join(f.events, ", #")),
                  f.manifested ? "MANIFESTED (read-verify failed)" : "predicted (did not fail in this run)",
                  f.count > 1 ? fmt::format(", seen {} times", f.count) : "", f.explanation);

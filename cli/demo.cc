@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "common.h"
+#include "ordo/engine/block_key.h"
 #include "ordo/analyze/analyzer.h"
 #include "ordo/analyze/minimize.h"
 #include "ordo/analyze/report.h"
@@ -274,7 +275,7 @@ class Demo {
       for (const auto& f : a->findings) {
         if (!f.manifested) continue;
         fmt::print("   {} on block {} of file {} (offset {}), MANIFESTED:\n   {}\n", f.rule,
-                   f.block & 0xffffffffu, f.file, f.offset, f.explanation);
+                   engine::BlockIndex(f.block), f.file, f.offset, f.explanation);
       }
 
       Step("minimize: the smallest trace that still fails");

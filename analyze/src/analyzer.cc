@@ -8,11 +8,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "ordo/engine/block_key.h"
 #include "ordo/sched/step.h"
 #include "ordo/trace/reader.h"
 
@@ -55,24 +57,21 @@ struct Mark {
   bool demand = false;  // a read miss cached it (fill and mark are one step)
 };
 
+// A thread's write region on an object: its acquire..release holding a
+// write (from the acquire; the thread's holds are kept per thread). Kept
+// small: the block state's first cache lines hold these.
 struct WriteRegion {
   Step lock;
   Step unlock;
+  // How its publish treats the cache: -1 not yet published, 0 replaces only a
+  // buffer cached when the lock was taken, 1 replaces whatever is cached.
+  // Read-miss fills inside the region are judged by it, so they wait until
+  // the publish.
+  int8_t replaces_any = -1;
   bool open = true;
-  // How its publish treats the cache (cache_publish): -1 not yet published,
-  // 0 replaces only a buffer cached when the lock was taken (legacy), 1
-  // replaces whatever is cached. Read-miss fills inside the region are
-  // judged by it, so they wait here until the publish.
-  int replaces_any = -1;
-  std::vector<Instance> waiting;
-  // Over access kinds a region begins at the acquire and counts as a write
-  // region from the thread's first write inside it.
-  bool written = true;
-  bool holding = false;  // over access kinds: the thread holds the object's lock
-  Step held_since;       // ...taken here
-  // ...and the marks not ordered before the acquire or made while it is held
-  // (observed): occurrences once the thread writes inside it.
-  std::vector<std::pair<uint32_t, std::pair<Mark, bool>>> unordered;
+  // The read-miss fills waiting for the publish (allocated only when there
+  // is one: most regions have none).
+  std::unique_ptr<std::vector<Instance>> waiting;
 };
 
 struct Compaction {
@@ -184,6 +183,16 @@ struct Analyzer::Impl {
     return states[it->second];
   }
   std::vector<Step> last_fill;    // per thread: its next mark pairs with it
+  // Per thread: the objects it holds (acquired, not released), so that steps
+  // outside any hold need not touch the object's state.
+  std::vector<absl::InlinedVector<std::pair<uint64_t, Step>, 2>> held;
+  // Where thread t acquired object b, if it holds it.
+  const Step* HeldSince(uint32_t t, uint64_t b) const {
+    for (const auto& [object, since] : held[t]) {
+      if (object == b) return &since;
+    }
+    return nullptr;
+  }
   std::vector<CheckPair> checks;  // per thread: a "cache ready" read awaiting its "pending" read
   std::vector<bool> checking;
   // Per thread: its last step read "last write pending" of this block (+1; 0
@@ -234,6 +243,7 @@ struct Analyzer::Impl {
       tids.push_back(tid);
       clock.emplace_back();
       last_fill.emplace_back();
+      held.emplace_back();
       checks.emplace_back();
       checking.push_back(false);
     }
@@ -286,15 +296,16 @@ struct Analyzer::Impl {
   }
 
   std::string Where(uint64_t block) const {
-    return fmt::format("block {} of file {} (offset {})", block & 0xffffffffu, block >> 32,
-                       (block & 0xffffffffu) * options.block_size);
+    return fmt::format("block {} of file {} (offset {})", engine::BlockIndex(block),
+                       engine::BlockFile(block),
+                       uint64_t{engine::BlockIndex(block)} * options.block_size);
   }
 
   Finding Explain(const Instance& in) const {
     Finding f;
     f.block = in.block;
-    f.file = static_cast<uint32_t>(in.block >> 32);
-    f.offset = (in.block & 0xffffffffu) * options.block_size;
+    f.file = engine::BlockFile(in.block);
+    f.offset = uint64_t{engine::BlockIndex(in.block)} * options.block_size;
     f.manifested = in.manifested;
     f.count = in.count;
     f.span = Span(in);
@@ -366,8 +377,9 @@ struct Analyzer::Impl {
     in.e[3] = r.unlock.seq;
     if (!m.demand || r.replaces_any == 0) {
       Report(bs, in);
-    } else if (r.replaces_any < 0 && r.waiting.size() < kMaxWaiting) {
-      r.waiting.push_back(in);  // judged when the write publishes
+    } else if (r.replaces_any < 0) {
+      if (!r.waiting) r.waiting = std::make_unique<std::vector<Instance>>();
+      if (r.waiting->size() < kMaxWaiting) r.waiting->push_back(in);  // judged at the publish
     }
   }
   static constexpr size_t kMaxWaiting = 64;
@@ -385,61 +397,52 @@ struct Analyzer::Impl {
     if (checking[t] && (access != A::kFlagRead || checks[t].block != b)) EndCheck(t);
     switch (access) {
       case A::kAcquire: {
-        BlockState& bs = Block(b);
-        Join(vc, bs.lock_release);
-        if (Find(bs.writes, t) == nullptr) {
-          WriteRegion none;  // no write yet: nothing for marks to fall inside
-          none.written = false;
-          none.open = false;
-          Slot(bs.writes, t) = std::move(none);
-        }
-        WriteRegion& r = *Find(bs.writes, t);
-        r.holding = true;
-        r.held_since = here;
-        r.unordered.clear();
-        // Marks not ordered before the acquire could fall inside a write here.
-        for (auto& [mt, m] : bs.marks) {
-          if (mt != t && !Before(m.mark, t) && r.unordered.size() < kMaxWaiting)
-            r.unordered.push_back({mt, {m, false}});
-        }
+        if (HeldSince(t, b) == nullptr && held[t].size() < 64) held[t].push_back({b, here});
+        Join(vc, Block(b).lock_release);
         break;
       }
       case A::kWrite: {
-        BlockState& bs = Block(b);
-        WriteRegion* held = Find(bs.writes, t);
-        if (held != nullptr && held->open && held->written) break;  // the same region
         // Only a write inside the thread's acquire..release of the object
         // counts (a write announced outside one, such as a request boundary
         // announced for the scheduler, is not a region).
-        if (held == nullptr || !held->holding) break;
+        const Step* since = HeldSince(t, b);
+        if (since == nullptr) break;
+        BlockState& bs = Block(b);
+        WriteRegion* last = Find(bs.writes, t);
+        if (last != nullptr && last->open) break;  // the same region
         WriteRegion r;
-        r.lock = held->held_since;
-        r.holding = true;
-        r.held_since = held->held_since;
-        for (auto& [mt, m] : held->unordered) StaleClean(bs, b, t, r, mt, m.first, m.second);
+        r.lock = *since;
+        // The marks not ordered before the write: made before the acquire,
+        // or while the lock was held (observed).
+        for (auto& [mt, m] : bs.marks) {
+          if (mt != t && !Before(m.mark, t)) StaleClean(bs, b, t, r, mt, m, m.mark.seq > since->seq);
+        }
         Slot(bs.writes, t) = std::move(r);
         break;
       }
       case A::kPublish: {
         BlockState& bs = Block(b);
         WriteRegion* r = Find(bs.writes, t);
-        if (r == nullptr || !r->written) break;
+        if (r == nullptr || !r->open) break;
         r->replaces_any = (arg & sched::kPublishReplacesAny) != 0 ? 1 : 0;
-        if (r->replaces_any == 0) {
-          for (Instance& in : r->waiting) Report(bs, in);
+        if (r->replaces_any == 0 && r->waiting) {
+          for (Instance& in : *r->waiting) Report(bs, in);
         }
-        r->waiting.clear();
+        r->waiting.reset();
         break;
       }
       case A::kRelease: {
+        for (auto h = held[t].begin(); h != held[t].end(); ++h) {
+          if (h->first == b) {
+            held[t].erase(h);
+            break;
+          }
+        }
         BlockState& bs = Block(b);
         Clock(bs.lock_release, [&](VC& v) { v = vc; });
-        if (WriteRegion* r = Find(bs.writes, t)) {
-          r->holding = false;
-          if (r->open && r->written) {
-            r->open = false;
-            r->unlock = here;
-          }
+        if (WriteRegion* r = Find(bs.writes, t); r != nullptr && r->open) {
+          r->open = false;
+          r->unlock = here;
         }
         if (Compaction* c = Find(bs.compactions, t)) c->open = false;
         break;
@@ -458,12 +461,9 @@ struct Analyzer::Impl {
         Mark m{demand ? here : last_fill[t], here, demand};
         for (auto& [wt, r] : bs.writes) {
           if (wt == t) continue;
-          if (r.holding && !(r.open && r.written)) {  // held, not yet written: an
-            // occurrence if it writes (the write's region replaces the last one)
-            if (r.unordered.size() < kMaxWaiting) r.unordered.push_back({t, {m, true}});
-            continue;
-          }
-          if (!r.written) continue;
+          // Held again, not yet written: that write judges this mark (its
+          // region replaces this one).
+          if (!r.open && HeldSince(wt, b) != nullptr) continue;
           if (r.open) {
             StaleClean(bs, b, wt, r, t, m, true);
           } else if (!Before(r.unlock, t)) {
@@ -474,16 +474,15 @@ struct Analyzer::Impl {
         break;
       }
       case A::kFlagSet: {
-        BlockState& bs = Block(b);
-        WriteRegion* held = Find(bs.writes, t);
-        Compaction& c = Slot(bs.compactions, t);
-        if (held != nullptr && held->holding && c.open && c.locked_by == held->held_since.seq + 1) {
+        const Step* since = HeldSince(t, b);
+        Compaction& c = Slot(Block(b).compactions, t);
+        if (since != nullptr && c.open && c.locked_by == since->seq + 1) {
           c.ready = here;  // the update goes on under the same lock
         } else {
           c = Compaction{};
           c.pending = c.ready = here;
-          c.open = held != nullptr && held->holding;  // unlocked: an update of one step
-          c.locked_by = c.open ? held->held_since.seq + 1 : 0;
+          c.open = since != nullptr;  // unlocked: an update of one step
+          c.locked_by = c.open ? since->seq + 1 : 0;
         }
         break;
       }

@@ -11,6 +11,7 @@
 
 #include "ordo/analyze/analyzer.h"
 #include "ordo/analyze/shards.h"
+#include "ordo/engine/block_key.h"
 #include "ordo/file_io.h"
 #include "ordo/sched/step.h"
 #include "ordo/trace/reader.h"
@@ -235,7 +236,7 @@ std::string Timeline(const HistoryInfo& h) {
         "<circle class=\"{}\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"><title>#{} {} {} block {} "
         "arg {}</title></circle>\n",
         is_hot ? "race" : "event", x, y, is_hot ? 6 : 3, is_hot ? "#d62728" : "#555", e.seq,
-        Escape(Who(h, e.tid)), name, e.block & 0xffffffffu, e.arg);
+        Escape(Who(h, e.tid)), name, engine::BlockIndex(e.block), e.arg);
     if (is_hot) {
       // Labels alternate above and below the lane so neighbours do not collide.
       int ly = (hot_labels++ % 2 == 0) ? y - 10 : y + 22;
@@ -343,7 +344,7 @@ std::string Html(const std::vector<HistoryInfo>& hs, const std::vector<MergedExp
       page += fmt::format(
           "<li class=\"finding\"><b>{}</b> on block {} of file {} (offset {}) — {}{}<br>{}<br>"
           "<small>threads {}; events #{}</small></li>\n",
-          f.rule, f.block & 0xffffffffu, f.file, f.offset, status,
+          f.rule, engine::BlockIndex(f.block), f.file, f.offset, status,
           f.count > 1 ? fmt::format(", seen {} times", f.count) : "",
           Escape(NameThreads(h, f.explanation)), Escape(fmt::format("{}", fmt::join(who, ", "))),
           fmt::join(f.events, ", #"));
@@ -411,7 +412,7 @@ std::string Markdown(const std::vector<HistoryInfo>& hs, const std::vector<Merge
     md += fmt::format("\n## {}\n\n", h.path);
     for (const auto& f : h.analysis.findings) {
       md += fmt::format("- **{}** on block {} of file {} (offset {}), {}: {}\n", f.rule,
-                        f.block & 0xffffffffu, f.file, f.offset,
+                        engine::BlockIndex(f.block), f.file, f.offset,
                         Confirmed(f) ? "**confirmed** (manifested in this run)" : kPredicted,
                         NameThreads(h, f.explanation));
       if (Confirmed(f) && !h.header.source.empty())
@@ -433,7 +434,7 @@ std::string Markdown(const std::vector<HistoryInfo>& hs, const std::vector<Merge
         md += fmt::format("   ... {} events\n", e.seq - h.window[k - 1].seq - 1);
       md += fmt::format("{} #{:<6} {:<{}} {:<28} block {}\n", hot.count(e.seq) ? ">>" : "  ", e.seq,
                         Lane(h, e.tid), lane_width, EventName(h, e.kind),
-                        e.block & 0xffffffffu);
+                        engine::BlockIndex(e.block));
     }
     md += "```\n";
   }

@@ -1,5 +1,6 @@
 #include <nlohmann/json.hpp>
 
+#include "ordo/engine/block_key.h"
 #include "ordo/trace/interop.h"
 
 namespace ordo::trace {
@@ -62,7 +63,7 @@ Status ExportChrome(TraceReader* reader, ByteSink* out, uint64_t* events_written
         j = {{"name", EngineEventKindName(r.engine.kind)}, {"cat", "engine"}, {"ph", "i"}, {"s", "t"},
              {"ts", r.engine.has_wall ? rel_us(r.engine.wall_ns) : static_cast<double>(r.engine.seq)},
              {"pid", r.engine.pid}, {"tid", r.engine.tid},
-             {"args", {{"block", r.engine.block & 0xffffffffu}, {"file", r.engine.block >> 32},
+             {"args", {{"block", engine::BlockIndex(r.engine.block)}, {"file", engine::BlockFile(r.engine.block)},
                        {"arg", r.engine.arg}, {"seq", r.engine.seq}}}};
         break;
       case RecordKind::kThread:

@@ -115,7 +115,7 @@ void Engine::Impl::PrefetchWorker() {
 // inserts whatever it read (FPRE004-A). Fixed takes the lock (skipping the
 // block if a write holds it) and inserts only a copy of the current version.
 void Engine::Impl::PrefetchOne(uint64_t key) {
-  BlockMeta* meta = FindBlock(static_cast<uint32_t>(key >> 32), key & 0xffffffffu);
+  BlockMeta* meta = FindBlock(BlockFile(key), BlockIndex(key));
   if (meta == nullptr) return;
   const bool fixed = options.mode == EngineMode::kFixed;
   if (fixed) {
@@ -123,7 +123,7 @@ void Engine::Impl::PrefetchOne(uint64_t key) {
       ++counters.prefetch_skipped;
       return;
     }
-    ORDO_POINT(points, kBlockLock, key, 1);
+    ORDO_POINT(points, kBlockLock, key, kLockByPrefetch);
   }
   ORDO_POINT(points, kPrefetchFill, key, 0);
   uint64_t version = meta->version.load();
@@ -142,7 +142,7 @@ void Engine::Impl::PrefetchOne(uint64_t key) {
     ++counters.prefetch_filled;
   }
   if (fixed) {
-    ORDO_POINT(points, kBlockUnlock, key, 1);
+    ORDO_POINT(points, kBlockUnlock, key, kLockByPrefetch);
     meta->lock.unlock();
   }
 }
@@ -189,7 +189,7 @@ void Engine::Impl::CompactionThread() {
     queue_mu.unlock();
     if (!targets.empty()) {
       for (uint64_t key : targets) {
-        BlockMeta* meta = FindBlock(static_cast<uint32_t>(key >> 32), key & 0xffffffffu);
+        BlockMeta* meta = FindBlock(BlockFile(key), BlockIndex(key));
         uint32_t seg = meta ? Unpack(meta->version.load()).seg : 0;
         if (meta != nullptr && meta->version.load() != 0) (void)RelocateBlock(*meta);
         if (seg != 0 && store->LiveBlocks(seg) == 0 && store->Sync().ok() &&
@@ -229,7 +229,7 @@ Status Engine::Impl::CompactSegment(uint32_t seg) {
 Status Engine::Impl::RelocateBlock(BlockMeta& meta) {
   if (!meta.lock.try_lock()) return Status::Ok();  // a write holds it: next round
   const uint64_t key = BlockKey(meta.file, meta.block);
-  ORDO_POINT(points, kBlockLock, key, 2);
+  ORDO_POINT(points, kBlockLock, key, kLockByCompaction);
   uint64_t old = meta.version.load();
   BlockVersion from = Unpack(old);
   ORDO_POINT(points, kCompactBegin, key, from.seg);
@@ -253,7 +253,7 @@ Status Engine::Impl::RelocateBlock(BlockMeta& meta) {
   meta.pending = false;
   meta.gen.fetch_add(1);
   ORDO_POINT(points, kCompactEnd, key, to.ok() ? to.value().seg : 0);
-  ORDO_POINT(points, kBlockUnlock, key, 2);
+  ORDO_POINT(points, kBlockUnlock, key, kLockByCompaction);
   meta.lock.unlock();
   return to.ok() ? Status::Ok() : to.status();
 }

@@ -226,7 +226,7 @@ Status Engine::Impl::ReadBlock(FileState& f, uint64_t b, char* out) {
   ORDO_RETURN_IF_ERROR(store->ReadBlock(v, out));
   if (Crc32c(0, out, options.block_size) != v.crc) {
     ++counters.verify_failures;
-    ORDO_POINT(points, kVerifyFail, key, 0);
+    ORDO_POINT(points, kVerifyFail, key, ORDO_FAIL_DATA);
     return Status::VerifyFailed(
                fmt::format("FPRE004: on-disk block {} of \"{}\" (offset {}) fails its checksum", b,
                            f.name, b * options.block_size))
@@ -276,7 +276,7 @@ Status Engine::Impl::VerifyServed(BlockMeta& meta, const Buffer& buffer, uint64_
   uint64_t offset = meta.block * options.block_size;
   if (!ready && !pending) {
     ++counters.verify_failures;
-    ORDO_POINT(points, kVerifyFail, key, 2);
+    ORDO_POINT(points, kVerifyFail, key, ORDO_FAIL_FLAGS);
     return Status::VerifyFailed(fmt::format("FPRE004: read-verify of block {} of \"{}\" (offset "
                                             "{}) saw neither \"cache ready\" nor "
                                             "\"last write pending\" while compaction relocated it",
@@ -287,7 +287,7 @@ Status Engine::Impl::VerifyServed(BlockMeta& meta, const Buffer& buffer, uint64_
   uint32_t got = Crc32c(0, buffer.data.data(), buffer.data.size());
   if (got != want) {
     ++counters.verify_failures;
-    ORDO_POINT(points, kVerifyFail, key, 1);
+    ORDO_POINT(points, kVerifyFail, key, ORDO_FAIL_DATA);
     return Status::VerifyFailed(fmt::format("FPRE004: checksum mismatch on block {} of \"{}\" "
                                             "(offset {}): cached buffer crc32c "
                                             "{:08x}, block checksum {:08x}",
@@ -334,7 +334,7 @@ Status Engine::Impl::WriteBlock(FileState& f, uint64_t b, uint32_t in, std::stri
   const uint64_t key = BlockKey(f.id, b);
   BlockMeta& meta = *GetOrCreateBlock(f.id, b);
   meta.lock.lock();
-  ORDO_POINT(points, kBlockLock, key, 0);
+  ORDO_POINT(points, kBlockLock, key, kLockByWrite);
   bool cached_at_lock = cache.Contains(key);
   ORDO_POINT(points, kBlockWrite, key, in);
   auto buffer = std::make_shared<Buffer>();
@@ -355,7 +355,7 @@ Status Engine::Impl::WriteBlock(FileState& f, uint64_t b, uint32_t in, std::stri
       s = v.status();
     }
   }
-  ORDO_POINT(points, kBlockUnlock, key, 0);
+  ORDO_POINT(points, kBlockUnlock, key, kLockByWrite);
   meta.lock.unlock();
   return s;
 }

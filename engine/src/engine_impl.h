@@ -27,6 +27,10 @@ namespace ordo::engine {
 // passes through; `gen` is odd while compaction moves the block.
 struct FileState;
 
+// Who takes a block's lock: the arg of its kBlockLock and kBlockUnlock points
+// (shown in histories; the rules read only the access kinds).
+enum LockHolder : uint64_t { kLockByWrite = 0, kLockByPrefetch = 1, kLockByCompaction = 2 };
+
 struct BlockMeta {
   explicit BlockMeta(const ordo_host* h) : lock(h) {}
   const FileState* owner = nullptr;
