@@ -499,7 +499,7 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   res.runs = m.runs();
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   res.reproduce = fmt::format("ordo replay {} --target DIR --engine {} --explore {} --seed {}",
-                              out_path, EngineName(o),
+                              replay::ShellWord(out_path), replay::ShellWord(EngineName(o)),
                               sched::StrategyName(res.strategy), res.seed);
   if (res.strategy == sched::Strategy::kPct) res.reproduce += fmt::format(" --depth {}", res.depth);
   if (res.focus) res.reproduce += " --focus " + engine::FocusString(*res.focus);

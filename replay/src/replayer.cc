@@ -584,9 +584,6 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   return summary;
 }
 
-namespace {
-// A word of a command line as a shell reads it: as it is when it holds only
-// characters no shell treats specially, else in single quotes.
 std::string ShellWord(const std::string& w) {
   bool plain = !w.empty();
   for (char c : w) {
@@ -597,7 +594,6 @@ std::string ShellWord(const std::string& w) {
   for (char c : w) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
 }
-}  // namespace
 
 std::string ReproduceCommand(const std::string& trace_path, const ReplayOptions& o,
                              const RunOutcome& run) {

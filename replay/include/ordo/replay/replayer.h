@@ -159,6 +159,10 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
 // requests when the trace holds any (api_level), else the I/O syscalls.
 bool Replayable(trace::IoOp op, bool api_level);
 
+// A word of a command line as a shell reads it: as it is when it holds only
+// characters no shell treats specially, else in single quotes.
+std::string ShellWord(const std::string& word);
+
 // The command line that repeats one run exactly: its strategy, seed and focus.
 std::string ReproduceCommand(const std::string& trace_path, const ReplayOptions& options,
                              const RunOutcome& run);
