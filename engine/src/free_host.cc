@@ -13,6 +13,7 @@
 #include <sys/sdt.h>
 
 #include "host.h"
+#include "ordo/host_table.h"
 #include "ordo/trace/record.h"
 #include "ordo/util/usdt.h"
 
@@ -34,7 +35,7 @@ struct FreeHost::State {
   std::mutex mu;  // threads, sites
   std::vector<std::thread> threads;
   std::vector<std::pair<std::string, uint32_t>> sites;  // id - 1 -> name, access
-  std::atomic<uint64_t> rng{0x9e3779b97f4a7c15ull};
+  std::atomic<uint64_t> rng{0};
 
   static State* Self(void* ctx) { return static_cast<State*>(ctx); }
 
@@ -66,10 +67,7 @@ struct FreeHost::State {
   }
   static void Notify(void*, ordo_mutex* m) { Of(m)->cv.notify_all(); }
   static uint64_t Random(void* ctx) {
-    uint64_t x = Self(ctx)->rng.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed);
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-    return x ^ (x >> 31);
+    return SplitMix64(Self(ctx)->rng.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed));
   }
   static uint64_t NowNs(void*) {
     timespec ts;
@@ -94,28 +92,14 @@ struct FreeHost::State {
       STAP_PROBE3(ordo, point, kind, object, arg);
     }
   }
+  // Free-running, a point is only observed anyway.
+  static void Observe(void* ctx, uint32_t site, uint64_t object, uint64_t arg) {
+    Point(ctx, site, object, arg);
+  }
 };
 
 FreeHost::FreeHost() : state_(std::make_unique<State>()) {
-  ordo_host& a = state_->abi;
-  a.size = sizeof(ordo_host);
-  a.major = ORDO_ENGINE_ABI_MAJOR;
-  a.minor = ORDO_ENGINE_ABI_MINOR;
-  a.ctx = state_.get();
-  a.spawn = &State::Spawn;
-  a.join = &State::Join;
-  a.mutex_new = &State::MutexNew;
-  a.mutex_free = &State::MutexFree;
-  a.mutex_lock = &State::Lock;
-  a.mutex_unlock = &State::Unlock;
-  a.wait = &State::Wait;
-  a.notify = &State::Notify;
-  a.random = &State::Random;
-  a.now_ns = &State::NowNs;
-  a.site = &State::Site;
-  a.point = &State::Point;
-  a.observe = &State::Point;  // free-running: a point is only observed anyway
-  a.mutex_trylock = &State::TryLock;
+  FillHostTable(state_.get(), &state_->abi);
 }
 
 FreeHost::~FreeHost() {

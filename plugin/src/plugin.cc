@@ -17,6 +17,7 @@
 #define _SDT_HAS_SEMAPHORES 1
 #include <sys/sdt.h>
 
+#include "ordo/host_table.h"
 #include "ordo/trace/record.h"
 #include "ordo/util/usdt.h"
 
@@ -200,13 +201,6 @@ struct HostMutex {
   sched::CondVar cv;
 };
 
-uint64_t SplitMix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 }  // namespace
 
 struct SchedulerHost::State {
@@ -239,7 +233,7 @@ struct SchedulerHost::State {
   }
   static void Notify(void*, ordo_mutex* m) { reinterpret_cast<HostMutex*>(m)->cv.NotifyAll(); }
   static uint64_t Random(void* ctx) {
-    return SplitMix(Of(ctx)->rng.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed));
+    return SplitMix64(Of(ctx)->rng.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed));
   }
   static uint64_t NowNs(void* ctx) {
     State* h = Of(ctx);
@@ -305,26 +299,8 @@ SchedulerHost::SchedulerHost(sched::Scheduler* scheduler, engine::HistorySink* h
   State& h = *state_;
   h.scheduler = scheduler;
   h.history = history;
-  h.rng = SplitMix(seed);
-  ordo_host& a = h.abi;
-  a.size = sizeof(ordo_host);
-  a.major = ORDO_ENGINE_ABI_MAJOR;
-  a.minor = ORDO_ENGINE_ABI_MINOR;
-  a.ctx = &h;
-  a.spawn = &State::Spawn;
-  a.join = &State::Join;
-  a.mutex_new = &State::MutexNew;
-  a.mutex_free = &State::MutexFree;
-  a.mutex_lock = &State::Lock;
-  a.mutex_unlock = &State::Unlock;
-  a.wait = &State::Wait;
-  a.notify = &State::Notify;
-  a.random = &State::Random;
-  a.now_ns = &State::NowNs;
-  a.site = &State::Site;
-  a.point = &State::Point;
-  a.observe = &State::Observe;
-  a.mutex_trylock = &State::TryLock;
+  h.rng = SplitMix64(seed);
+  FillHostTable(&h, &h.abi);
 }
 
 SchedulerHost::~SchedulerHost() = default;
