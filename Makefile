@@ -4,7 +4,7 @@
 # Every Debian package the build, the tests and the demo need.
 PACKAGES := cmake ninja-build g++ binutils clang pkg-config zstd libzstd-dev libcli11-dev libfmt-dev \
             nlohmann-json3-dev libabsl-dev libisal-dev libgtest-dev libbenchmark-dev libbpf-dev bpftool \
-            systemtap-sdt-dev libclang-rt-14-dev fio strace util-linux chromium \
+            systemtap-sdt-dev clang-format libclang-rt-14-dev fio strace util-linux chromium \
             slurm-wlm munge python3 python3-yaml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BUILD ?= build
@@ -12,7 +12,7 @@ ORDO := $(BUILD)/cli/ordo
 DEMO_DIR ?= out/demo
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test demo asan tsan fuzz bench clean
+.PHONY: all deps build test demo asan tsan fuzz bench format format-check clean
 
 all: build
 
@@ -59,6 +59,15 @@ fuzz: deps
 	mkdir -p $(BUILD)-fuzz/corpus && cp traces/*.ordo $(BUILD)-fuzz/corpus/
 	$(BUILD)-fuzz/tests/trace_reader_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
 	  -rss_limit_mb=2048 -print_final_stats=1 $(BUILD)-fuzz/corpus
+
+# Every C and C++ file against .clang-format (Google base); `make format`
+# rewrites them in place.
+FORMAT_FILES = $$(git ls-files '*.cc' '*.h' '*.c')
+format-check: deps
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+format: deps
+	clang-format -i $(FORMAT_FILES)
 
 bench: build
 	bench/run.sh $(BUILD)

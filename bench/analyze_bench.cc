@@ -87,9 +87,10 @@ int Run(const std::string& path) {
   getrusage(RUSAGE_SELF, &ru);
   uint64_t count = 0;
   for (const auto& f : r->findings) count += f.count;
-  std::printf("%llu events in %.2f s: %.1f M events/s, max RSS %.1f MiB, %zu signatures (%llu instances)\n",
-              static_cast<unsigned long long>(r->events), s, r->events / s / 1e6, ru.ru_maxrss / 1024.0,
-              r->findings.size(), static_cast<unsigned long long>(count));
+  std::printf(
+      "%llu events in %.2f s: %.1f M events/s, max RSS %.1f MiB, %zu signatures (%llu instances)\n",
+      static_cast<unsigned long long>(r->events), s, r->events / s / 1e6, ru.ru_maxrss / 1024.0,
+      r->findings.size(), static_cast<unsigned long long>(count));
   return 0;
 }
 

@@ -52,8 +52,10 @@ struct Pairs {
   }
   void Print(const char* what, const char* an, const char* bn) const {
     auto [lo, hi] = std::minmax_element(ratio.begin(), ratio.end());
-    fmt::print("{}\n  {} {:.1f} ns, {} {:.1f} ns (medians); ratio median {:.3f} (min {:.3f}, max {:.3f})\n",
-               what, an, Median(a), bn, Median(b), Median(ratio), *lo, *hi);
+    fmt::print(
+        "{}\n  {} {:.1f} ns, {} {:.1f} ns (medians); ratio median {:.3f} (min {:.3f}, max "
+        "{:.3f})\n",
+        what, an, Median(a), bn, Median(b), Median(ratio), *lo, *hi);
   }
 };
 
@@ -79,7 +81,8 @@ int main(int argc, char** argv) {
   // The same file in both: 256 blocks, all cached after the first pass.
   const std::string data(kBlocks * kBs, 'x');
   (void)(*direct)->Write("f0", 0, data);
-  ordo_request w{sizeof(ordo_request), ORDO_OP_WRITE, "f0", 0, data.size(), data.data(), nullptr, 0};
+  ordo_request w{sizeof(ordo_request), ORDO_OP_WRITE, "f0",    0,
+                 data.size(),          data.data(),   nullptr, 0};
   (void)(*hosted)->Apply(w);
   std::vector<char> buf(kBs);
   ordo_request r{sizeof(ordo_request), ORDO_OP_READ, "f0", 0, kBs, nullptr, buf.data(), 0};
@@ -102,8 +105,9 @@ int main(int argc, char** argv) {
   for (size_t k = 0; k < points.a.size(); ++k) extra.push_back(points.b[k] - points.a[k]);
   auto [lo, hi] = std::minmax_element(extra.begin(), extra.end());
   fmt::print("an ordering point, free-running, no history:\n");
-  fmt::print("  host->point() {:.1f} ns over an empty loop (median of pairs; min {:.1f}, max {:.1f})\n",
-             Pairs::Median(extra), *lo, *hi);
+  fmt::print(
+      "  host->point() {:.1f} ns over an empty loop (median of pairs; min {:.1f}, max {:.1f})\n",
+      Pairs::Median(extra), *lo, *hi);
   (void)(*hosted)->Close();
   (void)(*direct)->Close();
   std::filesystem::remove_all(dir);

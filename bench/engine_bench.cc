@@ -72,7 +72,8 @@ void MixRound(engine::EngineMode mode, std::chrono::milliseconds duration, MixRe
         for (int i = 0; i < 16 && !done; ++i, off += 6000) {
           auto t0 = Clock::now();
           Status s = eng.Read("data", off, 6000, &out);
-          per_reader[r].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+          per_reader[r].push_back(
+              std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
           if (!s.ok()) ++fails;
         }
       }
@@ -119,7 +120,11 @@ void BM_EngineMixLegacyVsFixed(benchmark::State& state) {
   state.counters["legacy_verify_failures"] = static_cast<double>(legacy.failures);
   state.counters["fixed_verify_failures"] = static_cast<double>(fixed.failures);
 }
-BENCHMARK(BM_EngineMixLegacyVsFixed)->Args({8, 1000})->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK(BM_EngineMixLegacyVsFixed)
+    ->Args({8, 1000})
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
 
 // One ordering point on the engine's own free-running host, no tracer attached.
 void BM_OrderingPointUnattached(benchmark::State& state) {

@@ -29,7 +29,8 @@ inline std::vector<trace::Record> ProductionStream(size_t events, uint64_t seed 
   std::vector<Thread> threads;
   for (uint32_t i = 0; i < 8; ++i) {
     int role = i < 5 ? 0 : i < 7 ? 1 : 2;
-    threads.push_back({4100 + i, role, role == 1 ? 1u : 2u + i % 4, 0, 1'000'000'000 + uniform(0, 10000), 0});
+    threads.push_back(
+        {4100 + i, role, role == 1 ? 1u : 2u + i % 4, 0, 1'000'000'000 + uniform(0, 10000), 0});
   }
   std::vector<trace::Record> out;
   out.reserve(events);

@@ -28,7 +28,8 @@ void Run(benchmark::State& state, Strategy strategy) {
       ids.push_back(s.Spawn("w" + std::to_string(t), [&s, t] {
         for (int i = 0; i < kYieldsPerThread; ++i) {
           // A few shared objects, reads and writes: POS re-draws on races.
-          s.Yield(PendingStep{static_cast<uint32_t>(1 + (i & 3)), static_cast<uint64_t>((i + t) & 7),
+          s.Yield(PendingStep{static_cast<uint32_t>(1 + (i & 3)),
+                              static_cast<uint64_t>((i + t) & 7),
                               (i & 1) ? Access::kWrite : Access::kRead});
         }
       }));

@@ -40,10 +40,12 @@ void BM_Encode(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kEvents));
   state.counters["bytes_per_event"] = static_cast<double>(bytes.size()) / kEvents;
 }
-BENCHMARK(BM_Encode)->Args({1, 1})->Args({3, 1})->Args({3, 1000})->Args({19, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Encode)->Args({1, 1})->Args({3, 1})->Args({3, 1000})->Args({19, 1})->Unit(
+    benchmark::kMillisecond);
 
 void BM_Decode(benchmark::State& state) {
-  std::string bytes = Encode(static_cast<int>(state.range(0)), static_cast<uint32_t>(state.range(1)));
+  std::string bytes =
+      Encode(static_cast<int>(state.range(0)), static_cast<uint32_t>(state.range(1)));
   uint64_t n = 0;
   for (auto _ : state) {
     state.PauseTiming();

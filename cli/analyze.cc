@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
-#include "ordo/engine/block_key.h"
 #include "ordo/analyze/analyzer.h"
+#include "ordo/engine/block_key.h"
 #include "ordo/lab/explore.h"
 #include "ordo/units.h"
 
@@ -102,11 +102,11 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
                           {"signature", f.signature},
                           {"explanation", f.explanation}});
     }
-    nlohmann::ordered_json j = {{"file", c.file},        {"rules", c.rules},
-                                {"events", r.events},    {"unknown_site_events", r.unknown_site_events},
-                                {"seconds", r.seconds},
-                                {"verdict", verdict},    {"findings", findings},
-                                {"exit_code", exit_code}};
+    nlohmann::ordered_json j = {
+        {"file", c.file},       {"rules", c.rules},
+        {"events", r.events},   {"unknown_site_events", r.unknown_site_events},
+        {"seconds", r.seconds}, {"verdict", verdict},
+        {"findings", findings}, {"exit_code", exit_code}};
     if (!judged) j["error"] = ErrorJson(no_history);
     if (!c.confirm.empty()) {
       nlohmann::ordered_json conf = nlohmann::ordered_json::array();
@@ -124,11 +124,13 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
     fmt::print("{}: {} engine events analyzed in {:.3f} s\n", c.file, r.events, r.seconds);
     if (judged && r.findings.empty()) fmt::print("no FPRE004 ordering found\n");
     for (const auto& f : r.findings) {
-      fmt::print("\n{} on block {} of file {} (offset {}), threads {}, events {}: {}{}\n  {}\n", f.rule,
-                 engine::BlockIndex(f.block), f.file, f.offset, fmt::format("{}", fmt::join(f.threads, ", ")),
-                 fmt::format("#{}", fmt::join(f.events, ", #")),
-                 f.manifested ? "MANIFESTED (read-verify failed)" : "predicted (did not fail in this run)",
-                 f.count > 1 ? fmt::format(", seen {} times", f.count) : "", f.explanation);
+      fmt::print(
+          "\n{} on block {} of file {} (offset {}), threads {}, events {}: {}{}\n  {}\n", f.rule,
+          engine::BlockIndex(f.block), f.file, f.offset,
+          fmt::format("{}", fmt::join(f.threads, ", ")),
+          fmt::format("#{}", fmt::join(f.events, ", #")),
+          f.manifested ? "MANIFESTED (read-verify failed)" : "predicted (did not fail in this run)",
+          f.count > 1 ? fmt::format(", seen {} times", f.count) : "", f.explanation);
     }
     if (!confirmation.empty()) fmt::print("\nconfirmation by targeted replays of {}:\n", c.confirm);
     for (const auto& sig : confirmation) {
@@ -148,9 +150,13 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
 
 void setup_analyze(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<AnalyzeCliOptions>();
-  CLI::App* cmd = app.add_subcommand("analyze", "Find the orderings behind FPRE004 in an engine history");
-  cmd->add_option("FILE", o->file, "history (replay --history) or capture with USDT events")->required();
-  cmd->add_option("--rules", o->rules, "rule set")->check(CLI::IsMember({"FPRE004"}))->capture_default_str();
+  CLI::App* cmd =
+      app.add_subcommand("analyze", "Find the orderings behind FPRE004 in an engine history");
+  cmd->add_option("FILE", o->file, "history (replay --history) or capture with USDT events")
+      ->required();
+  cmd->add_option("--rules", o->rules, "rule set")
+      ->check(CLI::IsMember({"FPRE004"}))
+      ->capture_default_str();
   cmd->add_flag("--json", o->json, "print one JSON document");
   cmd->add_flag("--all", o->all, "every finding, not one per signature");
   cmd->add_option("--max-threads", o->max_threads, "refuse histories with more distinct threads")

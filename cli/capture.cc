@@ -1,12 +1,13 @@
 // `ordo capture [filters] -o OUT.ordo [-- COMMAND ARGS...]`: record file I/O
 // (and the engine's USDT probes) with eBPF.
-#include <CLI/CLI.hpp>
+#include "ordo/capture/capture.h"
+
 #include <fmt/core.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <sys/stat.h>
-
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -14,7 +15,6 @@
 #include <fstream>
 
 #include "common.h"
-#include "ordo/capture/capture.h"
 #include "ordo/units.h"
 
 namespace ordo::cli {
@@ -118,25 +118,27 @@ int RunCapture(const CaptureCliOptions& c, const std::string& source) {
   }
   o.tick_ns = static_cast<uint32_t>(tick.value());
   if (o.pids.empty() && o.command.empty() && o.comm.empty() && o.cgroup.empty()) {
-    return Fail(Status::InvalidArgument(
-        "capture: say what to trace: --pid, --comm, --cgroup, or -- COMMAND (tracing every process on a busy host "
-        "is rarely what you want)"));
+    return Fail(
+        Status::InvalidArgument("capture: say what to trace: --pid, --comm, --cgroup, or -- "
+                                "COMMAND (tracing every process on a busy host "
+                                "is rarely what you want)"));
   }
   o.stop = &g_stop;
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
   if (isatty(2)) {
     o.on_progress = [](uint64_t events, uint64_t lost, uint64_t bytes, double s) {
-      fmt::print(stderr, "\rcapture: {:.0f} s, {} events ({:.0f}/s), {} lost, {} written   ", s, events,
-                 s > 0 ? events / s : 0.0, lost, bytes);
+      fmt::print(stderr, "\rcapture: {:.0f} s, {} events ({:.0f}/s), {} lost, {} written   ", s,
+                 events, s > 0 ? events / s : 0.0, lost, bytes);
     };
   }
   auto r = capture::Run(o);
   if (isatty(2)) fmt::print(stderr, "\n");
   if (!r.ok()) return Fail(r.status());
   const auto& res = r.value();
-  fmt::print(stderr, "{}: {} events, {} lost, {} bytes ({:.2f} bytes/event) in {:.1f} s\n", c.output, res.events,
-             res.lost, res.bytes, res.events ? double(res.bytes) / res.events : 0.0, res.seconds);
+  fmt::print(stderr, "{}: {} events, {} lost, {} bytes ({:.2f} bytes/event) in {:.1f} s\n",
+             c.output, res.events, res.lost, res.bytes,
+             res.events ? double(res.bytes) / res.events : 0.0, res.seconds);
   if (res.command_status >= 0) return res.command_status;
   return kExitOk;
 }
@@ -154,7 +156,8 @@ void setup_capture(CLI::App& app, int* exit_code, const std::string* source) {
   cmd->add_option("--duration", o->duration, "stop after this long (e.g. 30s)");
   cmd->add_option("--max-size", o->max_size, "stop when the trace reaches this size (e.g. 1G)");
   cmd->add_option("--ring", o->ring, "ring buffer size, a power of two")->capture_default_str();
-  cmd->add_option("--tick", o->tick, "timestamp resolution kept in the trace")->capture_default_str();
+  cmd->add_option("--tick", o->tick, "timestamp resolution kept in the trace")
+      ->capture_default_str();
   cmd->add_flag("--redact-paths", o->redact, "store path hashes instead of paths");
   cmd->add_option("-o,--output", o->output, "trace to write (created 0600)")->required();
   cmd->add_option("command", o->command, "-- COMMAND ARGS: run it and trace it and its children");

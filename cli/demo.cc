@@ -15,11 +15,11 @@
 #include <sstream>
 
 #include "common.h"
-#include "ordo/engine/block_key.h"
 #include "ordo/analyze/analyzer.h"
 #include "ordo/analyze/minimize.h"
 #include "ordo/analyze/report.h"
 #include "ordo/capture/capture.h"
+#include "ordo/engine/block_key.h"
 #include "ordo/lab/explore.h"
 #include "ordo/replay/replayer.h"
 #include "ordo/replay/target_claim.h"
@@ -203,9 +203,9 @@ class Demo {
     const replay::ReplaySummary* r = &campaign->replay;
     for (const auto& sig : signatures_) {
       fmt::print("   {} predicted in run {}: {}\n", sig.rule, sig.predicted_in_run,
-                 sig.confirmed ? fmt::format("confirmed by run {}", sig.confirmed_by_run)
-                               : fmt::format("not confirmed in {} targeted runs",
-                                             sig.targeted_runs));
+                 sig.confirmed
+                     ? fmt::format("confirmed by run {}", sig.confirmed_by_run)
+                     : fmt::format("not confirmed in {} targeted runs", sig.targeted_runs));
     }
     if (!r->first_failure) {
       fmt::print(

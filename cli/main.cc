@@ -1,7 +1,8 @@
 // The ordo binary: parses the command line and runs one subcommand. Each
 // subcommand lives in its own file with a setup_X function.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
 
 #include "common.h"
 #include "ordo/util/atomic_output.h"

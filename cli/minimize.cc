@@ -1,12 +1,14 @@
 // `ordo minimize FILE [--engine legacy] [--seed N] -o MIN.ordo`: the smallest
 // trace that still reproduces FPRE004.
-#include <CLI/CLI.hpp>
+#include "ordo/analyze/minimize.h"
+
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
 #include "common.h"
 #include "engine_option.h"
-#include "ordo/analyze/minimize.h"
 #include "ordo/units.h"
 
 namespace ordo::cli {
@@ -23,29 +25,34 @@ void setup_minimize(CLI::App& app, int* exit_code) {
     uint64_t max_runs = 20000;
   };
   auto o = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("minimize", "Shrink a failing trace to the smallest that still fails");
+  CLI::App* cmd =
+      app.add_subcommand("minimize", "Shrink a failing trace to the smallest that still fails");
   cmd->add_option("FILE", o->file, "trace that reproduces FPRE004")->required();
   cmd->add_option("-o,--output", o->out, "minimized trace")->required();
   cmd->add_option("--engine", o->engine,
                   "the built-in engine's orderings, or an engine of your own: PATH.so[:CONFIG]")
       ->check(EngineOption())
       ->capture_default_str();
-  cmd->add_option("--explore", o->explore,
-                  "strategy that finds the failure and judges candidates until targeted confirmation "
-                  "applies (targeted: POS to find it, then targeted verdicts or an error)")
+  cmd->add_option(
+         "--explore", o->explore,
+         "strategy that finds the failure and judges candidates until targeted confirmation "
+         "applies (targeted: POS to find it, then targeted verdicts or an error)")
       ->check(CLI::IsMember({"pct", "random", "pos", "targeted"}))
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "first seed of each test")->capture_default_str();
   cmd->add_option("--depth", o->depth, "PCT depth")->capture_default_str();
-  cmd->add_option("--runs-per-test", o->runs_per_test, "seeds tried per candidate")->capture_default_str();
+  cmd->add_option("--runs-per-test", o->runs_per_test, "seeds tried per candidate")
+      ->capture_default_str();
   cmd->add_flag("--no-confirm", o->no_confirm,
                 "judge candidates by --runs-per-test seeds of the strategy, not by targeted runs "
                 "forcing the failure's ordering on its block");
   cmd->add_option("--rule", o->rule, "keep only failures of this rule")
       ->check(CLI::IsMember({"any", "FPRE004-A", "FPRE004-B"}))
       ->capture_default_str();
-  cmd->add_option("--targeted-runs", o->targeted_runs, "targeted runs per candidate")->capture_default_str();
-  cmd->add_option("--pos-runs", o->pos_runs, "POS runs per candidate after the targeted ones")->capture_default_str();
+  cmd->add_option("--targeted-runs", o->targeted_runs, "targeted runs per candidate")
+      ->capture_default_str();
+  cmd->add_option("--pos-runs", o->pos_runs, "POS runs per candidate after the targeted ones")
+      ->capture_default_str();
   cmd->add_option("--max-runs", o->max_runs, "replay runs in all")->capture_default_str();
   cmd->add_option("--time", o->time, "time budget")->capture_default_str();
   cmd->callback([o, exit_code] {
@@ -73,15 +80,19 @@ void setup_minimize(CLI::App& app, int* exit_code) {
       return;
     }
     mo.max_seconds = static_cast<double>(t.value()) / 1e9;
-    if (isatty(2)) mo.on_progress = [](const std::string& s) { fmt::print(stderr, "\rminimize: {}        ", s); };
+    if (isatty(2))
+      mo.on_progress = [](const std::string& s) {
+        fmt::print(stderr, "\rminimize: {}        ", s);
+      };
     auto r = analyze::Minimize(o->file, o->out, mo);
     if (isatty(2)) fmt::print(stderr, "\n");
     if (!r.ok()) {
       *exit_code = Fail(r.status());
       return;
     }
-    fmt::print("{}: {} of {} operations ({} threads), {} replay runs in {:.1f} s\nreproduce: {}\n", o->out,
-               r->minimized_ops, r->original_ops, r->threads, r->runs, r->seconds, r->reproduce);
+    fmt::print("{}: {} of {} operations ({} threads), {} replay runs in {:.1f} s\nreproduce: {}\n",
+               o->out, r->minimized_ops, r->original_ops, r->threads, r->runs, r->seconds,
+               r->reproduce);
     *exit_code = kExitFound;  // the minimized trace reproduces FPRE004
   });
 }

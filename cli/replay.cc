@@ -12,12 +12,12 @@
 
 #include "common.h"
 #include "engine_option.h"
-#include "ordo/lab/explore.h"
 #include "ordo/file_io.h"
-#include "shard_spec.h"
+#include "ordo/lab/explore.h"
 #include "ordo/replay/replayer.h"
 #include "ordo/units.h"
 #include "ordo/util/atomic_output.h"
+#include "shard_spec.h"
 
 namespace ordo::cli {
 
@@ -181,9 +181,9 @@ int RunReplay(const ReplayCliOptions& c) {
   const char* outcome = fpre004 > 0       ? "FPRE004"
                         : corruptions > 0 ? "corruption"
                         : s.failures > 0  ? "crash"
-                        : s.errors > 0 ? "error"
-                        : s.runs == 0  ? "no runs"
-                                       : "pass";
+                        : s.errors > 0    ? "error"
+                        : s.runs == 0     ? "no runs"
+                                          : "pass";
   const int exit_code = s.failures > 0 ? kExitFound : s.errors > 0 ? kExitBadInput : kExitOk;
   replay::LatencyHistogram all;
   for (const auto& h : s.latency) all.Merge(h);
@@ -198,9 +198,10 @@ int RunReplay(const ReplayCliOptions& c) {
       attempts.push_back({{"run", t.run},
                           {"focus", focus},
                           {"outcome", t.failed ? "FPRE004" : "pass"},
-                          {"holds", {{"started", t.holds.started},
-                                     {"matched", t.holds.matched},
-                                     {"expired", t.holds.expired}}}});
+                          {"holds",
+                           {{"started", t.holds.started},
+                            {"matched", t.holds.matched},
+                            {"expired", t.holds.expired}}}});
     }
     signatures.push_back({{"rule", sig.rule},
                           {"signature", sig.signature},
@@ -232,9 +233,10 @@ int RunReplay(const ReplayCliOptions& c) {
         failing.push_back({{"run", r.run},
                            {"seed", r.seed},
                            {"strategy", sched::StrategyName(r.strategy)},
-                           {"holds", {{"started", r.holds.started},
-                                      {"matched", r.holds.matched},
-                                      {"expired", r.holds.expired}}},
+                           {"holds",
+                            {{"started", r.holds.started},
+                             {"matched", r.holds.matched},
+                             {"expired", r.holds.expired}}},
                            {"kind", FailureKind(r)},
                            {"message", r.message},
                            {"reproduce", replay::ReproduceCommand(c.file, o, r)}});
@@ -276,8 +278,8 @@ int RunReplay(const ReplayCliOptions& c) {
           {"sync", Percentiles(s.latency[2])}}},
         {"trace_duration_ns", s.trace_duration_ns},
         {"issue_error_p99_us", s.issue_error.Percentile(0.99) / 1e3},
-        {"history", s.history_written ? nlohmann::ordered_json(c.history)
-                                      : nlohmann::ordered_json(nullptr)},
+        {"history",
+         s.history_written ? nlohmann::ordered_json(c.history) : nlohmann::ordered_json(nullptr)},
         {"exit_code", exit_code},
     };
     fmt::print("{}\n", j.dump(2));
@@ -313,12 +315,15 @@ int RunReplay(const ReplayCliOptions& c) {
       const auto& f = *s.first_failure;
       if (f.crashed) {
         fmt::print("\nthe engine {} in run {} (seed {}): a {} finding\n  {}\n",
-                   f.hung ? "hung" : f.deadlocked ? "deadlocked" : "crashed", f.run, f.seed,
-                   FailureKind(f), f.message);
+                   f.hung         ? "hung"
+                   : f.deadlocked ? "deadlocked"
+                                  : "crashed",
+                   f.run, f.seed, FailureKind(f), f.message);
       } else if (std::string_view(FailureKind(f)) == "corruption") {
-        fmt::print("\nthe engine detected corruption in run {} (seed {}): thread {}, its "
-                   "operation #{}\n  {}\n",
-                   f.run, f.seed, f.thread, f.op_index, f.message);
+        fmt::print(
+            "\nthe engine detected corruption in run {} (seed {}): thread {}, its "
+            "operation #{}\n  {}\n",
+            f.run, f.seed, f.thread, f.op_index, f.message);
       } else {
         fmt::print(
             "\nFPRE004 reproduced in run {} (seed {}): thread {}, its operation #{}, history "
@@ -329,8 +334,9 @@ int RunReplay(const ReplayCliOptions& c) {
     }
     for (const auto& sig : campaign.signatures) {
       if (sig.confirmed) {
-        fmt::print("{} confirmed in run {} ({} targeted run{}): {}\n", sig.rule, sig.confirmed_by_run,
-                   sig.targeted_runs, sig.targeted_runs == 1 ? "" : "s", sig.reproduce);
+        fmt::print("{} confirmed in run {} ({} targeted run{}): {}\n", sig.rule,
+                   sig.confirmed_by_run, sig.targeted_runs, sig.targeted_runs == 1 ? "" : "s",
+                   sig.reproduce);
       } else {
         fmt::print("{} predicted in run {}, not confirmed in {} targeted run{}\n", sig.rule,
                    sig.predicted_in_run, sig.targeted_runs, sig.targeted_runs == 1 ? "" : "s");

@@ -1,9 +1,11 @@
 // `ordo report FILE... -o OUT.html|OUT.md`: a report a team can act on.
-#include <CLI/CLI.hpp>
+#include "ordo/analyze/report.h"
+
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
+
 #include "common.h"
-#include "ordo/analyze/report.h"
 
 namespace ordo::cli {
 
@@ -13,8 +15,12 @@ void setup_report(CLI::App& app, int* exit_code) {
     std::string out;
   };
   auto o = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("report", "Write an HTML or Markdown report from engine histories and replay results");
-  cmd->add_option("FILE", o->files, "histories (.ordo: e.g. the failing legacy run and a fixed run) and `replay --json` results (.json: shards are merged)")->required();
+  CLI::App* cmd = app.add_subcommand(
+      "report", "Write an HTML or Markdown report from engine histories and replay results");
+  cmd->add_option("FILE", o->files,
+                  "histories (.ordo: e.g. the failing legacy run and a fixed run) and `replay "
+                  "--json` results (.json: shards are merged)")
+      ->required();
   cmd->add_option("-o,--output", o->out, "OUT.html or OUT.md")->required();
   cmd->callback([o, exit_code] {
     std::vector<std::string> incomplete;

@@ -75,10 +75,10 @@ Result<ShardSpec> FromKubernetes(const GetEnv& getenv) {
   auto count = Var(getenv, "ORDO_SHARD_COUNT");
   if (!count.ok()) return count.status();
   if (*count < 1 || *index >= *count) {
-    return Status::InvalidArgument(fmt::format(
-        "--shard auto: JOB_COMPLETION_INDEX={} is not below ORDO_SHARD_COUNT={}; set "
-        "ORDO_SHARD_COUNT to the Job's spec.completions",
-        *index, *count));
+    return Status::InvalidArgument(
+        fmt::format("--shard auto: JOB_COMPLETION_INDEX={} is not below ORDO_SHARD_COUNT={}; set "
+                    "ORDO_SHARD_COUNT to the Job's spec.completions",
+                    *index, *count));
   }
   return ShardSpec{*index, *count};
 }

@@ -37,23 +37,29 @@ std::string Text(const trace::Record& r, uint64_t t0,
   auto rel = [t0](uint64_t ns) { return ns >= t0 ? (ns - t0) / 1e3 : -((t0 - ns) / 1e3); };
   switch (r.kind) {
     case trace::RecordKind::kIo:
-      return fmt::format("{:>14.3f}us io     tid {:<7} {:<12} file {:<4} off {:<12} len {:<8} res {:<8} dur {:.3f}us",
-                         rel(r.io.start_ns), r.io.tid, trace::IoOpName(r.io.op), r.io.file, r.io.offset,
-                         r.io.length, r.io.result, (r.io.end_ns - r.io.start_ns) / 1e3);
+      return fmt::format(
+          "{:>14.3f}us io     tid {:<7} {:<12} file {:<4} off {:<12} len {:<8} res {:<8} dur "
+          "{:.3f}us",
+          rel(r.io.start_ns), r.io.tid, trace::IoOpName(r.io.op), r.io.file, r.io.offset,
+          r.io.length, r.io.result, (r.io.end_ns - r.io.start_ns) / 1e3);
     case trace::RecordKind::kEngine:
       return fmt::format("{:>14} engine tid {:<7} {:<26} block {:<10} arg {:<8} seq {}",
                          r.engine.has_wall ? fmt::format("{:.3f}us", rel(r.engine.wall_ns)) : "-",
                          r.engine.tid, EventName(sites, r.engine.kind), r.engine.block,
                          r.engine.arg, r.engine.seq);
     case trace::RecordKind::kFile:
-      return fmt::format("{:>16} file   id {} dev {} inode {} size {} {} {}", "", r.file.file, r.file.dev,
-                         r.file.inode, r.file.size, r.file.path_is_hash ? "path-hash" : "path", r.file.path);
+      return fmt::format("{:>16} file   id {} dev {} inode {} size {} {} {}", "", r.file.file,
+                         r.file.dev, r.file.inode, r.file.size,
+                         r.file.path_is_hash ? "path-hash" : "path", r.file.path);
     case trace::RecordKind::kThread:
-      return fmt::format("{:>16} thread tid {} pid {} name {}", "", r.thread.tid, r.thread.pid, r.thread.name);
+      return fmt::format("{:>16} thread tid {} pid {} name {}", "", r.thread.tid, r.thread.pid,
+                         r.thread.name);
     case trace::RecordKind::kLost:
-      return fmt::format("{:>14.3f}us lost   {} events on cpu {}", rel(r.lost.ts_ns), r.lost.count, r.lost.cpu);
+      return fmt::format("{:>14.3f}us lost   {} events on cpu {}", rel(r.lost.ts_ns), r.lost.count,
+                         r.lost.cpu);
     case trace::RecordKind::kSite:
-      return fmt::format("{:>16} site   id {} access {} name {}", "", r.site.site, r.site.access, r.site.name);
+      return fmt::format("{:>16} site   id {} access {} name {}", "", r.site.site, r.site.access,
+                         r.site.name);
   }
   return "";
 }

@@ -1,10 +1,9 @@
 // `ordo trace info FILE [--json]`: what a trace is, from its header and footer.
 // A trace without an intact footer is scanned instead, and reported truncated.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
-
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common.h"
@@ -71,10 +70,12 @@ int RunInfo(const InfoOptions& o) {
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("file          {} ({})\n", o.file, FormatBytes(bytes));
-    fmt::print("format        {}.{}, written by {}\n", h.format_major, h.format_minor, h.tool_version);
+    fmt::print("format        {}.{}, written by {}\n", h.format_major, h.format_minor,
+               h.tool_version);
     fmt::print("kind          {}\n", h.kind.empty() ? "-" : h.kind);
     if (!h.source.empty()) fmt::print("source        {}\n", h.source);
-    fmt::print("host          {} ({})\n", h.host.empty() ? "-" : h.host, h.kernel.empty() ? "-" : h.kernel);
+    fmt::print("host          {} ({})\n", h.host.empty() ? "-" : h.host,
+               h.kernel.empty() ? "-" : h.kernel);
     fmt::print("clock         {}, tick {} ns\n", h.clock, h.tick_ns);
     if (!h.filters.empty()) fmt::print("filters       {}\n", h.filters);
     fmt::print("events        {} (io {}, engine {})\n", s.events, s.io_events, s.engine_events);
@@ -84,7 +85,9 @@ int RunInfo(const InfoOptions& o) {
     fmt::print("chunks        {}\n", s.chunks);
     fmt::print("duration      {}\n", FormatDuration(s.duration_ns()));
     fmt::print("bytes/event   {:.2f}\n", bpe);
-    fmt::print("complete      {}\n", complete ? "yes (every chunk's CRC and the footer index verified)" : "NO (truncated or damaged)");
+    fmt::print("complete      {}\n", complete
+                                         ? "yes (every chunk's CRC and the footer index verified)"
+                                         : "NO (truncated or damaged)");
   }
   if (!damage.ok()) return Fail(damage);
   return kExitOk;

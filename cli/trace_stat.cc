@@ -2,9 +2,9 @@
 // what it holds by op, size and alignment, per thread. Alignment is against
 // the engine's block size: FPRE004 needs reads that start mid-block and span
 // two or more blocks, and this says how many the trace has.
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <CLI/CLI.hpp>
 #include <array>
 #include <bit>
 #include <map>
@@ -84,14 +84,22 @@ int RunStat(const StatOptions& o) {
   const Status& damage = r.status();
 
   if (o.json) {
-    nlohmann::ordered_json j = {
-        {"file", o.file},          {"events", s.events},          {"io_events", s.io_events},
-        {"engine_events", s.engine_events}, {"lost_events", s.lost_events}, {"chunks", s.chunks},
-        {"bytes", bytes},          {"bytes_per_event", bpe},      {"threads", s.threads},
-        {"files", s.files},        {"duration_ns", s.duration_ns()}, {"truncated", !r.complete()},
-        {"block_size", bs},        {"reads", reads},
-        {"misaligned_spanning_reads", misaligned_spanning_reads},
-        {"block_aligned_ios", aligned}};
+    nlohmann::ordered_json j = {{"file", o.file},
+                                {"events", s.events},
+                                {"io_events", s.io_events},
+                                {"engine_events", s.engine_events},
+                                {"lost_events", s.lost_events},
+                                {"chunks", s.chunks},
+                                {"bytes", bytes},
+                                {"bytes_per_event", bpe},
+                                {"threads", s.threads},
+                                {"files", s.files},
+                                {"duration_ns", s.duration_ns()},
+                                {"truncated", !r.complete()},
+                                {"block_size", bs},
+                                {"reads", reads},
+                                {"misaligned_spanning_reads", misaligned_spanning_reads},
+                                {"block_aligned_ios", aligned}};
     nlohmann::ordered_json jops = nlohmann::ordered_json::object();
     for (size_t i = 0; i < ops.size(); ++i) {
       if (ops[i].count == 0) continue;
@@ -118,10 +126,11 @@ int RunStat(const StatOptions& o) {
     j["exit_code"] = ExitCodeFor(damage);
     fmt::print("{}\n", j.dump(2));
   } else {
-    fmt::print("{}: {} events ({} io, {} engine), {} lost, {} threads, {} files, {} chunks\n", o.file,
-               s.events, s.io_events, s.engine_events, s.lost_events, s.threads, s.files, s.chunks);
-    fmt::print("{} over {}, {:.2f} bytes/event{}\n\n", FormatBytes(bytes), FormatDuration(s.duration_ns()),
-               bpe, r.complete() ? "" : " (TRUNCATED)");
+    fmt::print("{}: {} events ({} io, {} engine), {} lost, {} threads, {} files, {} chunks\n",
+               o.file, s.events, s.io_events, s.engine_events, s.lost_events, s.threads, s.files,
+               s.chunks);
+    fmt::print("{} over {}, {:.2f} bytes/event{}\n\n", FormatBytes(bytes),
+               FormatDuration(s.duration_ns()), bpe, r.complete() ? "" : " (TRUNCATED)");
     fmt::print("{:<14} {:>12} {:>14} {:>8}\n", "op", "count", "bytes", "errors");
     for (size_t i = 0; i < ops.size(); ++i) {
       if (ops[i].count == 0) continue;
@@ -129,10 +138,11 @@ int RunStat(const StatOptions& o) {
                  ops[i].count, FormatBytes(ops[i].bytes), ops[i].errors);
     }
     if (rw) {
-      fmt::print("\nblock size {}: {} of {} reads/writes block-aligned ({:.1f}%)\n", FormatBytes(bs),
-                 aligned, rw, 100.0 * aligned / rw);
+      fmt::print("\nblock size {}: {} of {} reads/writes block-aligned ({:.1f}%)\n",
+                 FormatBytes(bs), aligned, rw, 100.0 * aligned / rw);
       fmt::print("reads starting mid-block and spanning 2+ blocks: {} of {} ({:.1f}%)\n",
-                 misaligned_spanning_reads, reads, reads ? 100.0 * misaligned_spanning_reads / reads : 0.0);
+                 misaligned_spanning_reads, reads,
+                 reads ? 100.0 * misaligned_spanning_reads / reads : 0.0);
       fmt::print("\nI/O size      count\n");
       for (size_t i = 0; i < size_log2.size(); ++i) {
         if (size_log2[i]) fmt::print("< {:<10} {}\n", FormatBytes(uint64_t{1} << i), size_log2[i]);
@@ -157,10 +167,12 @@ int RunStat(const StatOptions& o) {
 
 void setup_trace_stat(CLI::App& trace, int* exit_code) {
   auto o = std::make_shared<StatOptions>();
-  CLI::App* cmd = trace.add_subcommand("stat", "Scan a whole trace: ops, sizes, alignment, threads");
+  CLI::App* cmd =
+      trace.add_subcommand("stat", "Scan a whole trace: ops, sizes, alignment, threads");
   cmd->add_option("FILE", o->file, "trace file (- for stdin)")->required();
   cmd->add_flag("--json", o->json, "print one JSON document");
-  cmd->add_option("--block-size", o->block_size, "block size for alignment figures")->capture_default_str();
+  cmd->add_option("--block-size", o->block_size, "block size for alignment figures")
+      ->capture_default_str();
   cmd->callback([o, exit_code] { *exit_code = RunStat(*o); });
 }
 

@@ -30,7 +30,8 @@ Ran Capture(const std::string& dir, const std::string& args) {
   std::string cmd = std::string(ORDO_BIN) + " capture " + args + " 2>" + err + " >/dev/null";
   int st = system(cmd.c_str());
   std::ifstream in(err);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128, std::string((std::istreambuf_iterator<char>(in)), {})};
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128,
+          std::string((std::istreambuf_iterator<char>(in)), {})};
 }
 
 // A small tmpfs under `dir`, unmounted when the test ends.

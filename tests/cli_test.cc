@@ -36,7 +36,8 @@ TEST_F(Cli, InfoJsonCarriesTheDesignFields) {
   EXPECT_EQ(j["files"], b.summary().files);
   EXPECT_EQ(j["chunks"], 5);
   EXPECT_EQ(j["bytes"], bytes.size());
-  EXPECT_DOUBLE_EQ(j["bytes_per_event"].get<double>(), static_cast<double>(bytes.size()) / static_cast<double>(b.summary().events));
+  EXPECT_DOUBLE_EQ(j["bytes_per_event"].get<double>(),
+                   static_cast<double>(bytes.size()) / static_cast<double>(b.summary().events));
   EXPECT_EQ(j["duration_ns"], b.summary().duration_ns());
   EXPECT_EQ(j["truncated"], false);
 }
@@ -46,8 +47,9 @@ TEST_F(Cli, StatJsonScansTheWholeTrace) {
   CmdResult r = Ordo("trace stat --json " + p);
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
-  for (const char* key : {"events", "lost_events", "chunks", "bytes", "bytes_per_event", "threads",
-                          "files", "duration_ns", "truncated", "ops", "misaligned_spanning_reads"}) {
+  for (const char* key :
+       {"events", "lost_events", "chunks", "bytes", "bytes_per_event", "threads", "files",
+        "duration_ns", "truncated", "ops", "misaligned_spanning_reads"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   uint64_t op_total = 0;
@@ -99,23 +101,26 @@ TEST_F(Cli, ReadsFromStdin) {
 }
 
 TEST_F(Cli, ImportThenExportGivesBackTheFioLog) {
-  std::string log = "fio version 3 iolog\n0 /d/x add\n3 /d/x open\n9 /d/x read 4097 8190\n"
-                    "12 /d/x write 12 4096\n15 /d/x sync\n20 /d/x close\n";
+  std::string log =
+      "fio version 3 iolog\n0 /d/x add\n3 /d/x open\n9 /d/x read 4097 8190\n"
+      "12 /d/x write 12 4096\n15 /d/x sync\n20 /d/x close\n";
   auto in = WriteFile("in.log", log);
   CmdResult imp = Ordo("trace import --format fio " + in + " -o " + dir_ + "/x.ordo");
   ASSERT_EQ(imp.code, 0) << imp.err;
   CmdResult exp = Ordo("trace export --format fio " + dir_ + "/x.ordo -o " + dir_ + "/out.log");
   ASSERT_EQ(exp.code, 0) << exp.err;
   std::string back = Slurp(dir_ + "/out.log");
-  EXPECT_EQ(back, "fio version 3 iolog\n3 /d/x add\n3 /d/x open\n9 /d/x read 4097 8190\n"
-                  "12 /d/x write 12 4096\n15 /d/x sync\n20 /d/x close\n");
+  EXPECT_EQ(back,
+            "fio version 3 iolog\n3 /d/x add\n3 /d/x open\n9 /d/x read 4097 8190\n"
+            "12 /d/x write 12 4096\n15 /d/x sync\n20 /d/x close\n");
   CmdResult jl = Ordo("trace export --format jsonl " + dir_ + "/x.ordo -o -");
   ASSERT_EQ(jl.code, 0);
   EXPECT_EQ(std::count(jl.out.begin(), jl.out.end(), '\n'), 7);  // thread, file, 5 I/Os
 }
 
 TEST_F(Cli, CommittedSampleTraceIsReadable) {
-  CmdResult r = Ordo(std::string("trace info --json ") + ORDO_SOURCE_DIR + "/traces/fio-misaligned-mix.ordo");
+  CmdResult r =
+      Ordo(std::string("trace info --json ") + ORDO_SOURCE_DIR + "/traces/fio-misaligned-mix.ordo");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_GT(j["events"].get<uint64_t>(), 1000u);
@@ -124,11 +129,12 @@ TEST_F(Cli, CommittedSampleTraceIsReadable) {
 
 TEST_F(Cli, ReplayExitsOneOnFpre004AndPrintsACommandThatReproducesIt) {
   std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
-  CmdResult r = Ordo("replay " + trace + " --target " + dir_ + "/t --engine legacy --explore pct --runs 60 --until-fail --json");
+  CmdResult r = Ordo("replay " + trace + " --target " + dir_ +
+                     "/t --engine legacy --explore pct --runs 60 --until-fail --json");
   ASSERT_EQ(r.code, 1) << r.err << r.out;
   auto j = nlohmann::json::parse(r.out);
-  for (const char* key : {"runs", "failures", "first_failure", "outcome", "seed", "strategy", "ops", "ops_per_s",
-                          "p50_us", "p99_us", "p999_us"}) {
+  for (const char* key : {"runs", "failures", "first_failure", "outcome", "seed", "strategy", "ops",
+                          "ops_per_s", "p50_us", "p99_us", "p999_us"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["outcome"], "FPRE004");
@@ -153,8 +159,10 @@ TEST_F(Cli, ReplayOfTheFixedEngineExitsZero) {
 
 TEST_F(Cli, AnalyzeNamesTheOrderingOfAFailingReplayAndPassesAFixedOne) {
   std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
-  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ + "/t --engine legacy --seed 1000 --history " + dir_ +
-                 "/fail.ordo").code, 1);
+  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ +
+                 "/t --engine legacy --seed 1000 --history " + dir_ + "/fail.ordo")
+                .code,
+            1);
   CmdResult r = Ordo("analyze --json " + dir_ + "/fail.ordo");
   ASSERT_EQ(r.code, 1) << r.err;
   auto j = nlohmann::json::parse(r.out);
@@ -171,8 +179,10 @@ TEST_F(Cli, AnalyzeNamesTheOrderingOfAFailingReplayAndPassesAFixedOne) {
     manifested |= f["manifested"] == true;
   }
   EXPECT_TRUE(manifested);
-  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ + "/t --engine fixed --seed 1000 --history " + dir_ +
-                 "/ok.ordo").code, 0);
+  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ +
+                 "/t --engine fixed --seed 1000 --history " + dir_ + "/ok.ordo")
+                .code,
+            0);
   CmdResult ok = Ordo("analyze " + dir_ + "/ok.ordo");
   EXPECT_EQ(ok.code, 0) << ok.out;
   EXPECT_NE(ok.out.find("no FPRE004 ordering found"), std::string::npos);
@@ -181,10 +191,14 @@ TEST_F(Cli, AnalyzeNamesTheOrderingOfAFailingReplayAndPassesAFixedOne) {
 
 TEST_F(Cli, ReportRendersInChromiumWithTheTimelineAndFindings) {
   std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
-  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ + "/t --engine legacy --seed 1000 --history " + dir_ +
-                 "/fail.ordo").code, 1);
-  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ + "/t --engine fixed --seed 1000 --history " + dir_ +
-                 "/ok.ordo").code, 0);
+  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ +
+                 "/t --engine legacy --seed 1000 --history " + dir_ + "/fail.ordo")
+                .code,
+            1);
+  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ +
+                 "/t --engine fixed --seed 1000 --history " + dir_ + "/ok.ordo")
+                .code,
+            0);
   CmdResult r = Ordo("report " + dir_ + "/fail.ordo " + dir_ + "/ok.ordo -o " + dir_ + "/r.html");
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_EQ(Ordo("report " + dir_ + "/fail.ordo -o " + dir_ + "/r.md").code, 0);
@@ -193,16 +207,19 @@ TEST_F(Cli, ReportRendersInChromiumWithTheTimelineAndFindings) {
   EXPECT_NE(md.find("--seed 1000"), std::string::npos);
   EXPECT_EQ(Ordo("report " + dir_ + "/fail.ordo -o " + dir_ + "/r.pdf").code, 2);
   // The same history as Chrome trace events, for Perfetto.
-  ASSERT_EQ(Ordo("trace export --format chrome " + dir_ + "/fail.ordo -o " + dir_ + "/t.json").code, 0);
+  ASSERT_EQ(Ordo("trace export --format chrome " + dir_ + "/fail.ordo -o " + dir_ + "/t.json").code,
+            0);
   auto chrome = nlohmann::json::parse(Slurp(dir_ + "/t.json"));
   ASSERT_GT(chrome["traceEvents"].size(), 1000u);
   EXPECT_EQ(chrome["traceEvents"][0]["ph"], "i");
   EXPECT_TRUE(chrome["traceEvents"][0].contains("tid"));
-  if (system("chromium --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "chromium is not installed (make test installs it)";
+  if (system("chromium --version >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "chromium is not installed (make test installs it)";
   // The page as a browser builds it: no network, inline SVG.
-  std::string cmd = "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-                    "--disable-background-networking --disable-component-update --disable-sync --user-data-dir=" +
-                    dir_ + "/chrome --dump-dom file://" + dir_ + "/r.html > " + dir_ + "/dom.html 2>/dev/null";
+  std::string cmd =
+      "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+      "--disable-background-networking --disable-component-update --disable-sync --user-data-dir=" +
+      dir_ + "/chrome --dump-dom file://" + dir_ + "/r.html > " + dir_ + "/dom.html 2>/dev/null";
   ASSERT_EQ(system(cmd.c_str()), 0);
   std::string dom = Slurp(dir_ + "/dom.html");
   EXPECT_NE(dom.find("<svg id=\"timeline\""), std::string::npos);
@@ -218,7 +235,9 @@ TEST_F(Cli, ReportRendersInChromiumWithTheTimelineAndFindings) {
 TEST_F(Cli, ReportOfTheDefaultExplorationSaysConfirmedAndNamesLanesByRole) {
   std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
   ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ + "/t --engine legacy --history " + dir_ +
-                 "/h.ordo").code, 1);
+                 "/h.ordo")
+                .code,
+            1);
   // The thread table of the history: every scheduler thread by its role.
   CmdResult cat = Ordo("trace cat " + dir_ + "/h.ordo");
   ASSERT_EQ(cat.code, 0) << cat.err;
@@ -268,7 +287,9 @@ TEST_F(Cli, MinimizeShrinksTheFioTraceToAFewOperationsThatStillFail) {
   ASSERT_NE(dir, std::string::npos);
   cmd.replace(dir, 3, dir_ + "/t");
   EXPECT_EQ(Ordo(cmd).code, 1) << cmd;
-  EXPECT_EQ(Ordo("replay " + dir_ + "/min.ordo --target " + dir_ + "/t --engine fixed --runs 100").code, 0);
+  EXPECT_EQ(
+      Ordo("replay " + dir_ + "/min.ordo --target " + dir_ + "/t --engine fixed --runs 100").code,
+      0);
 }
 
 // FPRE004-B needs compaction to relocate the block while a read verifies it:

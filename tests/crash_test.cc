@@ -30,11 +30,15 @@ constexpr uint64_t kRecord = 3001;  // misaligned records, each spanning blocks
   auto e = Engine::Open(dir, o);
   if (!e.ok()) _exit(3);
   for (uint64_t i = start;; ++i) {
-    if (!(*e)->Write("log", i * kRecord, Pattern(i * kRecord, kRecord, static_cast<uint32_t>(i))).ok()) _exit(4);
+    if (!(*e)->Write("log", i * kRecord, Pattern(i * kRecord, kRecord, static_cast<uint32_t>(i)))
+             .ok())
+      _exit(4);
     // Rewrite an earlier record too, so blocks have many versions.
     if (i > 4) {
       uint64_t j = i / 2;
-      if (!(*e)->Write("log", j * kRecord, Pattern(j * kRecord, kRecord, static_cast<uint32_t>(j))).ok()) _exit(4);
+      if (!(*e)->Write("log", j * kRecord, Pattern(j * kRecord, kRecord, static_cast<uint32_t>(j)))
+               .ok())
+        _exit(4);
     }
     if (i % 3 == 0) {
       if (!(*e)->Fsync("log").ok()) _exit(5);
@@ -77,7 +81,9 @@ TEST(CrashRecovery, KillNineAtRandomMomentsLosesNothingFsynced) {
     Status s = (*e)->Read("log", 0, size.value(), &all);
     ASSERT_TRUE(s.ok()) << "round " << round << ": " << s.ToString();
     for (uint64_t i = 0; i < durable; ++i) {
-      ASSERT_EQ(all.compare(i * kRecord, kRecord, Pattern(i * kRecord, kRecord, static_cast<uint32_t>(i))), 0)
+      ASSERT_EQ(all.compare(i * kRecord, kRecord,
+                            Pattern(i * kRecord, kRecord, static_cast<uint32_t>(i))),
+                0)
           << "round " << round << ": fsynced record " << i << " of " << durable << " is damaged";
     }
     ASSERT_TRUE((*e)->Close().ok());

@@ -47,7 +47,8 @@ void ExpectTheWholeStory(const DemoRun& r, const std::string& workdir, bool smal
   ASSERT_EQ(r.code, 0) << r.out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(
-      r.out, m, std::regex("runs to reproduce, auto +([0-9]+) \\((pos|targeted) run, seed [0-9]+\\)")))
+      r.out, m,
+      std::regex("runs to reproduce, auto +([0-9]+) \\((pos|targeted) run, seed [0-9]+\\)")))
       << r.out;
   EXPECT_LE(std::stoul(m[1]), 2u) << r.out;
   EXPECT_NE(Row(r.out, "predicted / confirmed").find("confirmed (run "), std::string::npos)

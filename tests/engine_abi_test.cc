@@ -214,7 +214,8 @@ TEST_F(ExampleEngine, ItsRaceReproducesFromAnImportedFioTraceUnderTheDefaultExpl
   EXPECT_EQ(r.code, 1) << r.err;
   json an = json::parse(r.out);
   bool manifested = false;
-  for (const auto& f : an["findings"]) manifested |= f["rule"] == "FPRE004-A" && f["manifested"] == true;
+  for (const auto& f : an["findings"])
+    manifested |= f["rule"] == "FPRE004-A" && f["manifested"] == true;
   EXPECT_TRUE(manifested) << r.out;
   r = Ordo("report " + dir_ + "/a.ordo -o " + dir_ + "/r.html");
   EXPECT_EQ(r.code, 0) << r.err;

@@ -48,7 +48,8 @@ TEST(Engine, DataSurvivesCloseAndReopen) {
   {
     auto e = Engine::Open(dir.path(), {});
     ASSERT_TRUE(e.ok());
-    for (uint32_t v = 1; v <= 3; ++v) ASSERT_TRUE((*e)->Write("f", 4000, Pattern(4000, 9000, v)).ok());
+    for (uint32_t v = 1; v <= 3; ++v)
+      ASSERT_TRUE((*e)->Write("f", 4000, Pattern(4000, 9000, v)).ok());
     ASSERT_TRUE((*e)->Close().ok());
   }
   auto e = Engine::Open(dir.path(), {});
@@ -125,7 +126,9 @@ void RunStaleClean(EngineMode mode, const sched::SchedulerOptions& so, ScenarioR
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   Engine& engine = **e;
   ASSERT_TRUE(engine.Write("f", 0, Pattern(0, 8 * 4096, 1)).ok());
-  int w = s.Spawn("writer", [&] { ASSERT_TRUE(engine.Write("f", 3 * 4096 + 10, Pattern(3 * 4096 + 10, 100, 2)).ok()); });
+  int w = s.Spawn("writer", [&] {
+    ASSERT_TRUE(engine.Write("f", 3 * 4096 + 10, Pattern(3 * 4096 + 10, 100, 2)).ok());
+  });
   int r = s.Spawn("reader", [&] {
     std::string out;
     ASSERT_TRUE(engine.Read("f", 100, 4096, &out).ok());
@@ -211,9 +214,9 @@ sched::SchedulerOptions VerifyOrderPlan() {
   const int compaction = 1, reader = 2;
   so.directed = {
       {compaction, L(EngineEventKind::kCompactCacheReady)},  // "pending", not "ready"
-      {reader, L(EngineEventKind::kVerifyCheckPending)},      // legacy read "ready" = false
-      {compaction, 0},                                        // "ready" again, not pending
-      {reader, 0},                                            // reads "pending" = false
+      {reader, L(EngineEventKind::kVerifyCheckPending)},     // legacy read "ready" = false
+      {compaction, 0},                                       // "ready" again, not pending
+      {reader, 0},                                           // reads "pending" = false
   };
   return so;
 }
@@ -223,7 +226,8 @@ TEST(Fpre004, VerifyOrderReproducesOnLegacyUnderItsDirectedSchedule) {
   RunVerifyOrder(EngineMode::kLegacy, VerifyOrderPlan(), &run);
   if (run.reader.code() != StatusCode::kVerifyFailed) DumpHistory(run.history);
   ASSERT_EQ(run.reader.code(), StatusCode::kVerifyFailed) << run.reader.ToString();
-  EXPECT_NE(run.reader.message().find("neither \"cache ready\" nor \"last write pending\""), std::string::npos)
+  EXPECT_NE(run.reader.message().find("neither \"cache ready\" nor \"last write pending\""),
+            std::string::npos)
       << run.reader.message();
   EXPECT_EQ(run.stats.blocks_relocated, 1u);
 }

@@ -120,8 +120,9 @@ TEST_F(Cli, MissingShardIsIncompleteNeverAPass) {
 
   CmdResult part = Ordo("report " + s1 + " " + s3 + " -o " + dir_ + "/part.html");
   EXPECT_EQ(part.code, 2);
-  EXPECT_NE(part.err.find("incomplete: shard 2 of 3 gave no result, so 2 of the 6 runs were not made"),
-            std::string::npos)
+  EXPECT_NE(
+      part.err.find("incomplete: shard 2 of 3 gave no result, so 2 of the 6 runs were not made"),
+      std::string::npos)
       << part.err;
   std::string page = Slurp(dir_ + "/part.html");
   EXPECT_EQ(page.find("class=\"pass\""), std::string::npos) << page;
@@ -154,8 +155,10 @@ TEST_F(Cli, ShardAutoReadsTheSchedulersIndex) {
     return r;
   };
   // sbatch --array=5-7: task 6 is shard 2 of 3.
-  CmdResult slurm = with_env({{"SLURM_ARRAY_TASK_ID", "6"}, {"SLURM_ARRAY_TASK_MIN", "5"},
-                              {"SLURM_ARRAY_TASK_MAX", "7"}, {"SLURM_ARRAY_TASK_COUNT", "3"}},
+  CmdResult slurm = with_env({{"SLURM_ARRAY_TASK_ID", "6"},
+                              {"SLURM_ARRAY_TASK_MIN", "5"},
+                              {"SLURM_ARRAY_TASK_MAX", "7"},
+                              {"SLURM_ARRAY_TASK_COUNT", "3"}},
                              "/b");
   ASSERT_LE(slurm.code, 1) << slurm.err;
   auto got = nlohmann::json::parse(slurm.out);
@@ -170,8 +173,7 @@ TEST_F(Cli, ShardAutoReadsTheSchedulersIndex) {
 
   CmdResult none = with_env({}, "/d");
   EXPECT_EQ(none.code, 2);
-  EXPECT_NE(none.err.find("--shard auto needs SLURM_ARRAY_TASK_ID"), std::string::npos)
-      << none.err;
+  EXPECT_NE(none.err.find("--shard auto needs SLURM_ARRAY_TASK_ID"), std::string::npos) << none.err;
   CmdResult no_count = with_env({{"JOB_COMPLETION_INDEX", "1"}}, "/e");
   EXPECT_EQ(no_count.code, 2);
   EXPECT_NE(no_count.err.find("ORDO_SHARD_COUNT is not set"), std::string::npos) << no_count.err;
@@ -221,7 +223,8 @@ TEST_F(Cli, DefaultExplorationReproducesWithinTwoRunsAndConfirmsWhatItPredicts) 
 // On the fixed engine nothing is predicted: auto is POS run after run, clean.
 TEST_F(Cli, DefaultExplorationOnTheFixedEngineIsCleanPos) {
   const std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
-  CmdResult r = Ordo("replay " + trace + " --target " + dir_ + "/t --engine fixed --runs 200 --json");
+  CmdResult r =
+      Ordo("replay " + trace + " --target " + dir_ + "/t --engine fixed --runs 200 --json");
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["runs"], 200);
@@ -251,13 +254,13 @@ namespace {
 // run (or says it could not), with the command that repeats it.
 TEST_F(Cli, AnalyzeConfirmTurnsPredictionsIntoFailingRuns) {
   const std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/loadgen-a.ordo";
-  ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ +
-                 "/t --engine legacy --explore pos --seed 1 --runs 1 --history " + dir_ +
-                 "/pass.ordo")
-                .code,
-            0);
-  CmdResult r = Ordo("analyze --json " + dir_ + "/pass.ordo --confirm " + trace + " --target " +
-                     dir_ + "/c");
+  ASSERT_EQ(
+      Ordo("replay " + trace + " --target " + dir_ +
+           "/t --engine legacy --explore pos --seed 1 --runs 1 --history " + dir_ + "/pass.ordo")
+          .code,
+      0);
+  CmdResult r =
+      Ordo("analyze --json " + dir_ + "/pass.ordo --confirm " + trace + " --target " + dir_ + "/c");
   ASSERT_EQ(r.code, 1) << r.err;
   auto j = nlohmann::json::parse(r.out);
   for (const auto& f : j["findings"]) EXPECT_FALSE(f["manifested"].get<bool>());

@@ -28,8 +28,7 @@ struct ExploreRun {
 // Writer rewrites part of block 3; reader reads blocks 0-2 sequentially
 // (prefetching block 3), then block 3, then block 5, which compaction moves.
 ExploreRun RunScenario(EngineMode mode, sched::Strategy strategy, uint64_t seed,
-                       HistorySink* extra_sink = nullptr,
-                       const std::vector<Focus>& focus = {}) {
+                       HistorySink* extra_sink = nullptr, const std::vector<Focus>& focus = {}) {
   ExploreRun run;
   TempDir dir;
   sched::SchedulerOptions so;
@@ -55,7 +54,8 @@ ExploreRun RunScenario(EngineMode mode, sched::Strategy strategy, uint64_t seed,
   if (setup.ok()) setup = engine.Read("f", 5 * 4096, 10, &out);
   engine.RequestCompaction("f", 5);
   Status reader;
-  int w = s.Spawn("writer", [&] { (void)engine.Write("f", 3 * 4096 + 10, Pattern(3 * 4096 + 10, 100, 2)); });
+  int w = s.Spawn("writer",
+                  [&] { (void)engine.Write("f", 3 * 4096 + 10, Pattern(3 * 4096 + 10, 100, 2)); });
   int r = s.Spawn("reader", [&] {
     std::string got;
     reader = engine.Read("f", 100, 4096, &got);
@@ -95,9 +95,15 @@ Tally Explore(EngineMode mode, sched::Strategy strategy, uint64_t seeds,
   for (uint64_t seed = 1; seed <= seeds; ++seed) {
     ExploreRun run = RunScenario(mode, strategy, seed, nullptr, focus);
     switch (run.outcome) {
-      case Outcome::kPass: ++t.pass; break;
-      case Outcome::kStaleClean: ++t.stale_clean; break;
-      case Outcome::kVerifyOrder: ++t.verify_order; break;
+      case Outcome::kPass:
+        ++t.pass;
+        break;
+      case Outcome::kStaleClean:
+        ++t.stale_clean;
+        break;
+      case Outcome::kVerifyOrder:
+        ++t.verify_order;
+        break;
       case Outcome::kOther:
         if (t.other++ == 0) t.first_other = run.message;
         break;
@@ -106,7 +112,8 @@ Tally Explore(EngineMode mode, sched::Strategy strategy, uint64_t seeds,
   std::printf("%s %s over %llu seeds: %d pass, %d FPRE004-A, %d FPRE004-B, %d other\n",
               mode == EngineMode::kLegacy ? "legacy" : "fixed",
               std::string(sched::StrategyName(strategy)).c_str(),
-              static_cast<unsigned long long>(seeds), t.pass, t.stale_clean, t.verify_order, t.other);
+              static_cast<unsigned long long>(seeds), t.pass, t.stale_clean, t.verify_order,
+              t.other);
   return t;
 }
 

@@ -21,7 +21,8 @@ using ordo::testing::TempDir;
 
 const std::string kWriterReader = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
 
-ReplayOptions EngineRun(const std::string& target, engine::EngineMode mode, uint64_t seed, int runs) {
+ReplayOptions EngineRun(const std::string& target, engine::EngineMode mode, uint64_t seed,
+                        int runs) {
   ReplayOptions o;
   o.target = target;
   o.engine_mode = mode;
@@ -34,7 +35,8 @@ ReplayOptions EngineRun(const std::string& target, engine::EngineMode mode, uint
 
 TEST(Replay, FioWriterAndMisalignedReaderReproducesFpre004OnLegacyUnderPct) {
   TempDir dir;
-  auto res = Replay(kWriterReader, EngineRun(dir.path() + "/t", engine::EngineMode::kLegacy, 1, 60));
+  auto res =
+      Replay(kWriterReader, EngineRun(dir.path() + "/t", engine::EngineMode::kLegacy, 1, 60));
   ASSERT_TRUE(res.ok()) << res.status().ToString();
   ASSERT_TRUE(res->first_failure.has_value()) << "no FPRE004 in " << res->runs << " PCT runs";
   const RunOutcome& first = *res->first_failure;
@@ -44,7 +46,8 @@ TEST(Replay, FioWriterAndMisalignedReaderReproducesFpre004OnLegacyUnderPct) {
               static_cast<unsigned long long>(first.seed), first.message.c_str());
 
   // The same seed again: the same failure, at the same operation and event.
-  auto again = Replay(kWriterReader, EngineRun(dir.path() + "/t", engine::EngineMode::kLegacy, first.seed, 1));
+  auto again = Replay(kWriterReader,
+                      EngineRun(dir.path() + "/t", engine::EngineMode::kLegacy, first.seed, 1));
   ASSERT_TRUE(again.ok());
   ASSERT_EQ(again->failures, 1);
   EXPECT_EQ(again->first_failure->message, first.message);
@@ -86,7 +89,8 @@ std::string WriteTrace(const std::string& path, const std::vector<trace::Record>
   return path;
 }
 
-trace::Record Io(trace::IoOp op, uint32_t tid, uint32_t file, uint64_t offset, uint64_t length, uint64_t t_ns) {
+trace::Record Io(trace::IoOp op, uint32_t tid, uint32_t file, uint64_t offset, uint64_t length,
+                 uint64_t t_ns) {
   trace::IoRecord io;
   io.op = op;
   io.pid = 1;
@@ -110,10 +114,11 @@ TEST(Replay, PathsFromTheTraceCannotEscapeTheTarget) {
   TempDir dir;
   std::string outside = dir.path() + "/outside";
   fs::create_directory(outside);
-  std::string t = WriteTrace(dir.path() + "/evil.ordo",
-                             {File(1, "../../outside/pwned"), File(2, "/etc/passwd"), File(3, outside + "/x"),
-                              Io(trace::IoOp::kPwrite, 1, 1, 0, 100, 0), Io(trace::IoOp::kPwrite, 1, 2, 0, 100, 1),
-                              Io(trace::IoOp::kPwrite, 1, 3, 0, 100, 2)});
+  std::string t = WriteTrace(
+      dir.path() + "/evil.ordo",
+      {File(1, "../../outside/pwned"), File(2, "/etc/passwd"), File(3, outside + "/x"),
+       Io(trace::IoOp::kPwrite, 1, 1, 0, 100, 0), Io(trace::IoOp::kPwrite, 1, 2, 0, 100, 1),
+       Io(trace::IoOp::kPwrite, 1, 3, 0, 100, 2)});
   ReplayOptions o;
   o.target = dir.path() + "/target";
   o.backend = Backend::kFile;
@@ -134,10 +139,12 @@ TEST(Replay, AbsurdOffsetsLengthsAndThreadCountsAreRefused) {
   ReplayOptions o;
   o.target = dir.path() + "/target";
   o.backend = Backend::kFile;
-  auto huge_len = Replay(WriteTrace(dir.path() + "/a.ordo", {Io(trace::IoOp::kPread, 1, 1, 0, 1ull << 40, 0)}), o);
+  auto huge_len = Replay(
+      WriteTrace(dir.path() + "/a.ordo", {Io(trace::IoOp::kPread, 1, 1, 0, 1ull << 40, 0)}), o);
   ASSERT_FALSE(huge_len.ok());
   EXPECT_NE(huge_len.status().message().find("exceeds the limit"), std::string::npos);
-  auto far = Replay(WriteTrace(dir.path() + "/b.ordo", {Io(trace::IoOp::kPread, 1, 1, 1ull << 62, 10, 0)}), o);
+  auto far = Replay(
+      WriteTrace(dir.path() + "/b.ordo", {Io(trace::IoOp::kPread, 1, 1, 1ull << 62, 10, 0)}), o);
   ASSERT_FALSE(far.ok());
   EXPECT_NE(far.status().message().find("past the limit"), std::string::npos);
   std::vector<trace::Record> many;
@@ -189,7 +196,8 @@ class FakeClock : public Clock {
 TEST(Replay, OriginalAndScaledTimingUseAbsoluteDeadlinesFromTheTraceStart) {
   TempDir dir;
   std::vector<trace::Record> recs;
-  for (uint64_t i = 0; i < 50; ++i) recs.push_back(Io(trace::IoOp::kPread, 1, 1, i * 10, 10, 5000 + i * 1000000));
+  for (uint64_t i = 0; i < 50; ++i)
+    recs.push_back(Io(trace::IoOp::kPread, 1, 1, i * 10, 10, 5000 + i * 1000000));
   std::string t = WriteTrace(dir.path() + "/t.ordo", recs);
   for (double speed : {1.0, 4.0}) {
     FakeClock clock;

@@ -35,13 +35,17 @@ TEST(ShardSpec, ExplicitKOfN) {
 }
 
 TEST(ShardSpec, SlurmArrayStartingAtOneOrZero) {
-  auto s = Auto({{"SLURM_ARRAY_TASK_ID", "1"}, {"SLURM_ARRAY_TASK_MIN", "1"},
-                 {"SLURM_ARRAY_TASK_MAX", "4"}, {"SLURM_ARRAY_TASK_COUNT", "4"}});
+  auto s = Auto({{"SLURM_ARRAY_TASK_ID", "1"},
+                 {"SLURM_ARRAY_TASK_MIN", "1"},
+                 {"SLURM_ARRAY_TASK_MAX", "4"},
+                 {"SLURM_ARRAY_TASK_COUNT", "4"}});
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(s->index, 0);
   EXPECT_EQ(s->count, 4);
-  s = Auto({{"SLURM_ARRAY_TASK_ID", "3"}, {"SLURM_ARRAY_TASK_MIN", "0"},
-            {"SLURM_ARRAY_TASK_MAX", "3"}, {"SLURM_ARRAY_TASK_COUNT", "4"}});
+  s = Auto({{"SLURM_ARRAY_TASK_ID", "3"},
+            {"SLURM_ARRAY_TASK_MIN", "0"},
+            {"SLURM_ARRAY_TASK_MAX", "3"},
+            {"SLURM_ARRAY_TASK_COUNT", "4"}});
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(s->index, 3);
   EXPECT_EQ(s->count, 4);
@@ -49,8 +53,10 @@ TEST(ShardSpec, SlurmArrayStartingAtOneOrZero) {
 
 TEST(ShardSpec, SlurmArrayWithAStep) {
   // --array=10-22:4 is tasks 10, 14, 18, 22.
-  auto s = Auto({{"SLURM_ARRAY_TASK_ID", "18"}, {"SLURM_ARRAY_TASK_MIN", "10"},
-                 {"SLURM_ARRAY_TASK_MAX", "22"}, {"SLURM_ARRAY_TASK_STEP", "4"},
+  auto s = Auto({{"SLURM_ARRAY_TASK_ID", "18"},
+                 {"SLURM_ARRAY_TASK_MIN", "10"},
+                 {"SLURM_ARRAY_TASK_MAX", "22"},
+                 {"SLURM_ARRAY_TASK_STEP", "4"},
                  {"SLURM_ARRAY_TASK_COUNT", "4"}});
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(s->index, 2);
@@ -59,22 +65,27 @@ TEST(ShardSpec, SlurmArrayWithAStep) {
 
 TEST(ShardSpec, SlurmListOrInconsistentVariablesAreRefused) {
   // --array=1,3,7: three tasks whose ids do not name shards 1..3.
-  auto s = Auto({{"SLURM_ARRAY_TASK_ID", "3"}, {"SLURM_ARRAY_TASK_MIN", "1"},
-                 {"SLURM_ARRAY_TASK_MAX", "7"}, {"SLURM_ARRAY_TASK_COUNT", "3"}});
+  auto s = Auto({{"SLURM_ARRAY_TASK_ID", "3"},
+                 {"SLURM_ARRAY_TASK_MIN", "1"},
+                 {"SLURM_ARRAY_TASK_MAX", "7"},
+                 {"SLURM_ARRAY_TASK_COUNT", "3"}});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("not a range of 3 tasks"), std::string::npos)
       << s.status().message();
-  EXPECT_FALSE(Auto({{"SLURM_ARRAY_TASK_ID", "9"}, {"SLURM_ARRAY_TASK_MIN", "1"},
+  EXPECT_FALSE(Auto({{"SLURM_ARRAY_TASK_ID", "9"},
+                     {"SLURM_ARRAY_TASK_MIN", "1"},
                      {"SLURM_ARRAY_TASK_COUNT", "4"}})
                    .ok());
-  EXPECT_FALSE(Auto({{"SLURM_ARRAY_TASK_ID", "0"}, {"SLURM_ARRAY_TASK_MIN", "1"},
+  EXPECT_FALSE(Auto({{"SLURM_ARRAY_TASK_ID", "0"},
+                     {"SLURM_ARRAY_TASK_MIN", "1"},
                      {"SLURM_ARRAY_TASK_COUNT", "4"}})
                    .ok());
   auto no_count = Auto({{"SLURM_ARRAY_TASK_ID", "2"}, {"SLURM_ARRAY_TASK_MIN", "1"}});
   ASSERT_FALSE(no_count.ok());
   EXPECT_NE(no_count.status().message().find("SLURM_ARRAY_TASK_COUNT is not set"),
             std::string::npos);
-  auto junk = Auto({{"SLURM_ARRAY_TASK_ID", "2x"}, {"SLURM_ARRAY_TASK_MIN", "1"},
+  auto junk = Auto({{"SLURM_ARRAY_TASK_ID", "2x"},
+                    {"SLURM_ARRAY_TASK_MIN", "1"},
                     {"SLURM_ARRAY_TASK_COUNT", "4"}});
   ASSERT_FALSE(junk.ok());
   EXPECT_NE(junk.status().message().find("SLURM_ARRAY_TASK_ID='2x' is not a whole number"),
@@ -95,8 +106,10 @@ TEST(ShardSpec, KubernetesIndexedJob) {
 }
 
 TEST(ShardSpec, SlurmWinsOverKubernetesAndNeitherIsAnError) {
-  auto s = Auto({{"SLURM_ARRAY_TASK_ID", "2"}, {"SLURM_ARRAY_TASK_MIN", "1"},
-                 {"SLURM_ARRAY_TASK_COUNT", "2"}, {"JOB_COMPLETION_INDEX", "0"},
+  auto s = Auto({{"SLURM_ARRAY_TASK_ID", "2"},
+                 {"SLURM_ARRAY_TASK_MIN", "1"},
+                 {"SLURM_ARRAY_TASK_COUNT", "2"},
+                 {"JOB_COMPLETION_INDEX", "0"},
                  {"ORDO_SHARD_COUNT", "5"}});
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(s->index, 1);

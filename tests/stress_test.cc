@@ -27,7 +27,9 @@ struct StressResult {
 
 // Block contents: byte i of the file at version v. Any single byte tells the
 // version, so a reader checks a slice of any alignment in one pass.
-char Byte(uint64_t abs, uint32_t v) { return static_cast<char>(((abs * 131) ^ (abs >> 9)) + v * 7); }
+char Byte(uint64_t abs, uint32_t v) {
+  return static_cast<char>(((abs * 131) ^ (abs >> 9)) + v * 7);
+}
 std::string Version(uint64_t offset, uint64_t length, uint32_t v) {
   std::string s(length, '\0');
   for (uint64_t i = 0; i < length; ++i) s[i] = Byte(offset + i, v);
@@ -78,8 +80,8 @@ StressResult Stress(EngineMode mode, std::chrono::milliseconds duration) {
             ++failures;
             if (s.message().find("checksum mismatch") != std::string::npos) ++a;
             if (s.message().find("neither") != std::string::npos) ++b;
-          }
-          else if (s.ok()) check(off, out);
+          } else if (s.ok())
+            check(off, out);
         }
       }
     });
@@ -119,11 +121,13 @@ TEST(Stress, FixedNeverFailsVerificationUnderRealConcurrency) {
 
 TEST(Stress, LegacyFailureRateIsReported) {
   StressResult r = Stress(EngineMode::kLegacy, std::chrono::milliseconds(3000));
-  std::printf("legacy: %llu reads, %llu verify failures (%.4f%%: %llu FPRE004-A, %llu FPRE004-B), "
-              "wrong data served %llu\n",
-              static_cast<unsigned long long>(r.reads), static_cast<unsigned long long>(r.failures),
-              r.reads ? 100.0 * r.failures / r.reads : 0.0, static_cast<unsigned long long>(r.stale_clean),
-              static_cast<unsigned long long>(r.verify_order), static_cast<unsigned long long>(r.wrong_data));
+  std::printf(
+      "legacy: %llu reads, %llu verify failures (%.4f%%: %llu FPRE004-A, %llu FPRE004-B), "
+      "wrong data served %llu\n",
+      static_cast<unsigned long long>(r.reads), static_cast<unsigned long long>(r.failures),
+      r.reads ? 100.0 * r.failures / r.reads : 0.0, static_cast<unsigned long long>(r.stale_clean),
+      static_cast<unsigned long long>(r.verify_order),
+      static_cast<unsigned long long>(r.wrong_data));
   EXPECT_GT(r.reads, 1000u);
   // Legacy may fail verification, but it never serves wrong bytes silently.
   EXPECT_EQ(r.wrong_data, 0u);

@@ -121,7 +121,8 @@ TEST(TraceFormat, TruncationAtEveryByteYieldsEveryCompleteChunk) {
   std::string bytes = WriteTrace(records, o);
   auto ends = RecordChunkEnds(bytes);
   ASSERT_EQ(ends.size(), 10u);
-  const size_t header_size = kFileHeaderFixedSize + GetU32(reinterpret_cast<const uint8_t*>(bytes.data()) + 12) + 4;
+  const size_t header_size =
+      kFileHeaderFixedSize + GetU32(reinterpret_cast<const uint8_t*>(bytes.data()) + 12) + 4;
   for (size_t cut = 0; cut < bytes.size(); ++cut) {
     auto back = ReadTrace(bytes.substr(0, cut), "cut.ordo");
     if (cut < header_size) {
@@ -190,7 +191,8 @@ TEST(TraceFormat, NewerMajorVersionIsRefusedClearly) {
   auto back = ReadTrace(bytes, "new.ordo");
   ASSERT_FALSE(back.open.ok());
   EXPECT_EQ(back.open.code(), StatusCode::kUnsupported);
-  EXPECT_NE(back.open.message().find("new.ordo: byte 8: trace format version 2.0"), std::string::npos)
+  EXPECT_NE(back.open.message().find("new.ordo: byte 8: trace format version 2.0"),
+            std::string::npos)
       << back.open.message();
 }
 
@@ -227,7 +229,8 @@ TEST(TraceFormat, UnknownHeaderFieldsAreSkipped) {
   PutVarint(&body, kTagHost);
   PutVarint(&body, 4);
   body += "node";
-  ASSERT_TRUE(DecodeHeaderBody(reinterpret_cast<const uint8_t*>(body.data()), body.size(), &h).ok());
+  ASSERT_TRUE(
+      DecodeHeaderBody(reinterpret_cast<const uint8_t*>(body.data()), body.size(), &h).ok());
   EXPECT_EQ(h.host, "node");
 }
 

@@ -35,13 +35,20 @@ inline std::vector<trace::Record> RandomRecords(uint64_t seed, size_t n) {
       io.file = static_cast<uint32_t>(pick(4));
       uint64_t& off = next_off[tid - 100];
       switch (pick(6)) {
-        case 0: io.offset = rng(); break;
-        case 1: io.offset = pick(1ull << 30); break;
-        default: io.offset = off; break;
+        case 0:
+          io.offset = rng();
+          break;
+        case 1:
+          io.offset = pick(1ull << 30);
+          break;
+        default:
+          io.offset = off;
+          break;
       }
       io.length = pick(5) == 0 ? pick(1u << 20) : 4096 + pick(3) * 512;
       off = io.offset + io.length;
-      io.result = pick(10) == 0 ? -static_cast<int64_t>(1 + pick(130)) : static_cast<int64_t>(io.length);
+      io.result =
+          pick(10) == 0 ? -static_cast<int64_t>(1 + pick(130)) : static_cast<int64_t>(io.length);
       now += pick(20) == 0 ? pick(1ull << 40) : pick(5000);
       if (pick(50) == 0) now -= pick(1000);  // completion order is not start order
       io.start_ns = now;
@@ -49,7 +56,8 @@ inline std::vector<trace::Record> RandomRecords(uint64_t seed, size_t n) {
       out.push_back(trace::Record::Io(io));
     } else if (k < 90) {
       trace::EngineRecord e;
-      e.kind = static_cast<uint16_t>(pick(20) == 0 ? trace::kSiteEventBase + pick(0x8000) : pick(40));
+      e.kind =
+          static_cast<uint16_t>(pick(20) == 0 ? trace::kSiteEventBase + pick(0x8000) : pick(40));
       e.pid = pid;
       e.tid = tid;
       e.block = pick(3) == 0 ? rng() : pick(64);

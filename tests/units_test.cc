@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "ordo/units.h"
+
+#include <gtest/gtest.h>
 
 namespace ordo {
 namespace {

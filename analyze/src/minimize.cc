@@ -437,9 +437,9 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
     if (!confirmed_any) m.ClearFocus();
   }
   if (targeted && !m.confirming()) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: the failure ({}) is not confirmed by a targeted run on its block", trace_path,
-        failing.message));
+    return Status::InvalidArgument(
+        fmt::format("{}: the failure ({}) is not confirmed by a targeted run on its block",
+                    trace_path, failing.message));
   }
   auto t0 = Clock::now();
   auto cut = m.CutToFailure(all, failing);

@@ -418,12 +418,12 @@ std::string Markdown(const std::vector<HistoryInfo>& hs, const std::vector<Merge
       if (Confirmed(f) && !h.header.source.empty())
         md += fmt::format("  - confirmed: `{}`\n", h.header.source);
     }
-    md += fmt::format(
-        "\nEvents of finding {} ({}), {} around each racing step (>>):\n\n```\n", h.shown + 1,
-        Confirmed(h.analysis.findings[static_cast<size_t>(h.shown)])
-            ? "confirmed: the failing run of this history"
-            : "predicted, the first; this run did not fail on it",
-        kMargin);
+    md += fmt::format("\nEvents of finding {} ({}), {} around each racing step (>>):\n\n```\n",
+                      h.shown + 1,
+                      Confirmed(h.analysis.findings[static_cast<size_t>(h.shown)])
+                          ? "confirmed: the failing run of this history"
+                          : "predicted, the first; this run did not fail on it",
+                      kMargin);
     size_t lane_width = 4;
     for (const auto& e : h.window) lane_width = std::max(lane_width, Lane(h, e.tid).size());
     const auto& shown = h.analysis.findings[static_cast<size_t>(h.shown)].events;
@@ -484,9 +484,9 @@ Status WriteReport(const std::vector<std::string>& inputs, const std::string& ou
   if (incomplete) {
     for (const auto& m : ms.value()) {
       if (!m.shards_missing.empty())
-        incomplete->push_back(fmt::format("{} ({} engine, seeds {}..{}): {}", m.trace, m.engine,
-                                          m.seed, m.seed + static_cast<uint64_t>(m.runs_planned) - 1,
-                                          Incomplete(m)));
+        incomplete->push_back(
+            fmt::format("{} ({} engine, seeds {}..{}): {}", m.trace, m.engine, m.seed,
+                        m.seed + static_cast<uint64_t>(m.runs_planned) - 1, Incomplete(m)));
     }
   }
   return Status::Ok();

@@ -98,7 +98,8 @@ static __always_inline bool selected(void) {
 // fsync 74, fdatasync 75, openat 257, preadv 295, pwritev 296, preadv2 327,
 // pwritev2 328.
 static const __u64 traced_bits[8] = {
-    (1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 17) | (1ull << 18) | (1ull << 19) | (1ull << 20),
+    (1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 17) | (1ull << 18) | (1ull << 19) |
+        (1ull << 20),
     (1ull << (74 - 64)) | (1ull << (75 - 64)),
     0,
     0,
@@ -116,21 +117,36 @@ static __always_inline bool traced_nr(__u64 nr) {
 // Values follow ordo::trace::IoOp.
 static __always_inline int op_of(long id) {
   switch (id) {
-    case 0: return 0;    // read
-    case 1: return 1;    // write
-    case 17: return 2;   // pread64
-    case 18: return 3;   // pwrite64
-    case 19: return 4;   // readv
-    case 20: return 5;   // writev
-    case 295: return 6;  // preadv
-    case 296: return 7;  // pwritev
-    case 327: return 8;  // preadv2
-    case 328: return 9;  // pwritev2
-    case 74: return 10;  // fsync
-    case 75: return 11;  // fdatasync
-    case 257: return 12; // openat
-    case 3: return 13;   // close
-    default: return -1;
+    case 0:
+      return 0;  // read
+    case 1:
+      return 1;  // write
+    case 17:
+      return 2;  // pread64
+    case 18:
+      return 3;  // pwrite64
+    case 19:
+      return 4;  // readv
+    case 20:
+      return 5;  // writev
+    case 295:
+      return 6;  // preadv
+    case 296:
+      return 7;  // pwritev
+    case 327:
+      return 8;  // preadv2
+    case 328:
+      return 9;  // pwritev2
+    case 74:
+      return 10;  // fsync
+    case 75:
+      return 11;  // fdatasync
+    case 257:
+      return 12;  // openat
+    case 3:
+      return 13;  // close
+    default:
+      return -1;
   }
 }
 
@@ -194,7 +210,8 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
   p->active = 0;
   p->op = op;
   if (op == 12) {  // openat(dirfd, path, flags, mode): the fd comes at exit
-    struct open_path *o = bpf_task_storage_get(&inflight_path, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    struct open_path *o =
+        bpf_task_storage_get(&inflight_path, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
     if (!o) return 0;
     bpf_probe_read_user_str(o->path, sizeof(o->path), (const char *)regs->si);
   } else {
@@ -265,14 +282,28 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   e->pad = 0;
   __u64 offset = p->offset, length = 0;
   switch (op) {
-    case 0: case 1: length = regs->dx; break;
-    case 2: case 3: length = regs->dx; offset = regs->r10; break;
-    case 4: case 5: length = iov_total((const struct iovec *)regs->si, regs->dx); break;
-    case 6: case 7: case 8: case 9:
+    case 0:
+    case 1:
+      length = regs->dx;
+      break;
+    case 2:
+    case 3:
+      length = regs->dx;
+      offset = regs->r10;
+      break;
+    case 4:
+    case 5:
+      length = iov_total((const struct iovec *)regs->si, regs->dx);
+      break;
+    case 6:
+    case 7:
+    case 8:
+    case 9:
       length = iov_total((const struct iovec *)regs->si, regs->dx);
       offset = regs->r10;
       break;
-    default: break;
+    default:
+      break;
   }
   e->offset = offset;
   e->length = length;

@@ -32,10 +32,20 @@ struct {
 static __always_inline int uring_op_of(__u8 opcode, bool *vectored) {
   *vectored = opcode == 1 || opcode == 2 || opcode == 60 || opcode == 61;
   switch (opcode) {
-    case 1: case 4: case 22: case 60: return ORDO_OP_URING_READ;   // READV, READ_FIXED, READ, READV_FIXED
-    case 2: case 5: case 23: case 61: return ORDO_OP_URING_WRITE;  // WRITEV, WRITE_FIXED, WRITE, WRITEV_FIXED
-    case 3: return ORDO_OP_URING_FSYNC;                             // FSYNC
-    default: return -1;
+    case 1:
+    case 4:
+    case 22:
+    case 60:
+      return ORDO_OP_URING_READ;  // READV, READ_FIXED, READ, READV_FIXED
+    case 2:
+    case 5:
+    case 23:
+    case 61:
+      return ORDO_OP_URING_WRITE;  // WRITEV, WRITE_FIXED, WRITE, WRITEV_FIXED
+    case 3:
+      return ORDO_OP_URING_FSYNC;  // FSYNC
+    default:
+      return -1;
   }
 }
 
@@ -57,7 +67,8 @@ int BPF_PROG(uring_submit, struct io_kiocb *req) {
     __u32 len = rw->len;
     p.offset = rw->kiocb.ki_pos;
     p.length = vectored ? iov_total((const struct iovec *)addr, len) : len;
-    if (p.offset == (__u64)-1 && !(req->flags & 1)) {  // -1: the file position (not with a registered file)
+    if (p.offset == (__u64)-1 &&
+        !(req->flags & 1)) {  // -1: the file position (not with a registered file)
       struct file *f = file_of(bpf_get_current_task_btf(), p.fd);
       if (f) p.offset = f->f_pos;
     }

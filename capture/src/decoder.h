@@ -58,8 +58,8 @@ class Decoder {
   uint64_t deadline_ns_ = ~0ull;
   uint64_t slice_count_ = 0;
   uint64_t engine_seq_ = 0;
-  std::map<std::pair<uint64_t, uint64_t>, uint32_t> files_;              // (dev, ino) -> id or 0
-  std::map<uint32_t, uint32_t> engine_files_;                            // engine file id -> id
+  std::map<std::pair<uint64_t, uint64_t>, uint32_t> files_;  // (dev, ino) -> id or 0
+  std::map<uint32_t, uint32_t> engine_files_;                // engine file id -> id
   std::set<uint32_t> sites_;  // site ids whose SiteRecord was written
   std::map<std::pair<uint64_t, uint64_t>, std::string> paths_by_inode_;  // from openat
   std::set<uint64_t> threads_;

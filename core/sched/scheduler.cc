@@ -223,8 +223,7 @@ struct Scheduler::Impl {
     const uint64_t o = held.pending.object;
     const bool at = r.partner_site != 0 ? u.pending.site == r.partner_site
                                         : u.pending.access == r.partner_access;
-    if (!at || u.pending.object > o ||
-        o - u.pending.object > r.partner_span) {
+    if (!at || u.pending.object > o || o - u.pending.object > r.partner_span) {
       return false;
     }
     if (r.partner_holds_object && !u.Holds(u.pending.object)) return false;

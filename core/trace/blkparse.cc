@@ -183,8 +183,8 @@ Status ImportBlkparse(const std::vector<std::string>& inputs, TraceWriter* write
       // Byte offsets must fit in 63 bits: sector * 512 must not wrap.
       if (e.sector >= kMaxSector || e.sectors >= kMaxSector - e.sector) {
         return Status::InvalidArgument(fmt::format(
-            "{}:{}: sector {} + {} is not a valid request (a byte offset must be below 2^63)",
-            path, n, e.sector, e.sectors));
+            "{}:{}: sector {} + {} is not a valid request (a byte offset must be below 2^63)", path,
+            n, e.sector, e.sectors));
       }
       if (e.time_ns + 1000000000ull <
           prev_ns) {  // blkparse sorts by time; a big step back is not its output

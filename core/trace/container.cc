@@ -53,21 +53,42 @@ Status DecodeHeaderBody(const uint8_t* body, size_t size, TraceHeader* h) {
     std::string s(reinterpret_cast<const char*>(v), len);
     ByteCursor num{v, v + len};
     switch (tag) {
-      case kTagToolVersion: h->tool_version = s; break;
-      case kTagHost: h->host = s; break;
-      case kTagKernel: h->kernel = s; break;
-      case kTagClock: h->clock = s; break;
-      case kTagStartRealtimeNs: h->start_realtime_ns = num.Varint(); break;
-      case kTagTickNs: h->tick_ns = static_cast<uint32_t>(num.Varint()); break;
-      case kTagFilters: h->filters = s; break;
-      case kTagKind: h->kind = s; break;
-      case kTagSource: h->source = s; break;
-      default: break;  // a field from a newer minor version
+      case kTagToolVersion:
+        h->tool_version = s;
+        break;
+      case kTagHost:
+        h->host = s;
+        break;
+      case kTagKernel:
+        h->kernel = s;
+        break;
+      case kTagClock:
+        h->clock = s;
+        break;
+      case kTagStartRealtimeNs:
+        h->start_realtime_ns = num.Varint();
+        break;
+      case kTagTickNs:
+        h->tick_ns = static_cast<uint32_t>(num.Varint());
+        break;
+      case kTagFilters:
+        h->filters = s;
+        break;
+      case kTagKind:
+        h->kind = s;
+        break;
+      case kTagSource:
+        h->source = s;
+        break;
+      default:
+        break;  // a field from a newer minor version
     }
-    if (num.failed) return Status::Corruption("header field " + std::to_string(tag) + " is malformed");
+    if (num.failed)
+      return Status::Corruption("header field " + std::to_string(tag) + " is malformed");
   }
   if (h->tick_ns == 0 || h->tick_ns > 1000000000u)
-    return Status::Corruption("header tick of " + std::to_string(h->tick_ns) + " ns is out of range");
+    return Status::Corruption("header tick of " + std::to_string(h->tick_ns) +
+                              " ns is out of range");
   return Status::Ok();
 }
 
@@ -159,7 +180,8 @@ std::string EncodeTrailer(uint64_t index_offset) {
 
 Status ParseTrailer(const uint8_t* p, uint64_t* index_offset) {
   if (GetU32(p + 12) != kTrailerMagic) return Status::Corruption("no trailer magic");
-  if (CrcMismatch(GetU32(p + 8), Crc32c(0, p, 8))) return Status::Corruption("trailer CRC32C mismatch");
+  if (CrcMismatch(GetU32(p + 8), Crc32c(0, p, 8)))
+    return Status::Corruption("trailer CRC32C mismatch");
   *index_offset = GetU64(p);
   return Status::Ok();
 }

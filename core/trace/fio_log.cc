@@ -1,6 +1,6 @@
 // fio iolog import and export. Format: fio(1), "Trace file format".
-#include <fstream>
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <queue>
 #include <sstream>
@@ -149,13 +149,20 @@ Status ImportFioLogs(const std::vector<std::string>& paths, TraceWriter* writer,
     }
     if (a.verb != "add") {
       IoRecord io;
-      if (a.verb == "read") io.op = IoOp::kPread;
-      else if (a.verb == "write") io.op = IoOp::kPwrite;
-      else if (a.verb == "trim") io.op = IoOp::kTrim;
-      else if (a.verb == "sync") io.op = IoOp::kFsync;
-      else if (a.verb == "datasync") io.op = IoOp::kFdatasync;
-      else if (a.verb == "open") io.op = IoOp::kOpen;
-      else io.op = IoOp::kClose;
+      if (a.verb == "read")
+        io.op = IoOp::kPread;
+      else if (a.verb == "write")
+        io.op = IoOp::kPwrite;
+      else if (a.verb == "trim")
+        io.op = IoOp::kTrim;
+      else if (a.verb == "sync")
+        io.op = IoOp::kFsync;
+      else if (a.verb == "datasync")
+        io.op = IoOp::kFdatasync;
+      else if (a.verb == "open")
+        io.op = IoOp::kOpen;
+      else
+        io.op = IoOp::kClose;
       io.pid = 1;
       io.tid = static_cast<uint32_t>(i + 1);
       io.file = it->second;

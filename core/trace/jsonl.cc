@@ -15,23 +15,31 @@ std::string RecordToJson(const Record& r) {
            {"end_ns", r.io.end_ns}};
       break;
     case RecordKind::kEngine:
-      j = {{"type", "engine"}, {"event", EngineEventKindName(r.engine.kind)},
-           {"pid", r.engine.pid}, {"tid", r.engine.tid}, {"block", r.engine.block},
-           {"arg", r.engine.arg}, {"seq", r.engine.seq}};
+      j = {{"type", "engine"},        {"event", EngineEventKindName(r.engine.kind)},
+           {"pid", r.engine.pid},     {"tid", r.engine.tid},
+           {"block", r.engine.block}, {"arg", r.engine.arg},
+           {"seq", r.engine.seq}};
       if (r.engine.has_wall) j["wall_ns"] = r.engine.wall_ns;
       break;
     case RecordKind::kFile:
-      j = {{"type", "file"}, {"file", r.file.file}, {"dev", r.file.dev}, {"inode", r.file.inode},
+      j = {{"type", "file"},      {"file", r.file.file},
+           {"dev", r.file.dev},   {"inode", r.file.inode},
            {"size", r.file.size}, {r.file.path_is_hash ? "path_hash" : "path", r.file.path}};
       break;
     case RecordKind::kThread:
-      j = {{"type", "thread"}, {"tid", r.thread.tid}, {"pid", r.thread.pid}, {"name", r.thread.name}};
+      j = {{"type", "thread"},
+           {"tid", r.thread.tid},
+           {"pid", r.thread.pid},
+           {"name", r.thread.name}};
       break;
     case RecordKind::kLost:
       j = {{"type", "lost"}, {"count", r.lost.count}, {"cpu", r.lost.cpu}, {"ts_ns", r.lost.ts_ns}};
       break;
     case RecordKind::kSite:
-      j = {{"type", "site"}, {"site", r.site.site}, {"access", r.site.access}, {"name", r.site.name}};
+      j = {{"type", "site"},
+           {"site", r.site.site},
+           {"access", r.site.access},
+           {"name", r.site.name}};
       break;
   }
   // Paths are bytes, not always UTF-8: replace what is not.
@@ -55,19 +63,39 @@ Status ExportChrome(TraceReader* reader, ByteSink* out, uint64_t* events_written
     nlohmann::ordered_json j;
     switch (r.kind) {
       case RecordKind::kIo:
-        j = {{"name", IoOpName(r.io.op)}, {"cat", "io"}, {"ph", "X"}, {"ts", rel_us(r.io.start_ns)},
-             {"dur", static_cast<double>(r.io.end_ns - r.io.start_ns) / 1e3}, {"pid", r.io.pid}, {"tid", r.io.tid},
-             {"args", {{"file", r.io.file}, {"offset", r.io.offset}, {"length", r.io.length}, {"result", r.io.result}}}};
+        j = {{"name", IoOpName(r.io.op)},
+             {"cat", "io"},
+             {"ph", "X"},
+             {"ts", rel_us(r.io.start_ns)},
+             {"dur", static_cast<double>(r.io.end_ns - r.io.start_ns) / 1e3},
+             {"pid", r.io.pid},
+             {"tid", r.io.tid},
+             {"args",
+              {{"file", r.io.file},
+               {"offset", r.io.offset},
+               {"length", r.io.length},
+               {"result", r.io.result}}}};
         break;
       case RecordKind::kEngine:
-        j = {{"name", EngineEventKindName(r.engine.kind)}, {"cat", "engine"}, {"ph", "i"}, {"s", "t"},
-             {"ts", r.engine.has_wall ? rel_us(r.engine.wall_ns) : static_cast<double>(r.engine.seq)},
-             {"pid", r.engine.pid}, {"tid", r.engine.tid},
-             {"args", {{"block", engine::BlockIndex(r.engine.block)}, {"file", engine::BlockFile(r.engine.block)},
-                       {"arg", r.engine.arg}, {"seq", r.engine.seq}}}};
+        j = {{"name", EngineEventKindName(r.engine.kind)},
+             {"cat", "engine"},
+             {"ph", "i"},
+             {"s", "t"},
+             {"ts",
+              r.engine.has_wall ? rel_us(r.engine.wall_ns) : static_cast<double>(r.engine.seq)},
+             {"pid", r.engine.pid},
+             {"tid", r.engine.tid},
+             {"args",
+              {{"block", engine::BlockIndex(r.engine.block)},
+               {"file", engine::BlockFile(r.engine.block)},
+               {"arg", r.engine.arg},
+               {"seq", r.engine.seq}}}};
         break;
       case RecordKind::kThread:
-        j = {{"name", "thread_name"}, {"ph", "M"}, {"pid", r.thread.pid}, {"tid", r.thread.tid},
+        j = {{"name", "thread_name"},
+             {"ph", "M"},
+             {"pid", r.thread.pid},
+             {"tid", r.thread.tid},
              {"args", {{"name", r.thread.name}}}};
         break;
       default:

@@ -284,7 +284,8 @@ Result<std::unique_ptr<TraceReader>> TraceReader::Open(std::unique_ptr<ByteSourc
   if (CrcMismatch(GetU32(reinterpret_cast<const uint8_t*>(rest.data()) + body_len), crc)) {
     return Status::Corruption(name + ": byte 0: file header CRC32C mismatch").WithLocation(name, 0);
   }
-  Status s = DecodeHeaderBody(reinterpret_cast<const uint8_t*>(rest.data()), body_len, &impl->header);
+  Status s =
+      DecodeHeaderBody(reinterpret_cast<const uint8_t*>(rest.data()), body_len, &impl->header);
   if (!s.ok()) return Status::Corruption(name + ": byte 16: " + s.message()).WithLocation(name, 16);
   impl->header.format_major = major;
   impl->header.format_minor = minor;

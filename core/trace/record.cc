@@ -8,9 +8,9 @@ namespace ordo::trace {
 
 namespace {
 constexpr std::array<std::string_view, static_cast<size_t>(IoOp::kCount)> kOpNames = {
-    "read",   "write",   "pread",   "pwrite",      "readv",        "writev",
-    "preadv", "pwritev", "preadv2", "pwritev2",    "fsync",        "fdatasync",
-    "open",   "close",   "trim",    "engine_read", "engine_write", "engine_fsync",
+    "read",       "write",       "pread",      "pwrite",      "readv",        "writev",
+    "preadv",     "pwritev",     "preadv2",    "pwritev2",    "fsync",        "fdatasync",
+    "open",       "close",       "trim",       "engine_read", "engine_write", "engine_fsync",
     "uring_read", "uring_write", "uring_fsync"};
 
 constexpr std::array<std::string_view, static_cast<size_t>(EngineEventKind::kCount)> kEventNames = {
@@ -87,7 +87,8 @@ bool IsWriteOp(IoOp op) {
 }
 
 bool IsSyncOp(IoOp op) {
-  return op == IoOp::kFsync || op == IoOp::kFdatasync || op == IoOp::kEngineFsync || op == IoOp::kUringFsync;
+  return op == IoOp::kFsync || op == IoOp::kFdatasync || op == IoOp::kEngineFsync ||
+         op == IoOp::kUringFsync;
 }
 
 std::string EngineEventKindName(uint16_t kind) {

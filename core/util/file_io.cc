@@ -41,10 +41,12 @@ class FdSource : public ByteSource {
     if (!size_) return Status::Unsupported(name_ + ": not seekable");
     size_t got = 0;
     while (got < n) {
-      ssize_t r = pread(fd_, static_cast<char*>(buf) + got, n - got, static_cast<off_t>(offset + got));
+      ssize_t r =
+          pread(fd_, static_cast<char*>(buf) + got, n - got, static_cast<off_t>(offset + got));
       if (r < 0 && errno == EINTR) continue;
       if (r < 0) return Status::IoError(Errno("read", name_));
-      if (r == 0) return Status::Truncated(name_ + ": file ends at byte " + std::to_string(offset + got));
+      if (r == 0)
+        return Status::Truncated(name_ + ": file ends at byte " + std::to_string(offset + got));
       got += static_cast<size_t>(r);
     }
     return Status::Ok();
@@ -229,7 +231,8 @@ Result<std::unique_ptr<ByteSink>> CreateSink(const std::string& path, unsigned m
   return CreateSink(path, o);
 }
 
-Result<std::unique_ptr<ByteSink>> CreateSink(const std::string& path, const OutputOptions& options) {
+Result<std::unique_ptr<ByteSink>> CreateSink(const std::string& path,
+                                             const OutputOptions& options) {
   if (path == "-") return std::unique_ptr<ByteSink>(new FdSink(1, false, "<stdout>"));
   auto f = AtomicFile::Create(path, options);
   if (!f.ok()) return f.status();

@@ -5,15 +5,24 @@ namespace ordo {
 namespace {
 const char* CodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "ok";
-    case StatusCode::kInvalidArgument: return "invalid argument";
-    case StatusCode::kNotFound: return "not found";
-    case StatusCode::kCorruption: return "corruption";
-    case StatusCode::kTruncated: return "truncated";
-    case StatusCode::kUnsupported: return "unsupported";
-    case StatusCode::kIoError: return "I/O error";
-    case StatusCode::kPermissionDenied: return "permission denied";
-    case StatusCode::kVerifyFailed: return "read-verify failed";
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid argument";
+    case StatusCode::kNotFound:
+      return "not found";
+    case StatusCode::kCorruption:
+      return "corruption";
+    case StatusCode::kTruncated:
+      return "truncated";
+    case StatusCode::kUnsupported:
+      return "unsupported";
+    case StatusCode::kIoError:
+      return "I/O error";
+    case StatusCode::kPermissionDenied:
+      return "permission denied";
+    case StatusCode::kVerifyFailed:
+      return "read-verify failed";
     case StatusCode::kLimitExceeded:
       return "limit exceeded";
   }

@@ -43,8 +43,7 @@
 #define WB_SUM_REC 8u            /* bytes per .sum record */
 #define OBJ(file_id, block) (((uint64_t)(file_id) << 32) | (uint32_t)(block))
 /* Like ORDO_HOST_HAS, for the failure struct the host sized. */
-#define WB_FAIL_HAS(f, fld) \
-  ((f) && (f)->size >= offsetof(ordo_failure, fld) + sizeof((f)->fld))
+#define WB_FAIL_HAS(f, fld) ((f) && (f)->size >= offsetof(ordo_failure, fld) + sizeof((f)->fld))
 
 enum { WB_FREE = 0, WB_CLEAN = 1, WB_DIRTY = 2 }; /* buffer states */
 enum { WB_STRIPES = 64, WB_STREAMS = 32 };
@@ -146,8 +145,7 @@ typedef struct wb_engine {
 /* ---- Small helpers ---- */
 
 static void fill_message(ordo_failure* f, const char* fmt, va_list ap) {
-  if (WB_FAIL_HAS(f, message))
-    vsnprintf(f->message, sizeof f->message, fmt, ap);
+  if (WB_FAIL_HAS(f, message)) vsnprintf(f->message, sizeof f->message, fmt, ap);
 }
 
 /* ORDO_ERROR: the operation could not be done; message only. */
@@ -160,8 +158,8 @@ static int wb_error(ordo_failure* f, const char* fmt, ...) {
 }
 
 /* ORDO_FAILED: a finding (corruption detected). */
-static int wb_found(ordo_failure* f, uint32_t kind, uint64_t obj,
-                    const char* file, uint64_t offset, const char* fmt, ...) {
+static int wb_found(ordo_failure* f, uint32_t kind, uint64_t obj, const char* file, uint64_t offset,
+                    const char* fmt, ...) {
   if (WB_FAIL_HAS(f, kind)) f->kind = kind;
   if (WB_FAIL_HAS(f, object)) f->object = obj;
   if (WB_FAIL_HAS(f, offset)) f->offset = offset;
@@ -190,12 +188,8 @@ static uint32_t crc32c(const wb_engine* e, const uint8_t* p, size_t n) {
 static void point(wb_engine* e, int s, uint64_t obj, uint64_t arg) {
   e->host->point(e->host->ctx, e->site[s], obj, arg);
 }
-static void lock(wb_engine* e, ordo_mutex* m) {
-  e->host->mutex_lock(e->host->ctx, m);
-}
-static void unlock(wb_engine* e, ordo_mutex* m) {
-  e->host->mutex_unlock(e->host->ctx, m);
-}
+static void lock(wb_engine* e, ordo_mutex* m) { e->host->mutex_lock(e->host->ctx, m); }
+static void unlock(wb_engine* e, ordo_mutex* m) { e->host->mutex_unlock(e->host->ctx, m); }
 static void notify(wb_engine* e) { e->host->notify(e->host->ctx, e->cache_mu); }
 
 /* A block's lock is one of WB_STRIPES host mutexes. ACQUIRE is announced once
@@ -215,17 +209,15 @@ static void block_unlock(wb_engine* e, int s, uint64_t obj) {
 }
 
 /* Reads block `bi` of `file` from disk; holes and bytes past EOF are zero. */
-static int disk_read(wb_engine* e, wb_file* file, uint64_t bi, uint8_t* dst,
-                     ordo_failure* f) {
+static int disk_read(wb_engine* e, wb_file* file, uint64_t bi, uint8_t* dst, ordo_failure* f) {
   const size_t bs = e->cfg.block_size;
   size_t got = 0;
   while (got < bs) {
-    ssize_t n =
-        pread(file->data_fd, dst + got, bs - got, (off_t)(bi * bs + got));
+    ssize_t n = pread(file->data_fd, dst + got, bs - got, (off_t)(bi * bs + got));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0)
-      return wb_error(f, "writeback_cache: read %s.data block %llu: %s",
-                      file->name, (unsigned long long)bi, strerror(errno));
+      return wb_error(f, "writeback_cache: read %s.data block %llu: %s", file->name,
+                      (unsigned long long)bi, strerror(errno));
     if (n == 0) break;
     got += (size_t)n;
   }
@@ -238,8 +230,7 @@ static int disk_read(wb_engine* e, wb_file* file, uint64_t bi, uint8_t* dst,
 static uint32_t rec_get(const wb_engine* e, const uint8_t r[WB_SUM_REC]) {
   uint32_t v[2];
   for (int k = 0; k < 2; k++)
-    v[k] = r[4 * k] | r[4 * k + 1] << 8 | r[4 * k + 2] << 16 |
-           (uint32_t)r[4 * k + 3] << 24;
+    v[k] = r[4 * k] | r[4 * k + 1] << 8 | r[4 * k + 2] << 16 | (uint32_t)r[4 * k + 3] << 24;
   return v[1] == WB_SUM_MAGIC ? v[0] : e->zero_crc;
 }
 static void rec_put(uint8_t r[WB_SUM_REC], uint32_t crc) {
@@ -261,8 +252,7 @@ static int pwrite_all(int fd, const uint8_t* p, size_t n, uint64_t off) {
 
 static wb_buf* lookup(wb_engine* e, uint64_t obj) {
   for (uint32_t i = 0; i < e->cfg.cache_blocks; i++) /* a real one hashes */
-    if (e->bufs[i].state != WB_FREE && e->bufs[i].obj == obj)
-      return &e->bufs[i];
+    if (e->bufs[i].state != WB_FREE && e->bufs[i].obj == obj) return &e->bufs[i];
   return NULL;
 }
 
@@ -299,9 +289,7 @@ static int reserve_ready(void* arg) {
   wb_engine* e = arg;
   return e->io_failed || victim_exists(e);
 }
-static int reserve_ready_ra(void* arg) {
-  return ((wb_engine*)arg)->stopping || reserve_ready(arg);
-}
+static int reserve_ready_ra(void* arg) { return ((wb_engine*)arg)->stopping || reserve_ready(arg); }
 
 /* Takes a free buffer (evicting a clean one if needed) and pins it; waits for
  * the flusher when every buffer is dirty or pinned. Call with no stripe held.
@@ -353,8 +341,7 @@ static int sums_reserve(wb_engine* e, wb_file* file, uint64_t n) {
 }
 
 /* Finds or opens logical file `name`; under cache_mu. */
-static int get_file(wb_engine* e, const char* name, wb_file** out,
-                    ordo_failure* f) {
+static int get_file(wb_engine* e, const char* name, wb_file** out, ordo_failure* f) {
   for (uint32_t i = 0; i < e->nfiles; i++)
     if (strcmp(e->files[i]->name, name) == 0) return *out = e->files[i], 0;
   size_t len = strlen(name);
@@ -388,8 +375,7 @@ static int get_file(wb_engine* e, const char* name, wb_file** out,
       rc = wb_error(f, "writeback_cache: out of memory");
     for (uint64_t i = 0; rc == ORDO_OK && i < nrec; i++) {
       uint8_t r[WB_SUM_REC];
-      if (pread(file->sum_fd, r, sizeof r, (off_t)(i * WB_SUM_REC)) !=
-          sizeof r) {
+      if (pread(file->sum_fd, r, sizeof r, (off_t)(i * WB_SUM_REC)) != sizeof r) {
         rc = wb_error(f, "writeback_cache: read %s", spath);
         break;
       }
@@ -411,8 +397,8 @@ static int get_file(wb_engine* e, const char* name, wb_file** out,
 /* ---- Write path ---- */
 
 /* Writes n bytes of src at byte boff of block bi (read-modify-write). */
-static int write_block(wb_engine* e, wb_file* file, uint32_t bi, uint32_t boff,
-                       uint32_t n, const uint8_t* src, ordo_failure* f) {
+static int write_block(wb_engine* e, wb_file* file, uint32_t bi, uint32_t boff, uint32_t n,
+                       const uint8_t* src, ordo_failure* f) {
   const uint32_t bs = e->cfg.block_size;
   const uint64_t obj = OBJ(file->id, bi);
   wb_buf* spare = reserve(e, 0); /* before the stripe: see reserve() */
@@ -421,9 +407,8 @@ static int write_block(wb_engine* e, wb_file* file, uint32_t bi, uint32_t boff,
   lock(e, e->cache_mu);
   wb_buf* b = lookup(e, obj);
   if (b) b->pins++;
-  int rc = sums_reserve(e, file, (uint64_t)bi + 1)
-               ? wb_error(f, "writeback_cache: out of memory")
-               : ORDO_OK;
+  int rc = sums_reserve(e, file, (uint64_t)bi + 1) ? wb_error(f, "writeback_cache: out of memory")
+                                                   : ORDO_OK;
   unlock(e, e->cache_mu);
   if (!b) { /* miss: the spare becomes the block's buffer */
     b = spare, spare = NULL;
@@ -450,15 +435,14 @@ static int write_block(wb_engine* e, wb_file* file, uint32_t bi, uint32_t boff,
 }
 
 /* Writes (src) or zeroes (src == NULL: trim) a byte range, block by block. */
-static int do_write(wb_engine* e, wb_file* file, uint64_t off, uint64_t len,
-                    const uint8_t* src, ordo_failure* f) {
+static int do_write(wb_engine* e, wb_file* file, uint64_t off, uint64_t len, const uint8_t* src,
+                    ordo_failure* f) {
   const uint32_t bs = e->cfg.block_size;
   for (uint64_t done = 0; done < len;) {
     uint64_t pos = off + done;
     uint32_t boff = (uint32_t)(pos % bs);
     uint32_t n = (uint32_t)(len - done < bs - boff ? len - done : bs - boff);
-    int rc = write_block(e, file, (uint32_t)(pos / bs), boff, n,
-                         src ? src + done : e->zero, f);
+    int rc = write_block(e, file, (uint32_t)(pos / bs), boff, n, src ? src + done : e->zero, f);
     if (rc != ORDO_OK) return rc;
     done += n;
   }
@@ -469,8 +453,7 @@ static int do_write(wb_engine* e, wb_file* file, uint64_t off, uint64_t len,
 
 /* Copies block bi into `scratch` (filling the cache on a miss) and verifies
  * it against the block's authoritative checksum. */
-static int read_block(wb_engine* e, wb_file* file, uint32_t bi,
-                      uint8_t* scratch, ordo_failure* f) {
+static int read_block(wb_engine* e, wb_file* file, uint32_t bi, uint8_t* scratch, ordo_failure* f) {
   const uint32_t bs = e->cfg.block_size;
   const uint64_t obj = OBJ(file->id, bi);
   wb_buf* spare = reserve(e, 0);
@@ -489,8 +472,7 @@ static int read_block(wb_engine* e, wb_file* file, uint32_t bi,
     b = spare, spare = NULL;
     point(e, S_READ_FILL, obj, (uint64_t)(b - e->bufs));
     rc = disk_read(e, file, bi, b->data, f);
-    if (rc == ORDO_OK)
-      point(e, S_READ_MARK_CLEAN, obj, (uint64_t)(b - e->bufs));
+    if (rc == ORDO_OK) point(e, S_READ_MARK_CLEAN, obj, (uint64_t)(b - e->bufs));
     lock(e, e->cache_mu);
     if (rc == ORDO_OK) {
       install(e, obj, b, WB_CLEAN);
@@ -522,15 +504,13 @@ static int read_block(wb_engine* e, wb_file* file, uint32_t bi,
 
 /* After a read of [off, off+len): a read starting where this thread's last
  * read of the file ended is sequential; queue the next `readahead` blocks. */
-static void note_read(wb_engine* e, wb_file* file, uint32_t thread,
-                      uint64_t off, uint64_t len) {
+static void note_read(wb_engine* e, wb_file* file, uint32_t thread, uint64_t off, uint64_t len) {
   if (e->cfg.readahead == 0 || e->cfg.readahead_threads == 0) return;
   const uint64_t bs = e->cfg.block_size, last = (off + len - 1) / bs;
   lock(e, e->cache_mu);
   wb_stream* s = NULL;
   for (int i = 0; i < WB_STREAMS && !s; i++)
-    if (e->streams[i].used && e->streams[i].file_id == file->id &&
-        e->streams[i].thread == thread)
+    if (e->streams[i].used && e->streams[i].file_id == file->id && e->streams[i].thread == thread)
       s = &e->streams[i];
   int sequential = s && s->next == off;
   if (!s) {
@@ -551,8 +531,7 @@ static void note_read(wb_engine* e, wb_file* file, uint32_t thread,
   unlock(e, e->cache_mu);
 }
 
-static int do_read(wb_engine* e, wb_file* file, const ordo_request* r,
-                   ordo_failure* f) {
+static int do_read(wb_engine* e, wb_file* file, const ordo_request* r, ordo_failure* f) {
   const uint32_t bs = e->cfg.block_size;
   uint8_t* scratch = malloc(bs);
   if (!scratch) return wb_error(f, "writeback_cache: out of memory");
@@ -567,8 +546,7 @@ static int do_read(wb_engine* e, wb_file* file, const ordo_request* r,
     done += n;
   }
   free(scratch);
-  if (rc == ORDO_OK && r->length > 0)
-    note_read(e, file, r->thread, r->offset, r->length);
+  if (rc == ORDO_OK && r->length > 0) note_read(e, file, r->thread, r->offset, r->length);
   return rc;
 }
 
@@ -654,8 +632,7 @@ static int flush_block(wb_engine* e, uint64_t obj, char* err, size_t errlen) {
     rec_put(r, sum);
     if (pwrite_all(file->data_fd, e->stage, bs, (uint64_t)bi * bs) ||
         pwrite_all(file->sum_fd, r, sizeof r, (uint64_t)bi * WB_SUM_REC)) {
-      snprintf(err, errlen, "write back block %u of %s: %s", bi, file->name,
-               strerror(errno));
+      snprintf(err, errlen, "write back block %u of %s: %s", bi, file->name, strerror(errno));
       rc = -1;
     } else {
       point(e, S_FLUSH_MARK_CLEAN, obj, 0);
@@ -700,8 +677,7 @@ static int flusher_ready(void* arg) {
   wb_engine* e = arg;
   if (e->stopping) return 1;
   if (e->io_failed) return 0;
-  return e->dirtied >= e->cfg.flush_every ||
-         (e->buf_waiters > 0 && e->ndirty > 0);
+  return e->dirtied >= e->cfg.flush_every || (e->buf_waiters > 0 && e->ndirty > 0);
 }
 
 static void flusher_main(void* arg) {
@@ -719,8 +695,7 @@ static void flusher_main(void* arg) {
 
 /* ---- Configuration ---- */
 
-static int parse_key(wb_config* c, const char* key, const char* val,
-                     ordo_failure* f) {
+static int parse_key(wb_config* c, const char* key, const char* val, ordo_failure* f) {
   if (strcmp(key, "mode") == 0) {
     if (strcmp(val, "fixed") == 0) return c->fixed = 1, ORDO_OK;
     if (strcmp(val, "legacy") == 0) return c->fixed = 0, ORDO_OK;
@@ -744,17 +719,14 @@ static int parse_key(wb_config* c, const char* key, const char* val,
     if (strcmp(key, num[i].key) != 0) continue;
     char* end = NULL;
     errno = 0;
-    unsigned long v =
-        (val[0] >= '0' && val[0] <= '9') ? strtoul(val, &end, 10) : 0;
-    int ok =
-        end && *end == '\0' && errno == 0 && v >= num[i].lo && v <= num[i].hi;
+    unsigned long v = (val[0] >= '0' && val[0] <= '9') ? strtoul(val, &end, 10) : 0;
+    int ok = end && *end == '\0' && errno == 0 && v >= num[i].lo && v <= num[i].hi;
     if (ok && i == 0 && (v & (v - 1))) ok = 0; /* block_size: power of two */
     if (!ok)
       return wb_error(f,
                       "writeback_cache: bad value '%s' for key '%s' (want "
                       "%s%lu..%lu)",
-                      val, key, i == 0 ? "a power of two in " : "", num[i].lo,
-                      num[i].hi);
+                      val, key, i == 0 ? "a power of two in " : "", num[i].lo, num[i].hi);
     *(uint32_t*)((char*)c + num[i].at) = (uint32_t)v;
     return ORDO_OK;
   }
@@ -772,14 +744,12 @@ static int parse_config(const char* config, wb_config* c, ordo_failure* f) {
     size_t n = end ? (size_t)(end - p) : strlen(p);
     char item[128];
     if (n >= sizeof item)
-      return wb_error(f, "writeback_cache: config item too long: '%.40s...'",
-                      p);
+      return wb_error(f, "writeback_cache: config item too long: '%.40s...'", p);
     memcpy(item, p, n);
     item[n] = '\0';
     char* eq = strchr(item, '=');
     if (n > 0 && !eq)
-      return wb_error(f, "writeback_cache: config item '%s' is not key=value",
-                      item);
+      return wb_error(f, "writeback_cache: config item '%s' is not key=value", item);
     if (n > 0) {
       *eq = '\0';
       int rc = parse_key(c, item, eq + 1, f);
@@ -826,22 +796,21 @@ static int destroy(wb_engine* e) {
 
 static int host_usable(const ordo_host* h) {
 #define WB_NEED(fld) (ORDO_HOST_HAS(h, fld) && h->fld)
-  return WB_NEED(spawn) && WB_NEED(join) && WB_NEED(mutex_new) &&
-         WB_NEED(mutex_free) && WB_NEED(mutex_lock) && WB_NEED(mutex_unlock) &&
-         WB_NEED(wait) && WB_NEED(notify) && WB_NEED(site) && WB_NEED(point);
+  return WB_NEED(spawn) && WB_NEED(join) && WB_NEED(mutex_new) && WB_NEED(mutex_free) &&
+         WB_NEED(mutex_lock) && WB_NEED(mutex_unlock) && WB_NEED(wait) && WB_NEED(notify) &&
+         WB_NEED(site) && WB_NEED(point);
 #undef WB_NEED
 }
 
-static int wb_open(const ordo_host* host, const char* dir, const char* config,
-                   void** engine, ordo_failure* f) {
+static int wb_open(const ordo_host* host, const char* dir, const char* config, void** engine,
+                   ordo_failure* f) {
   if (!host || !dir || !engine)
     return wb_error(f, "writeback_cache: open: null host, dir or engine");
   *engine = NULL;
   if (host->major != ORDO_ENGINE_ABI_MAJOR)
-    return wb_error(f, "writeback_cache: host ABI %u.%u, engine needs %d.x",
-                    host->major, host->minor, ORDO_ENGINE_ABI_MAJOR);
-  if (!host_usable(host))
-    return wb_error(f, "writeback_cache: the host lacks a service it needs");
+    return wb_error(f, "writeback_cache: host ABI %u.%u, engine needs %d.x", host->major,
+                    host->minor, ORDO_ENGINE_ABI_MAJOR);
+  if (!host_usable(host)) return wb_error(f, "writeback_cache: the host lacks a service it needs");
   wb_config cfg;
   int rc = parse_config(config, &cfg, f);
   if (rc != ORDO_OK) return rc;
@@ -866,15 +835,13 @@ static int wb_open(const ordo_host* host, const char* dir, const char* config,
   e->ra = malloc((cfg.readahead_threads + 1) * sizeof *e->ra);
   e->cache_mu = host->mutex_new(host->ctx);
   e->flush_mu = host->mutex_new(host->ctx);
-  int ok = e->zero && e->bufs && e->arena && e->queue && e->flush_list &&
-           e->stage && e->ra && e->cache_mu && e->flush_mu;
-  for (int i = 0; i < WB_STRIPES; i++)
-    ok &= (e->stripe[i] = host->mutex_new(host->ctx)) != NULL;
+  int ok = e->zero && e->bufs && e->arena && e->queue && e->flush_list && e->stage && e->ra &&
+           e->cache_mu && e->flush_mu;
+  for (int i = 0; i < WB_STRIPES; i++) ok &= (e->stripe[i] = host->mutex_new(host->ctx)) != NULL;
   for (int s = 0; s < S_COUNT; s++) ok &= e->site[s] > 0;
   if (!ok) {
     destroy(e);
-    return wb_error(f,
-                    "writeback_cache: open: out of memory, mutexes or sites");
+    return wb_error(f, "writeback_cache: open: out of memory, mutexes or sites");
   }
   e->zero_crc = crc32c(e, e->zero, bs);
   for (size_t i = 0; i < nb; i++) e->bufs[i].data = e->arena + i * bs;
@@ -895,8 +862,7 @@ static int wb_open(const ordo_host* host, const char* dir, const char* config,
 
 static int wb_apply(void* engine, const ordo_request* r, ordo_failure* f) {
   wb_engine* e = engine;
-  if (!e || !r || r->size < offsetof(ordo_request, thread) + sizeof r->thread ||
-      !r->file)
+  if (!e || !r || r->size < offsetof(ordo_request, thread) + sizeof r->thread || !r->file)
     return wb_error(f, "writeback_cache: apply: bad request");
   const uint64_t bs = e->cfg.block_size;
   if (r->length > UINT64_MAX - r->offset ||
@@ -922,8 +888,7 @@ static int wb_apply(void* engine, const ordo_request* r, ordo_failure* f) {
     case ORDO_OP_FSYNC:
       rc = flush_pass(e, f);
       if (rc == ORDO_OK && (fsync(file->data_fd) || fsync(file->sum_fd)))
-        rc = wb_error(f, "writeback_cache: fsync %s: %s", file->name,
-                      strerror(errno));
+        rc = wb_error(f, "writeback_cache: fsync %s: %s", file->name, strerror(errno));
       return rc;
     default:
       return wb_error(f, "writeback_cache: unknown op %u", r->op);
@@ -932,13 +897,11 @@ static int wb_apply(void* engine, const ordo_request* r, ordo_failure* f) {
 
 /* Verifies one file on disk: each block's data against its persisted
  * checksum, and each persisted checksum against the authoritative one. */
-static int check_file(wb_engine* e, wb_file* file, uint8_t* buf,
-                      ordo_failure* f) {
+static int check_file(wb_engine* e, wb_file* file, uint8_t* buf, ordo_failure* f) {
   const uint64_t bs = e->cfg.block_size;
   struct stat ds, ss;
   if (fstat(file->data_fd, &ds) || fstat(file->sum_fd, &ss))
-    return wb_error(f, "writeback_cache: check: stat %s: %s", file->name,
-                    strerror(errno));
+    return wb_error(f, "writeback_cache: check: stat %s: %s", file->name, strerror(errno));
   uint64_t nrec = (uint64_t)ss.st_size / WB_SUM_REC;
   uint64_t n = ((uint64_t)ds.st_size + bs - 1) / bs;
   if (nrec > n) n = nrec;
@@ -949,8 +912,7 @@ static int check_file(wb_engine* e, wb_file* file, uint8_t* buf,
     int rc = disk_read(e, file, bi, buf, f);
     if (rc != ORDO_OK) return rc;
     uint8_t r[WB_SUM_REC] = {0};
-    if (bi < nrec &&
-        pread(file->sum_fd, r, sizeof r, (off_t)(bi * WB_SUM_REC)) != sizeof r)
+    if (bi < nrec && pread(file->sum_fd, r, sizeof r, (off_t)(bi * WB_SUM_REC)) != sizeof r)
       return wb_error(f, "writeback_cache: check: read %s.sum", file->name);
     uint32_t stored = rec_get(e, r);
     uint32_t data = crc32c(e, buf, bs);
@@ -962,14 +924,14 @@ static int check_file(wb_engine* e, wb_file* file, uint8_t* buf,
       return wb_found(f, ORDO_FAILURE_CORRUPT, obj, file->name, bi * bs,
                       "check: block %llu of %s (offset %llu): data on disk "
                       "%08x, persisted checksum %08x",
-                      (unsigned long long)bi, file->name,
-                      (unsigned long long)(bi * bs), data, stored);
+                      (unsigned long long)bi, file->name, (unsigned long long)(bi * bs), data,
+                      stored);
     if (stored != auth)
       return wb_found(f, ORDO_FAILURE_CORRUPT, obj, file->name, bi * bs,
                       "check: block %llu of %s (offset %llu): persisted "
                       "checksum %08x, authoritative %08x (a write was lost)",
-                      (unsigned long long)bi, file->name,
-                      (unsigned long long)(bi * bs), stored, auth);
+                      (unsigned long long)bi, file->name, (unsigned long long)(bi * bs), stored,
+                      auth);
   }
   return ORDO_OK;
 }

@@ -3,8 +3,8 @@
 #include <dlfcn.h>
 #include <fmt/core.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,7 +39,8 @@ namespace {
 size_t PathEnd(std::string_view text) {
   for (size_t at = text.find(".so"); at != std::string_view::npos; at = text.find(".so", at + 1)) {
     size_t end = at + 3;
-    while (end + 1 < text.size() && text[end] == '.' && std::isdigit(static_cast<unsigned char>(text[end + 1]))) {
+    while (end + 1 < text.size() && text[end] == '.' &&
+           std::isdigit(static_cast<unsigned char>(text[end + 1]))) {
       end += 2;
       while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
     }
@@ -56,7 +57,8 @@ EngineSpec ParseEngineSpec(std::string_view text) {
   EngineSpec spec;
   size_t end = PathEnd(text);
   spec.path = std::string(text.substr(0, end));
-  if (end != std::string_view::npos && end < text.size()) spec.config = std::string(text.substr(end + 1));
+  if (end != std::string_view::npos && end < text.size())
+    spec.config = std::string(text.substr(end + 1));
   return spec;
 }
 
@@ -130,9 +132,9 @@ Result<std::shared_ptr<EngineLibrary>> EngineLibrary::Load(const std::string& pa
   lib->path_ = path;
   auto get = reinterpret_cast<ordo_engine_get_fn>(dlsym(handle, ORDO_ENGINE_GET_SYMBOL));
   if (get == nullptr) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: engine: no {} symbol: not an ordo engine (see ordo/engine_abi.h)", path,
-        ORDO_ENGINE_GET_SYMBOL));
+    return Status::InvalidArgument(
+        fmt::format("{}: engine: no {} symbol: not an ordo engine (see ordo/engine_abi.h)", path,
+                    ORDO_ENGINE_GET_SYMBOL));
   }
   const ordo_engine_ops* ops = nullptr;
   int rc = get(ORDO_ENGINE_ABI_MAJOR, ORDO_ENGINE_ABI_MINOR, &ops);
@@ -143,9 +145,9 @@ Result<std::shared_ptr<EngineLibrary>> EngineLibrary::Load(const std::string& pa
         path, ops->major, ops->minor, ORDO_ENGINE_ABI_MAJOR, ORDO_ENGINE_ABI_MINOR));
   }
   if (rc != ORDO_OK) {
-    return Status::Unsupported(fmt::format(
-        "{}: engine refused this ordo's engine ABI {}.{} (ordo_engine_get returned {})", path,
-        ORDO_ENGINE_ABI_MAJOR, ORDO_ENGINE_ABI_MINOR, rc));
+    return Status::Unsupported(
+        fmt::format("{}: engine refused this ordo's engine ABI {}.{} (ordo_engine_get returned {})",
+                    path, ORDO_ENGINE_ABI_MAJOR, ORDO_ENGINE_ABI_MINOR, rc));
   }
   if (ops == nullptr) {
     return Status::InvalidArgument(
@@ -153,15 +155,16 @@ Result<std::shared_ptr<EngineLibrary>> EngineLibrary::Load(const std::string& pa
   }
   if (ops->size < offsetof(ordo_engine_ops, close) + sizeof(ops->close) || !ops->open ||
       !ops->apply || !ops->check || !ops->close) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: engine: its ordo_engine_ops is incomplete (size {}, a null entry point)", path,
-        ops->size));
+    return Status::InvalidArgument(
+        fmt::format("{}: engine: its ordo_engine_ops is incomplete (size {}, a null entry point)",
+                    path, ops->size));
   }
   lib->ops_ = ops;
   return lib;
 }
 
-std::shared_ptr<EngineLibrary> EngineLibrary::FromOps(const ordo_engine_ops* ops, std::string name) {
+std::shared_ptr<EngineLibrary> EngineLibrary::FromOps(const ordo_engine_ops* ops,
+                                                      std::string name) {
   std::shared_ptr<EngineLibrary> lib(new EngineLibrary);
   lib->ops_ = ops;
   lib->path_ = std::move(name);
@@ -250,7 +253,8 @@ struct SchedulerHost::State {
     // Stored as access + 1, so that 0 means "not registered".
     h->access[id].store(static_cast<uint8_t>(access + 1), std::memory_order_release);
     h->sites.store(id);
-    if (h->history) h->history->Site(trace::SiteRecord{id, static_cast<uint8_t>(access), name ? name : ""});
+    if (h->history)
+      h->history->Site(trace::SiteRecord{id, static_cast<uint8_t>(access), name ? name : ""});
     if (ordo_site_semaphore && name != nullptr) {
       unsigned site = id;
       STAP_PROBE3(ordo, site, site, access, name);
@@ -284,7 +288,8 @@ struct SchedulerHost::State {
     int logical = h->scheduler->CurrentIndex();
     trace::EngineRecord e;
     e.kind = kind;
-    e.tid = logical >= 0 ? static_cast<uint32_t>(logical) : static_cast<uint32_t>(syscall(SYS_gettid));
+    e.tid =
+        logical >= 0 ? static_cast<uint32_t>(logical) : static_cast<uint32_t>(syscall(SYS_gettid));
     e.block = object;
     e.arg = arg;
     std::lock_guard<std::mutex> lock(h->mu);
@@ -340,13 +345,14 @@ Status HostedEngine::Outcome(int rc, const char* what) {
   std::string message = f.message[0] ? f.message : "(no message)";
   if (rc == ORDO_FAILED) {
     if (f.kind == ORDO_FAILURE_VERIFY) return Status::VerifyFailed(message);
-    return Status::VerifyFailed(fmt::format("engine detected corruption ({}, kind {}): {}", what,
-                                            f.kind, message));
+    return Status::VerifyFailed(
+        fmt::format("engine detected corruption ({}, kind {}): {}", what, f.kind, message));
   }
   if (rc != ORDO_ERROR) {
-    return Status::IoError(fmt::format("engine {}: {} returned {}, not one of ORDO_OK, "
-                                       "ORDO_FAILED, ORDO_ERROR: {}",
-                                       library_->name(), what, rc, message));
+    return Status::IoError(
+        fmt::format("engine {}: {} returned {}, not one of ORDO_OK, "
+                    "ORDO_FAILED, ORDO_ERROR: {}",
+                    library_->name(), what, rc, message));
   }
   return Status::IoError(fmt::format("engine {}: {} failed: {}", library_->name(), what, message));
 }

@@ -36,7 +36,8 @@ class OnFiles : public ReplayBackend {
     return Status::Ok();
   }
   Status Sync(uint32_t file) override {
-    if (fdatasync(fds_[file]) != 0) return Status::IoError(std::string("fdatasync: ") + std::strerror(errno));
+    if (fdatasync(fds_[file]) != 0)
+      return Status::IoError(std::string("fdatasync: ") + std::strerror(errno));
     return Status::Ok();
   }
 

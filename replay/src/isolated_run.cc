@@ -1,12 +1,10 @@
 #include "isolated_run.h"
 
-#include "ordo/sched/scheduler.h"
-
-#include <fmt/core.h>
 #include <fcntl.h>
+#include <fmt/core.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +13,8 @@
 #include <chrono>
 #include <cstring>
 #include <type_traits>
+
+#include "ordo/sched/scheduler.h"
 
 namespace ordo::replay {
 
@@ -142,7 +142,7 @@ Result<RunOutcome> RunIsolated(const RunOutcome& planned,
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive ordo (a hang, a second Ctrl-C)
     if (getppid() == 1) _exit(3);
     dup2(STDERR_FILENO, STDOUT_FILENO);  // what the engine prints is not ordo's summary
-    signal(SIGINT, SIG_IGN);  // ordo decides when to stop: after the run in progress
+    signal(SIGINT, SIG_IGN);             // ordo decides when to stop: after the run in progress
     g_result_fd = fds[1];
     sched::SetDeadlockReporter(&ReportDeadlock);
     ThreadStats mine;
@@ -185,8 +185,9 @@ Result<RunOutcome> RunIsolated(const RunOutcome& planned,
       }
       break;
     }
-    if (timeout_s > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                                 .count() > timeout_s) {
+    if (timeout_s > 0 &&
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
+            timeout_s) {
       kill(child, SIGKILL);
       hung = true;
       break;
@@ -220,9 +221,10 @@ Result<RunOutcome> RunIsolated(const RunOutcome& planned,
     // is the engine's doing: exit() or abort by a sanitizer inside it.
     out.failed = true;
     out.crashed = true;
-    out.message = fmt::format("the engine ended the run's process (exit status {}) before it "
-                              "finished",
-                              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    out.message = fmt::format(
+        "the engine ended the run's process (exit status {}) before it "
+        "finished",
+        WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     return out;
   }
   if (bytes[0] == 2) {

@@ -14,11 +14,12 @@ bool Replayable(trace::IoOp op, bool api_level) {
 }
 
 std::string SafeBaseName(const std::string& path) {
-  std::string base = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
+  std::string base =
+      path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
   std::string out;
   for (char c : base.substr(0, 64)) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
     out += ok ? c : '_';
   }
   if (out.empty() || out == "." || out == "..") out = "file";
@@ -73,7 +74,8 @@ Result<ReplayPlan> MakePlan(const std::string& trace_path, const ReplayOptions& 
           trace_path, io.offset, io.length, io.tid, o.max_file_bytes));
     }
     uint64_t& size = sizes[io.file];
-    if (trace::IsReadOp(io.op) || trace::IsWriteOp(io.op)) size = std::max(size, io.offset + io.length);
+    if (trace::IsReadOp(io.op) || trace::IsWriteOp(io.op))
+      size = std::max(size, io.offset + io.length);
     if (ios == 0 || io.start_ns < first_ns) first_ns = io.start_ns;
     last_ns = std::max(last_ns, io.start_ns);
     ++ios;
@@ -84,12 +86,14 @@ Result<ReplayPlan> MakePlan(const std::string& trace_path, const ReplayOptions& 
       uint64_t key = (uint64_t{io.pid} << 32) | io.tid;
       if (!l.threads.count(key)) {
         if (l.threads.size() >= o.max_threads) {
-          return Status::InvalidArgument(fmt::format(
-              "{}: more than {} threads to replay (the limit; see --max-threads)", trace_path, o.max_threads));
+          return Status::InvalidArgument(
+              fmt::format("{}: more than {} threads to replay (the limit; see --max-threads)",
+                          trace_path, o.max_threads));
         }
         l.threads.emplace(key, static_cast<uint32_t>(l.threads.size()));
       }
-      if (l.file_index.emplace(io.file, static_cast<uint32_t>(l.files.size())).second) l.files.push_back(io.file);
+      if (l.file_index.emplace(io.file, static_cast<uint32_t>(l.files.size())).second)
+        l.files.push_back(io.file);
     }
   }
   if (!(*reader)->status().ok()) return (*reader)->status();

@@ -22,11 +22,11 @@ struct PlannedFile {
 };
 
 struct ReplayPlan {
-  std::vector<PlannedFile> files;                 // index = replay file index
-  std::map<uint32_t, uint32_t> file_index;        // trace file id -> index
-  std::map<uint64_t, uint32_t> thread_index;      // (pid << 32 | tid) -> replay thread
-  std::map<uint64_t, std::string> thread_names;   // (pid << 32 | tid) -> name traced, if any
-  bool api_level = false;                         // replay only kEngine* ops
+  std::vector<PlannedFile> files;                // index = replay file index
+  std::map<uint32_t, uint32_t> file_index;       // trace file id -> index
+  std::map<uint64_t, uint32_t> thread_index;     // (pid << 32 | tid) -> replay thread
+  std::map<uint64_t, std::string> thread_names;  // (pid << 32 | tid) -> name traced, if any
+  bool api_level = false;                        // replay only kEngine* ops
   uint64_t first_ns = 0, last_ns = 0;
   uint64_t ops = 0;
 };

@@ -97,7 +97,8 @@ class RunHistory : public engine::HistorySink {
     if (o_ && o_->observe) o_->observe(e);
   }
   void Site(const trace::SiteRecord& site) override {
-    if (site.access == static_cast<uint8_t>(sched::Access::kVerifyFail)) fail_sites_.push_back(site.site);
+    if (site.access == static_cast<uint8_t>(sched::Access::kVerifyFail))
+      fail_sites_.push_back(site.site);
     if (next_) next_->Site(site);
     if (o_ && o_->observe_site) o_->observe_site(site);
   }
@@ -507,9 +508,8 @@ Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions&
   // An isolated run's events reach `observe` from its history, read back.
   const bool observe_history = isolated && (o.observe || o.observe_site);
   // Per process: two replays asked for one --history do not share it.
-  std::string tmp = !o.history_path.empty()
-                        ? fmt::format("{}.{}.partial", o.history_path, getpid())
-                        : o.target + "/run-history.partial";
+  std::string tmp = !o.history_path.empty() ? fmt::format("{}.{}.partial", o.history_path, getpid())
+                                            : o.target + "/run-history.partial";
   // The last run this shard makes, for "keep the last run's history".
   const int last_run = o.shard_index + (o.runs - 1 - o.shard_index) / o.shard_count * o.shard_count;
   for (int run = o.shard_index; run < o.runs && !(o.stop && o.stop->load()); run += o.shard_count) {
@@ -597,9 +597,9 @@ std::string ShellWord(const std::string& w) {
 
 std::string ReproduceCommand(const std::string& trace_path, const ReplayOptions& o,
                              const RunOutcome& run) {
-  std::string cmd = fmt::format("ordo replay {} --target {} --backend {}", ShellWord(trace_path),
-                                ShellWord(o.target),
-                                o.backend == Backend::kEngine ? "engine" : "file");
+  std::string cmd =
+      fmt::format("ordo replay {} --target {} --backend {}", ShellWord(trace_path),
+                  ShellWord(o.target), o.backend == Backend::kEngine ? "engine" : "file");
   if (o.backend == Backend::kEngine) {
     std::string engine = o.engine_path.empty()
                              ? std::string(engine::EngineModeName(o.engine_mode))

@@ -45,7 +45,8 @@ Status CreatePlainFiles(const std::string& dir, const std::vector<PlannedFile>& 
     int fd = OpenBeneath(dir, "files/" + files[i].local_name,
                          O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0 && errno == ELOOP) {
-      return Status::InvalidArgument(path + ": a symlink on the way (ordo follows none under a target)");
+      return Status::InvalidArgument(path +
+                                     ": a symlink on the way (ordo follows none under a target)");
     }
     if (fd < 0) return Status::IoError(path + ": " + std::strerror(errno));
     for (uint64_t off = 0; off < files[i].size; off += chunk.size()) {

@@ -111,16 +111,15 @@ typedef struct fixture_ops {
 } fixture_ops;
 
 static const fixture_ops kOps __attribute__((unused)) = {
-    {sizeof(fixture_ops), FIXTURE_MAJOR, FIXTURE_MINOR, "abi-fixture", fixture_open,
-     fixture_apply, fixture_check, fixture_close},
+    {sizeof(fixture_ops), FIXTURE_MAJOR, FIXTURE_MINOR, "abi-fixture", fixture_open, fixture_apply,
+     fixture_check, fixture_close},
 #if FIXTURE_MINOR > ORDO_ENGINE_ABI_MINOR
     NULL,
 #endif
 };
 
 #ifndef FIXTURE_NO_SYMBOL
-__attribute__((visibility("default"))) int ordo_engine_get(uint16_t host_major,
-                                                           uint16_t host_minor,
+__attribute__((visibility("default"))) int ordo_engine_get(uint16_t host_major, uint16_t host_minor,
                                                            const ordo_engine_ops** ops) {
 #ifdef FIXTURE_CRASH_IN_GET
   volatile int* null = NULL;

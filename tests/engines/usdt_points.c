@@ -43,12 +43,12 @@ int main(int argc, char** argv) {
   rounds = argc > 1 ? atoi(argv[1]) : 100;
   const ordo_host* host = NULL;
   (void)host;
-  int ok = ORDO_REGISTER_SITE(host, SITE_LOCK, "write.lock", ORDO_ACCESS_ACQUIRE) &&
-           ORDO_REGISTER_SITE(host, SITE_WRITE, "write.update", ORDO_ACCESS_WRITE) &&
-           ORDO_REGISTER_SITE(host, SITE_UNLOCK, "write.unlock", ORDO_ACCESS_RELEASE) &&
-           ORDO_REGISTER_SITE(host, SITE_RA_FILL, "readahead.fill", ORDO_ACCESS_FILL) &&
-           ORDO_REGISTER_SITE(host, SITE_RA_MARK_CLEAN, "readahead.mark_clean",
-                              ORDO_ACCESS_MARK_CLEAN);
+  int ok =
+      ORDO_REGISTER_SITE(host, SITE_LOCK, "write.lock", ORDO_ACCESS_ACQUIRE) &&
+      ORDO_REGISTER_SITE(host, SITE_WRITE, "write.update", ORDO_ACCESS_WRITE) &&
+      ORDO_REGISTER_SITE(host, SITE_UNLOCK, "write.unlock", ORDO_ACCESS_RELEASE) &&
+      ORDO_REGISTER_SITE(host, SITE_RA_FILL, "readahead.fill", ORDO_ACCESS_FILL) &&
+      ORDO_REGISTER_SITE(host, SITE_RA_MARK_CLEAN, "readahead.mark_clean", ORDO_ACCESS_MARK_CLEAN);
   pthread_t w, r;
   pthread_create(&w, NULL, writer, NULL);
   pthread_create(&r, NULL, readahead, NULL);

@@ -34,14 +34,20 @@ class [[nodiscard]] Status {
   static Status Ok() { return Status(); }
   // A status of `code` (code and message carried across a process boundary).
   static Status FromCode(StatusCode code, std::string msg) { return {code, std::move(msg)}; }
-  static Status InvalidArgument(std::string msg) { return {StatusCode::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {StatusCode::kInvalidArgument, std::move(msg)};
+  }
   static Status NotFound(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
   static Status Corruption(std::string msg) { return {StatusCode::kCorruption, std::move(msg)}; }
   static Status Truncated(std::string msg) { return {StatusCode::kTruncated, std::move(msg)}; }
   static Status Unsupported(std::string msg) { return {StatusCode::kUnsupported, std::move(msg)}; }
   static Status IoError(std::string msg) { return {StatusCode::kIoError, std::move(msg)}; }
-  static Status PermissionDenied(std::string msg) { return {StatusCode::kPermissionDenied, std::move(msg)}; }
-  static Status VerifyFailed(std::string msg) { return {StatusCode::kVerifyFailed, std::move(msg)}; }
+  static Status PermissionDenied(std::string msg) {
+    return {StatusCode::kPermissionDenied, std::move(msg)};
+  }
+  static Status VerifyFailed(std::string msg) {
+    return {StatusCode::kVerifyFailed, std::move(msg)};
+  }
   static Status LimitExceeded(std::string msg) {
     return {StatusCode::kLimitExceeded, std::move(msg)};
   }
@@ -96,9 +102,9 @@ class [[nodiscard]] Result {
 };
 
 // Returns early from the enclosing function when `expr` is a failed Status.
-#define ORDO_RETURN_IF_ERROR(expr)              \
-  do {                                          \
-    ::ordo::Status ordo_status_ = (expr);       \
+#define ORDO_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::ordo::Status ordo_status_ = (expr);        \
     if (!ordo_status_.ok()) return ordo_status_; \
   } while (0)
 

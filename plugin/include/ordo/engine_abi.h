@@ -140,11 +140,11 @@ typedef enum ordo_failure_kind {
  * filled) is shown as corruption of kind 0. */
 typedef struct ordo_failure {
   uint32_t size;
-  uint32_t kind;      /* ordo_failure_kind */
-  uint64_t object;    /* the object (as announced at points) that failed */
-  uint64_t offset;    /* byte offset in `file` */
-  char file[256];     /* the logical file name */
-  char message[512];  /* one line, for people */
+  uint32_t kind;     /* ordo_failure_kind */
+  uint64_t object;   /* the object (as announced at points) that failed */
+  uint64_t offset;   /* byte offset in `file` */
+  char file[256];    /* the logical file name */
+  char message[512]; /* one line, for people */
 } ordo_failure;
 
 /* One traced request, valid only during the apply() call (copy what you

@@ -93,8 +93,8 @@ struct AnalyzeResult {
   trace::TraceHeader header;  // of the trace analyzed
   std::vector<Finding> findings;
   std::vector<Finding> candidates;  // Analyzer::Candidates(), when asked for
-  uint64_t events = 0;   // engine events analyzed
-  uint64_t records = 0;  // all records read
+  uint64_t events = 0;              // engine events analyzed
+  uint64_t records = 0;             // all records read
   // Events of sites the trace has no site table entry for (a capture that
   // attached after the engine registered its sites): judged as no access.
   uint64_t unknown_site_events = 0;

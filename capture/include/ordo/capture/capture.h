@@ -17,19 +17,19 @@
 namespace ordo::capture {
 
 struct CaptureOptions {
-  std::vector<uint32_t> pids;            // processes (tgids) to trace; empty: see below
-  std::string comm;                      // only tasks with this comm
-  std::string cgroup;                    // only tasks in this cgroup (v2 path)
+  std::vector<uint32_t> pids;              // processes (tgids) to trace; empty: see below
+  std::string comm;                        // only tasks with this comm
+  std::string cgroup;                      // only tasks in this cgroup (v2 path)
   std::vector<std::string> path_prefixes;  // only files under these paths (user space)
-  std::string usdt_binary;               // attach ordo:point / ordo:request in this binary
-  std::vector<std::string> command;      // run it and trace it and its children
-  uint64_t duration_ns = 0;              // 0: until stopped (or the command exits)
-  uint64_t max_size = 0;                 // stop once the trace has this many bytes (checked at each flush)
-  uint64_t ring_bytes = 64ull << 20;     // power of two
-  uint32_t tick_ns = 1000;               // timestamp resolution kept in the trace
-  bool redact_paths = false;             // store path hashes
+  std::string usdt_binary;                 // attach ordo:point / ordo:request in this binary
+  std::vector<std::string> command;        // run it and trace it and its children
+  uint64_t duration_ns = 0;                // 0: until stopped (or the command exits)
+  uint64_t max_size = 0;  // stop once the trace has this many bytes (checked at each flush)
+  uint64_t ring_bytes = 64ull << 20;  // power of two
+  uint32_t tick_ns = 1000;            // timestamp resolution kept in the trace
+  bool redact_paths = false;          // store path hashes
   std::string output;
-  std::string source;                    // provenance line for the header
+  std::string source;  // provenance line for the header
   // Set to stop the capture (from a signal handler, say).
   std::atomic<bool>* stop = nullptr;
   // Called about once a second with running totals (for a live status line).

@@ -39,14 +39,14 @@ enum HeaderTag : uint32_t {
 inline constexpr uint32_t kChunkMagic = 0x4b48434f;  // "OCHK" little-endian
 inline constexpr size_t kChunkHeaderSize = 36;
 // Offsets inside the 36-byte chunk header.
-inline constexpr size_t kChunkMagicOff = 0;     // u32
-inline constexpr size_t kChunkKindOff = 4;      // u8
-inline constexpr size_t kChunkFlagsOff = 5;     // u8
-inline constexpr size_t kChunkReservedOff = 6;  // u16, zero
-inline constexpr size_t kChunkStoredOff = 8;    // u32 stored payload bytes
-inline constexpr size_t kChunkRawOff = 12;      // u32 decoded payload bytes
-inline constexpr size_t kChunkCountOff = 16;    // u32 records in the chunk
-inline constexpr size_t kChunkFirstTsOff = 20;  // u64 first timestamp, ticks
+inline constexpr size_t kChunkMagicOff = 0;        // u32
+inline constexpr size_t kChunkKindOff = 4;         // u8
+inline constexpr size_t kChunkFlagsOff = 5;        // u8
+inline constexpr size_t kChunkReservedOff = 6;     // u16, zero
+inline constexpr size_t kChunkStoredOff = 8;       // u32 stored payload bytes
+inline constexpr size_t kChunkRawOff = 12;         // u32 decoded payload bytes
+inline constexpr size_t kChunkCountOff = 16;       // u32 records in the chunk
+inline constexpr size_t kChunkFirstTsOff = 20;     // u64 first timestamp, ticks
 inline constexpr size_t kChunkPayloadCrcOff = 28;  // u32 crc32c of stored payload
 inline constexpr size_t kChunkHeaderCrcOff = 32;   // u32 crc32c of bytes [0, 32)
 

@@ -49,7 +49,8 @@ struct BlkparseImportStats {
 // pid and tid, start at Q and end at the matching completion (C). Other
 // actions (G, I, D, M, plugs) and blkparse's summaries are skipped. Streams,
 // holding at most 65,536 requests awaiting completion.
-Status ImportBlkparse(const std::vector<std::string>& inputs, TraceWriter* writer, BlkparseImportStats* stats);
+Status ImportBlkparse(const std::vector<std::string>& inputs, TraceWriter* writer,
+                      BlkparseImportStats* stats);
 
 struct FioExportOptions {
   // When set, file i is written as "<target_dir>/file<i>" instead of its

@@ -23,13 +23,30 @@ enum class RecordKind : uint8_t {
 // the engine's own API requests (from its USDT probes or a replay); kUring*
 // are io_uring requests.
 enum class IoOp : uint8_t {
-  kRead = 0, kWrite, kPread, kPwrite, kReadv, kWritev, kPreadv, kPwritev,
-  kPreadv2, kPwritev2, kFsync, kFdatasync, kOpen, kClose, kTrim,
-  kEngineRead, kEngineWrite, kEngineFsync,
+  kRead = 0,
+  kWrite,
+  kPread,
+  kPwrite,
+  kReadv,
+  kWritev,
+  kPreadv,
+  kPwritev,
+  kPreadv2,
+  kPwritev2,
+  kFsync,
+  kFdatasync,
+  kOpen,
+  kClose,
+  kTrim,
+  kEngineRead,
+  kEngineWrite,
+  kEngineFsync,
   // Requests submitted through io_uring (format 1.1): reads (READ, READV,
   // READ_FIXED, READV_FIXED), writes likewise, and FSYNC. Values are part of
   // the format: append, never renumber.
-  kUringRead, kUringWrite, kUringFsync,
+  kUringRead,
+  kUringWrite,
+  kUringFsync,
   kCount  // not an op: number of ops
 };
 
@@ -101,8 +118,8 @@ struct EngineRecord {
   uint32_t tid = 0;
   uint64_t block = 0;
   uint64_t arg = 0;
-  uint64_t seq = 0;          // logical time: position in the engine's history
-  bool has_wall = false;     // wall time is optional so histories stay identical
+  uint64_t seq = 0;       // logical time: position in the engine's history
+  bool has_wall = false;  // wall time is optional so histories stay identical
   uint64_t wall_ns = 0;
 };
 
@@ -145,12 +162,42 @@ struct Record {
   LostRecord lost;
   SiteRecord site;
 
-  static Record Io(const IoRecord& r) { Record x; x.kind = RecordKind::kIo; x.io = r; return x; }
-  static Record Engine(const EngineRecord& r) { Record x; x.kind = RecordKind::kEngine; x.engine = r; return x; }
-  static Record File(const FileRecord& r) { Record x; x.kind = RecordKind::kFile; x.file = r; return x; }
-  static Record Thread(const ThreadRecord& r) { Record x; x.kind = RecordKind::kThread; x.thread = r; return x; }
-  static Record Lost(const LostRecord& r) { Record x; x.kind = RecordKind::kLost; x.lost = r; return x; }
-  static Record Site(const SiteRecord& r) { Record x; x.kind = RecordKind::kSite; x.site = r; return x; }
+  static Record Io(const IoRecord& r) {
+    Record x;
+    x.kind = RecordKind::kIo;
+    x.io = r;
+    return x;
+  }
+  static Record Engine(const EngineRecord& r) {
+    Record x;
+    x.kind = RecordKind::kEngine;
+    x.engine = r;
+    return x;
+  }
+  static Record File(const FileRecord& r) {
+    Record x;
+    x.kind = RecordKind::kFile;
+    x.file = r;
+    return x;
+  }
+  static Record Thread(const ThreadRecord& r) {
+    Record x;
+    x.kind = RecordKind::kThread;
+    x.thread = r;
+    return x;
+  }
+  static Record Lost(const LostRecord& r) {
+    Record x;
+    x.kind = RecordKind::kLost;
+    x.lost = r;
+    return x;
+  }
+  static Record Site(const SiteRecord& r) {
+    Record x;
+    x.kind = RecordKind::kSite;
+    x.site = r;
+    return x;
+  }
 };
 
 // True when the two records hold the same data for their kind.

@@ -15,10 +15,10 @@
 namespace ordo::trace {
 
 struct WriterOptions {
-  int zstd_level = 3;                   // 1..19; capture keeps it low to spare CPU
+  int zstd_level = 3;                    // 1..19; capture keeps it low to spare CPU
   uint32_t max_chunk_records = 1 << 17;  // a chunk closes at this many records...
   size_t max_chunk_raw_bytes = 1 << 20;  // ...or at this many encoded bytes
-  unsigned file_mode = 0644;            // permission bits of a created file
+  unsigned file_mode = 0644;             // permission bits of a created file
 };
 
 class TraceWriter {

@@ -76,8 +76,8 @@ struct ReplayOptions {
   // so N shards together make exactly the runs of one unsharded replay.
   int shard_index = 0;
   int shard_count = 1;
-  bool until_fail = false;      // stop at the first FPRE004 (of this shard)
-  std::string history_path;     // write the failing (or last) run's history here
+  bool until_fail = false;   // stop at the first FPRE004 (of this shard)
+  std::string history_path;  // write the failing (or last) run's history here
   // Hostile-trace limits.
   uint32_t max_threads = 1024;
   uint64_t max_io_bytes = 64ull << 20;
@@ -100,7 +100,6 @@ struct ReplayOptions {
   std::function<void(const trace::SiteRecord&)> observe_site;
 };
 
-
 struct RunOutcome {
   int run = 0;
   uint64_t seed = 0;
@@ -118,14 +117,14 @@ struct RunOutcome {
   uint64_t failure_object = 0;
   std::string failure_file;
   uint64_t failure_offset = 0;
-  uint32_t thread = 0;      // replay thread that saw it
-  uint64_t op_index = 0;    // its index among that thread's operations
-  int64_t history_seq = -1; // the verify_fail event in the history, if kept
+  uint32_t thread = 0;       // replay thread that saw it
+  uint64_t op_index = 0;     // its index among that thread's operations
+  int64_t history_seq = -1;  // the verify_fail event in the history, if kept
   // The arg of the run's first verify_fail step: what failed
   // (sched::kFailFlags: an inconsistent set of state flags, FPRE004-B; else
   // data against its checksum, FPRE004-A).
   uint64_t fail_arg = 0;
-  uint64_t steps = 0;       // scheduling decisions the run took
+  uint64_t steps = 0;  // scheduling decisions the run took
   // Operations each replay thread (in the trace's order of first appearance)
   // had executed when the run was decided: everything after them played no
   // part in a failure.
@@ -133,7 +132,7 @@ struct RunOutcome {
 };
 
 struct ReplaySummary {
-  int runs = 0;  // runs made (by this shard)
+  int runs = 0;                  // runs made (by this shard)
   bool history_written = false;  // ReplayOptions::history_path holds a run of this replay
   int failures = 0;
   std::optional<RunOutcome> first_failure;
@@ -144,7 +143,7 @@ struct ReplaySummary {
   double seconds = 0;
   uint32_t threads = 0;
   uint32_t files = 0;
-  bool api_level = false;  // replayed the engine's API requests, not syscalls
+  bool api_level = false;                   // replayed the engine's API requests, not syscalls
   std::array<LatencyHistogram, 3> latency;  // read, write, sync
   // For timing fidelity: |actual - intended| issue time, per op (original/scaled).
   LatencyHistogram issue_error;
