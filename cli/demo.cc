@@ -16,11 +16,11 @@
 
 #include "common.h"
 #include "ordo/analyze/analyzer.h"
-#include "ordo/analyze/minimize.h"
-#include "ordo/analyze/report.h"
 #include "ordo/capture/capture.h"
 #include "ordo/engine/block_key.h"
 #include "ordo/lab/explore.h"
+#include "ordo/lab/minimize.h"
+#include "ordo/lab/report.h"
 #include "ordo/replay/replayer.h"
 #include "ordo/replay/target_claim.h"
 #include "ordo/trace/reader.h"
@@ -279,14 +279,14 @@ class Demo {
       }
 
       Step("minimize: the smallest trace that still fails");
-      analyze::MinimizeOptions mo;
+      lab::MinimizeOptions mo;
       mo.mode = engine::EngineMode::kLegacy;
       mo.seed = failure_.seed;
       auto budget = ParseDuration(o_.minimize_time);
       if (!budget.ok()) return Fail(budget.status());
       mo.max_seconds = static_cast<double>(budget.value()) / 1e9;
       mo.max_runs = o_.minimize_runs;
-      auto m = analyze::Minimize(trace_, dir_ + "/min.ordo", mo);
+      auto m = lab::Minimize(trace_, dir_ + "/min.ordo", mo);
       if (!m.ok()) return Fail(m.status());
       minimized_ = m.value();
       fmt::print(
@@ -314,7 +314,7 @@ class Demo {
     histories.push_back(dir_ + "/fixed.ordo");
     for (const char* ext : {"html", "md"}) {
       std::string out = fmt::format("{}/report.{}", dir_, ext);
-      if (Status s = analyze::WriteReport(histories, out); !s.ok()) return Fail(s);
+      if (Status s = lab::WriteReport(histories, out); !s.ok()) return Fail(s);
       fmt::print("   {}\n", out);
     }
     return kExitOk;
@@ -375,7 +375,7 @@ class Demo {
   std::map<std::string, uint64_t> rules_;
   std::vector<lab::SignatureStatus> signatures_;
   std::string manifested_;
-  analyze::MinimizeResult minimized_;
+  lab::MinimizeResult minimized_;
   int fixed_runs_ = 0, fixed_failures_ = 0;
 };
 

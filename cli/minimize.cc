@@ -1,6 +1,6 @@
 // `ordo minimize FILE [--engine legacy] [--seed N] -o MIN.ordo`: the smallest
 // trace that still reproduces FPRE004.
-#include "ordo/analyze/minimize.h"
+#include "ordo/lab/minimize.h"
 
 #include <fmt/core.h>
 #include <unistd.h>
@@ -56,7 +56,7 @@ void setup_minimize(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-runs", o->max_runs, "replay runs in all")->capture_default_str();
   cmd->add_option("--time", o->time, "time budget")->capture_default_str();
   cmd->callback([o, exit_code] {
-    analyze::MinimizeOptions mo;
+    lab::MinimizeOptions mo;
     if (plugin::IsEngineSpec(o->engine)) {
       plugin::EngineSpec spec = plugin::ParseEngineSpec(o->engine);
       mo.engine_path = spec.path;
@@ -84,7 +84,7 @@ void setup_minimize(CLI::App& app, int* exit_code) {
       mo.on_progress = [](const std::string& s) {
         fmt::print(stderr, "\rminimize: {}        ", s);
       };
-    auto r = analyze::Minimize(o->file, o->out, mo);
+    auto r = lab::Minimize(o->file, o->out, mo);
     if (isatty(2)) fmt::print(stderr, "\n");
     if (!r.ok()) {
       *exit_code = Fail(r.status());

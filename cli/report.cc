@@ -1,5 +1,5 @@
 // `ordo report FILE... -o OUT.html|OUT.md`: a report a team can act on.
-#include "ordo/analyze/report.h"
+#include "ordo/lab/report.h"
 
 #include <fmt/core.h>
 
@@ -24,7 +24,7 @@ void setup_report(CLI::App& app, int* exit_code) {
   cmd->add_option("-o,--output", o->out, "OUT.html or OUT.md")->required();
   cmd->callback([o, exit_code] {
     std::vector<std::string> incomplete;
-    Status s = analyze::WriteReport(o->files, o->out, &incomplete);
+    Status s = lab::WriteReport(o->files, o->out, &incomplete);
     if (!s.ok()) {
       *exit_code = Fail(s);
       return;

@@ -10,7 +10,7 @@
 
 #include "ordo/status.h"
 
-namespace ordo::analyze {
+namespace ordo::lab {
 
 struct FailingRun {
   int run = 0;
@@ -68,4 +68,4 @@ Result<ExplorationResult> ReadExplorationResult(const std::string& path);
 Result<std::vector<MergedExploration>> MergeExplorations(
     const std::vector<ExplorationResult>& results);
 
-}  // namespace ordo::analyze
+}  // namespace ordo::lab

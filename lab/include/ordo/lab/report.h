@@ -9,7 +9,7 @@
 
 #include "ordo/status.h"
 
-namespace ordo::analyze {
+namespace ordo::lab {
 
 // Writes `out` (.html or .md, by its extension) about `inputs`: engine
 // histories (.ordo) and `ordo replay --json` results (.json), the latter
@@ -22,4 +22,4 @@ namespace ordo::analyze {
 Status WriteReport(const std::vector<std::string>& inputs, const std::string& out,
                    std::vector<std::string>* incomplete = nullptr);
 
-}  // namespace ordo::analyze
+}  // namespace ordo::lab

@@ -20,7 +20,7 @@
 #include "ordo/sched/scheduler.h"
 #include "ordo/status.h"
 
-namespace ordo::analyze {
+namespace ordo::lab {
 
 struct MinimizeOptions {
   engine::EngineMode mode = engine::EngineMode::kLegacy;
@@ -70,4 +70,4 @@ struct MinimizeResult {
 Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string& out_path,
                                 const MinimizeOptions& options);
 
-}  // namespace ordo::analyze
+}  // namespace ordo::lab

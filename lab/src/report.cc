@@ -1,4 +1,4 @@
-#include "ordo/analyze/report.h"
+#include "ordo/lab/report.h"
 
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -10,16 +10,21 @@
 #include <set>
 
 #include "ordo/analyze/analyzer.h"
-#include "ordo/analyze/shards.h"
 #include "ordo/engine/block_key.h"
 #include "ordo/file_io.h"
+#include "ordo/lab/shards.h"
 #include "ordo/sched/step.h"
 #include "ordo/trace/reader.h"
 #include "ordo/util/atomic_output.h"
 
-namespace ordo::analyze {
+namespace ordo::lab {
 
 namespace {
+
+using analyze::AnalyzeResult;
+using analyze::AnalyzeTrace;
+using analyze::Finding;
+using analyze::kNoEngineHistory;
 
 struct HistoryInfo {
   std::string path;
@@ -492,4 +497,4 @@ Status WriteReport(const std::vector<std::string>& inputs, const std::string& ou
   return Status::Ok();
 }
 
-}  // namespace ordo::analyze
+}  // namespace ordo::lab

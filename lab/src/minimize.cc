@@ -1,4 +1,4 @@
-#include "ordo/analyze/minimize.h"
+#include "ordo/lab/minimize.h"
 
 #include <fmt/core.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 #include "ordo/trace/writer.h"
 #include "ordo/util/atomic_output.h"
 
-namespace ordo::analyze {
+namespace ordo::lab {
 
 namespace {
 
@@ -511,4 +511,4 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   return res;
 }
 
-}  // namespace ordo::analyze
+}  // namespace ordo::lab

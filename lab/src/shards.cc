@@ -1,4 +1,4 @@
-#include "ordo/analyze/shards.h"
+#include "ordo/lab/shards.h"
 
 #include <fmt/core.h>
 
@@ -9,7 +9,7 @@
 #include <sstream>
 #include <tuple>
 
-namespace ordo::analyze {
+namespace ordo::lab {
 
 namespace {
 
@@ -134,4 +134,4 @@ Result<std::vector<MergedExploration>> MergeExplorations(
   return out;
 }
 
-}  // namespace ordo::analyze
+}  // namespace ordo::lab
