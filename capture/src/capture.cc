@@ -29,6 +29,7 @@
 #include "ordo/file_io.h"
 #include "ordo/trace/writer.h"
 #include "ordo/util/atomic_output.h"
+#include "ordo/util/clock.h"
 #include "syscalls.h"
 #include "syscalls.skel.h"
 
@@ -36,11 +37,7 @@ namespace ordo::capture {
 
 namespace {
 
-uint64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
+using util::MonotonicNs;
 
 struct SkeletonDeleter {
   void operator()(syscalls_bpf* s) const { syscalls_bpf__destroy(s); }

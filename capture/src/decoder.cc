@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "ordo/util/clock.h"
 #include "syscalls.h"
 
 namespace ordo::capture {
@@ -33,11 +34,7 @@ std::string Hash(const std::string& s) {
   return fmt::format("fnv1a64:{:016x}", h);
 }
 
-uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
+using util::MonotonicNs;
 
 }  // namespace
 
@@ -228,7 +225,7 @@ int Decoder::OnEvent(const void* data, size_t size) {
     ++events_;
   }
   if (!status_.ok()) return -EIO;
-  if ((++slice_count_ & 255) == 0 && NowNs() > deadline_ns_) return -EAGAIN;
+  if ((++slice_count_ & 255) == 0 && MonotonicNs() > deadline_ns_) return -EAGAIN;
   return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "host.h"
 #include "ordo/host_table.h"
 #include "ordo/trace/record.h"
+#include "ordo/util/clock.h"
 #include "ordo/util/usdt.h"
 
 namespace ordo::engine {
@@ -69,11 +70,7 @@ struct FreeHost::State {
   static uint64_t Random(void* ctx) {
     return SplitMix64(Self(ctx)->rng.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed));
   }
-  static uint64_t NowNs(void*) {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-  }
+  static uint64_t NowNs(void*) { return util::MonotonicNs(); }
   static uint32_t Site(void* ctx, const char* name, uint32_t access) {
     State* s = Self(ctx);
     std::lock_guard<std::mutex> lock(s->mu);

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "ordo/util/clock.h"
+
 #define _SDT_HAS_SEMAPHORES 1
 #include <sys/sdt.h>
 
@@ -241,9 +243,7 @@ struct SchedulerHost::State {
   static uint64_t NowNs(void* ctx) {
     State* h = Of(ctx);
     if (h->scheduler->controlled()) return h->scheduler->steps() * 1000;
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+    return util::MonotonicNs();
   }
   static uint32_t Site(void* ctx, const char* name, uint32_t access) {
     State* h = Of(ctx);

@@ -22,6 +22,7 @@
 #include "ordo/engine/builtin.h"
 #include "ordo/trace/reader.h"
 #include "ordo/trace/writer.h"
+#include "ordo/util/clock.h"
 #include "plan.h"
 #include "target.h"
 
@@ -33,11 +34,7 @@ namespace fs = std::filesystem;
 
 class MonotonicClock : public Clock {
  public:
-  uint64_t NowNs() override {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-  }
+  uint64_t NowNs() override { return util::MonotonicNs(); }
   // Sleeps to shortly before the deadline, then spins: a timer wake-up on a
   // busy VM is late by tens of microseconds, a spin of at most kSpinNs is not.
   void SleepUntilNs(uint64_t deadline) override {
