@@ -76,97 +76,100 @@ void Report(const char* what, const std::vector<double>& v, const char* unit) {
               Quantile(v, 1), v.size());
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Options {
   int rounds = 40, phase_ms = 200, settle_ms = 100;
   uint64_t ring_mb = 64;
   uint64_t size_mb = 256;
   std::string path = "/tmp/ordo-capture-floor.data";
+};
+
+bool ParseArgs(int argc, char** argv, Options* o) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--rounds")
-      rounds = std::atoi(argv[i + 1]);
+      o->rounds = std::atoi(argv[i + 1]);
     else if (a == "--phase-ms")
-      phase_ms = std::atoi(argv[i + 1]);
+      o->phase_ms = std::atoi(argv[i + 1]);
     else if (a == "--file")
-      path = argv[i + 1];
+      o->path = argv[i + 1];
     else if (a == "--size-mb")
-      size_mb = std::strtoull(argv[i + 1], nullptr, 10);
+      o->size_mb = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--ring-mb")
-      ring_mb = std::strtoull(argv[i + 1], nullptr, 10);
+      o->ring_mb = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--settle-ms")
-      settle_ms = std::atoi(argv[i + 1]);
-    else {
-      std::fprintf(stderr,
-                   "usage: capture_floor [--rounds N] [--phase-ms MS] [--settle-ms MS] [--ring-mb "
-                   "MB] [--file PATH] [--size-mb MB]\n");
-      return 2;
-    }
+      o->settle_ms = std::atoi(argv[i + 1]);
+    else
+      return false;
   }
-  // Lay out and warm the file: every read below is a page-cache hit.
-  int fd = open(path.c_str(), O_RDWR | O_CREAT, 0600);
+  return true;
+}
+
+// Lays out and warms the file: every read of a phase is a page-cache hit.
+// Returns its fd, or -1 after printing why.
+int WarmFile(const Options& o) {
+  int fd = open(o.path.c_str(), O_RDWR | O_CREAT, 0600);
   if (fd < 0) {
-    std::perror(path.c_str());
-    return 1;
+    std::perror(o.path.c_str());
+    return -1;
   }
   std::vector<char> mb(1 << 20, 'x');
-  for (uint64_t i = 0; i < size_mb; i++) {
+  for (uint64_t i = 0; i < o.size_mb; i++) {
     if (pwrite(fd, mb.data(), mb.size(), static_cast<off_t>(i << 20)) !=
         static_cast<ssize_t>(mb.size())) {
       std::perror("pwrite");
-      return 1;
+      close(fd);
+      return -1;
     }
   }
-  for (uint64_t i = 0; i < size_mb; i++)
+  for (uint64_t i = 0; i < o.size_mb; i++)
     (void)!pread(fd, mb.data(), mb.size(), static_cast<off_t>(i << 20));
-  const uint64_t blocks = size_mb * 256;
+  return fd;
+}
 
-  floor_bpf* fl = floor_bpf__open();
-  if (!fl) {
-    std::perror("open floor BPF");
-    return 1;
-  }
-  fl->rodata->target_tgid = static_cast<uint32_t>(getpid());
-  if (floor_bpf__load(fl) != 0) {
-    std::fprintf(stderr, "load floor BPF failed (root? BTF tracepoints?)\n");
-    return 1;
-  }
+// The three kinds of phase: nothing attached, the pid-check-only floor
+// programs, and the real capture of this process (consumer included).
+struct Phases {
+  const Options& o;
+  int fd;
+  floor_bpf* fl;
+  uint64_t blocks;
+  std::mt19937_64 rng{3};
+  uint64_t events = 0, lost = 0, captured_reads = 0;
 
-  std::mt19937_64 rng(3);
-  auto none = [&] { return ReadLoop(fd, blocks, phase_ms, &rng); };
-  auto hook_floor = [&] {
+  Phase None() { return ReadLoop(fd, blocks, o.phase_ms, &rng); }
+
+  Phase HookFloor() {
     bpf_link* a = bpf_program__attach(fl->progs.floor_enter);
     bpf_link* b = bpf_program__attach(fl->progs.floor_exit);
     if (!a || !b) {
       std::fprintf(stderr, "attach floor BPF failed\n");
       std::exit(1);
     }
-    Phase p = ReadLoop(fd, blocks, phase_ms, &rng);
+    Phase p = ReadLoop(fd, blocks, o.phase_ms, &rng);
     bpf_link__destroy(a);
     bpf_link__destroy(b);
     return p;
-  };
-  uint64_t events = 0, lost = 0, captured_reads = 0;
-  auto capture = [&] {
+  }
+
+  Phase Capture() {
     std::atomic<bool> stop{false}, attached{false};
-    ordo::capture::CaptureOptions o;
-    o.pids = {static_cast<uint32_t>(getpid())};
-    o.output = path + ".ordo";
-    o.stop = &stop;
-    o.ring_bytes = ring_mb << 20;
-    o.on_attached = [&] { attached = true; };
+    ordo::capture::CaptureOptions co;
+    co.pids = {static_cast<uint32_t>(getpid())};
+    co.output = o.path + ".ordo";
+    co.stop = &stop;
+    co.ring_bytes = o.ring_mb << 20;
+    co.on_attached = [&] { attached = true; };
     std::atomic<bool> done{false};
     ordo::Result<ordo::capture::CaptureResult> r = ordo::Status::IoError("capture did not run");
     std::thread t([&] {
-      r = ordo::capture::Run(o);
+      r = ordo::capture::Run(co);
       done = true;
     });
     while (!attached && !done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     // Steady state: the first lap of the ring (the consumer's first touch of
     // its pages) is a once-per-capture cost, not a per-event one.
-    Phase settle = ReadLoop(fd, blocks, settle_ms, &rng);
-    Phase p = ReadLoop(fd, blocks, phase_ms, &rng);
+    Phase settle = ReadLoop(fd, blocks, o.settle_ms, &rng);
+    Phase p = ReadLoop(fd, blocks, o.phase_ms, &rng);
     stop = true;
     t.join();
     if (!r.ok()) {
@@ -177,13 +180,37 @@ int main(int argc, char** argv) {
     lost += r->lost;
     captured_reads += settle.reads + p.reads;
     return p;
-  };
+  }
+};
 
-  none();  // warm-up
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  if (!ParseArgs(argc, argv, &o)) {
+    std::fprintf(stderr,
+                 "usage: capture_floor [--rounds N] [--phase-ms MS] [--settle-ms MS] [--ring-mb "
+                 "MB] [--file PATH] [--size-mb MB]\n");
+    return 2;
+  }
+  int fd = WarmFile(o);
+  if (fd < 0) return 1;
+  floor_bpf* fl = floor_bpf__open();
+  if (!fl) {
+    std::perror("open floor BPF");
+    return 1;
+  }
+  fl->rodata->target_tgid = static_cast<uint32_t>(getpid());
+  if (floor_bpf__load(fl) != 0) {
+    std::fprintf(stderr, "load floor BPF failed (root? BTF tracepoints?)\n");
+    return 1;
+  }
+  Phases ph{o, fd, fl, o.size_mb * 256};
+  ph.None();  // warm-up
   std::vector<double> floor_ratio, capture_ratio, floor_ns, capture_ns, above_ns;
-  for (int r = 0; r < rounds; r++) {
-    Phase n1 = none(), f1 = hook_floor(), c1 = capture(), c2 = capture(), f2 = hook_floor(),
-          n2 = none();
+  for (int r = 0; r < o.rounds; r++) {
+    Phase n1 = ph.None(), f1 = ph.HookFloor(), c1 = ph.Capture(), c2 = ph.Capture(),
+          f2 = ph.HookFloor(), n2 = ph.None();
     double n_rate = (n1.rate() + n2.rate()) / 2, f_rate = (f1.rate() + f2.rate()) / 2,
            c_rate = (c1.rate() + c2.rate()) / 2;
     double n_ns = 1e9 / n_rate, f_ns = 1e9 / f_rate, c_ns = 1e9 / c_rate;
@@ -197,21 +224,20 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "capture_floor: %d rounds of N F C C F N, %d ms phases (capture: timed after %d ms of "
-      "settling, "
-      "%llu MiB ring), 4 KiB random preads of a warm %llu MiB file\n",
-      rounds, phase_ms, settle_ms, static_cast<unsigned long long>(ring_mb),
-      static_cast<unsigned long long>(size_mb));
+      "settling, %llu MiB ring), 4 KiB random preads of a warm %llu MiB file\n",
+      o.rounds, o.phase_ms, o.settle_ms, static_cast<unsigned long long>(o.ring_mb),
+      static_cast<unsigned long long>(o.size_mb));
   Report("hook floor / untraced", floor_ratio, "x");
   Report("capture / untraced", capture_ratio, "x");
   Report("hook floor cost", floor_ns, " ns/read");
   Report("capture cost", capture_ns, " ns/read");
   Report("capture above floor", above_ns, " ns/read");
   std::printf("capture phases: %llu reads issued, %llu events recorded, %llu lost\n",
-              static_cast<unsigned long long>(captured_reads),
-              static_cast<unsigned long long>(events), static_cast<unsigned long long>(lost));
+              static_cast<unsigned long long>(ph.captured_reads),
+              static_cast<unsigned long long>(ph.events), static_cast<unsigned long long>(ph.lost));
   floor_bpf__destroy(fl);
   close(fd);
-  unlink(path.c_str());
-  unlink((path + ".ordo").c_str());
+  unlink(o.path.c_str());
+  unlink((o.path + ".ordo").c_str());
   return 0;
 }

@@ -112,6 +112,10 @@ int RunCapture(const CaptureCliOptions& c, const std::string& source) {
   auto ring = ParseSize(c.ring);
   if (!ring.ok()) return Fail(ring.status());
   o.ring_bytes = ring.value();
+  if (o.ring_bytes < 4096 || (o.ring_bytes & (o.ring_bytes - 1)) != 0) {
+    return Fail(
+        Status::InvalidArgument("--ring must be a power of two of at least 4 KiB (e.g. 64M)"));
+  }
   auto tick = ParseDuration(c.tick);
   if (!tick.ok() || tick.value() == 0 || tick.value() > 1000000000) {
     return Fail(Status::InvalidArgument("--tick must be a duration from 1ns to 1s (e.g. 1us)"));

@@ -135,98 +135,113 @@ int Decoder::OnEvent(const void* data, size_t size) {
   uint32_t type = 0;
   if (size >= sizeof(type)) std::memcpy(&type, data, sizeof(type));
   if (type == ORDO_EV_IO && size >= sizeof(ordo_io_event)) {
-    const auto* e = static_cast<const ordo_io_event*>(data);
-    uint32_t file = FileId(UserDev(e->dev), e->ino, e->pid, e->fd, 0);
-    if (file != 0) {
-      Thread(e->pid, e->tid);
-      // The hot path: one reused Record, no temporary per event.
-      io_record_.kind = trace::RecordKind::kIo;
-      trace::IoRecord& io = io_record_.io;
-      io.op = static_cast<trace::IoOp>(e->op);
-      io.pid = e->pid;
-      io.tid = e->tid;
-      io.file = file;
-      io.offset = e->offset;
-      io.length = e->length;
-      io.result = e->result;
-      io.start_ns = e->start_ns;
-      io.end_ns = e->end_ns;
-      Add(io_record_);
-      ++events_;
-    }
+    OnIo(static_cast<const ordo_io_event*>(data));
   } else if (type == ORDO_EV_OPEN && size >= sizeof(ordo_open_event)) {
-    const auto* e = static_cast<const ordo_open_event*>(data);
-    std::string path(e->path, strnlen(e->path, sizeof(e->path)));
-    if (!path.empty() && path[0] != '/') {
-      // Relative to the working directory (openat with AT_FDCWD, the common case).
-      std::string cwd = ReadLink(fmt::format("/proc/{}/cwd", e->pid));
-      if (!cwd.empty()) path = cwd + "/" + path;
-    }
-    paths_by_inode_.emplace(std::make_pair(UserDev(e->dev), e->ino), path);
-    uint32_t file = FileId(UserDev(e->dev), e->ino, e->pid, e->fd, e->size);
-    if (file != 0) {
-      Thread(e->pid, e->tid);
-      trace::IoRecord io;
-      io.op = trace::IoOp::kOpen;
-      io.pid = e->pid;
-      io.tid = e->tid;
-      io.file = file;
-      io.result = e->fd;
-      io.start_ns = io.end_ns = e->ts_ns;
-      Add(trace::Record::Io(io));
-      ++events_;
-    }
+    OnOpen(static_cast<const ordo_open_event*>(data));
   } else if (type == ORDO_EV_ENGINE && size >= sizeof(ordo_usdt_event)) {
-    const auto* e = static_cast<const ordo_usdt_event*>(data);
-    Thread(e->pid, e->tid);
-    trace::EngineRecord r;
-    r.kind = static_cast<uint16_t>(e->kind);
-    r.pid = e->pid;
-    r.tid = e->tid;
-    r.block = e->a;
-    r.arg = e->b;
-    r.seq = engine_seq_++;
-    r.has_wall = true;
-    r.wall_ns = e->ts_ns;
-    Add(trace::Record::Engine(r));
-    ++events_;
+    OnEngine(static_cast<const ordo_usdt_event*>(data));
   } else if (type == ORDO_EV_SITE && size >= sizeof(ordo_site_event)) {
-    const auto* e = static_cast<const ordo_site_event*>(data);
-    // One table per capture: an engine registers its sites in a fixed order,
-    // so every process of it (and a restart) announces the same ones.
-    if (e->id != 0 && e->id < trace::kSiteEventBase && sites_.insert(e->id).second) {
-      trace::SiteRecord site;
-      site.site = e->id;
-      site.access = static_cast<uint8_t>(e->access);
-      site.name = std::string(e->name, strnlen(e->name, sizeof e->name));
-      Add(trace::Record::Site(site));
-    }
+    OnSite(static_cast<const ordo_site_event*>(data));
   } else if (type == ORDO_EV_REQUEST && size >= sizeof(ordo_usdt_event)) {
-    const auto* e = static_cast<const ordo_usdt_event*>(data);
-    Thread(e->pid, e->tid);
-    auto it = engine_files_.find(static_cast<uint32_t>(e->a));
-    if (it == engine_files_.end()) {
-      trace::FileRecord f;
-      f.file = next_file_++;
-      f.path = fmt::format("engine-file-{}", e->a);
-      Add(trace::Record::File(f));
-      it = engine_files_.emplace(static_cast<uint32_t>(e->a), f.file).first;
-    }
-    trace::IoRecord io;
-    io.op = static_cast<trace::IoOp>(e->kind);
-    io.pid = e->pid;
-    io.tid = e->tid;
-    io.file = it->second;
-    io.offset = e->b;
-    io.length = e->c;
-    io.result = static_cast<int64_t>(e->c);
-    io.start_ns = io.end_ns = e->ts_ns;
-    Add(trace::Record::Io(io));
-    ++events_;
+    OnRequest(static_cast<const ordo_usdt_event*>(data));
   }
   if (!status_.ok()) return -EIO;
   if ((++slice_count_ & 255) == 0 && MonotonicNs() > deadline_ns_) return -EAGAIN;
   return 0;
+}
+
+void Decoder::OnIo(const ordo_io_event* e) {
+  uint32_t file = FileId(UserDev(e->dev), e->ino, e->pid, e->fd, 0);
+  if (file != 0) {
+    Thread(e->pid, e->tid);
+    // The hot path: one reused Record, no temporary per event.
+    io_record_.kind = trace::RecordKind::kIo;
+    trace::IoRecord& io = io_record_.io;
+    io.op = static_cast<trace::IoOp>(e->op);
+    io.pid = e->pid;
+    io.tid = e->tid;
+    io.file = file;
+    io.offset = e->offset;
+    io.length = e->length;
+    io.result = e->result;
+    io.start_ns = e->start_ns;
+    io.end_ns = e->end_ns;
+    Add(io_record_);
+    ++events_;
+  }
+}
+
+void Decoder::OnOpen(const ordo_open_event* e) {
+  std::string path(e->path, strnlen(e->path, sizeof(e->path)));
+  if (!path.empty() && path[0] != '/') {
+    // Relative to the working directory (openat with AT_FDCWD, the common case).
+    std::string cwd = ReadLink(fmt::format("/proc/{}/cwd", e->pid));
+    if (!cwd.empty()) path = cwd + "/" + path;
+  }
+  paths_by_inode_.emplace(std::make_pair(UserDev(e->dev), e->ino), path);
+  uint32_t file = FileId(UserDev(e->dev), e->ino, e->pid, e->fd, e->size);
+  if (file != 0) {
+    Thread(e->pid, e->tid);
+    trace::IoRecord io;
+    io.op = trace::IoOp::kOpen;
+    io.pid = e->pid;
+    io.tid = e->tid;
+    io.file = file;
+    io.result = e->fd;
+    io.start_ns = io.end_ns = e->ts_ns;
+    Add(trace::Record::Io(io));
+    ++events_;
+  }
+}
+
+void Decoder::OnEngine(const ordo_usdt_event* e) {
+  Thread(e->pid, e->tid);
+  trace::EngineRecord r;
+  r.kind = static_cast<uint16_t>(e->kind);
+  r.pid = e->pid;
+  r.tid = e->tid;
+  r.block = e->a;
+  r.arg = e->b;
+  r.seq = engine_seq_++;
+  r.has_wall = true;
+  r.wall_ns = e->ts_ns;
+  Add(trace::Record::Engine(r));
+  ++events_;
+}
+
+void Decoder::OnSite(const ordo_site_event* e) {
+  // One table per capture: an engine registers its sites in a fixed order,
+  // so every process of it (and a restart) announces the same ones.
+  if (e->id != 0 && e->id < trace::kSiteEventBase && sites_.insert(e->id).second) {
+    trace::SiteRecord site;
+    site.site = e->id;
+    site.access = static_cast<uint8_t>(e->access);
+    site.name = std::string(e->name, strnlen(e->name, sizeof e->name));
+    Add(trace::Record::Site(site));
+  }
+}
+
+void Decoder::OnRequest(const ordo_usdt_event* e) {
+  Thread(e->pid, e->tid);
+  auto it = engine_files_.find(static_cast<uint32_t>(e->a));
+  if (it == engine_files_.end()) {
+    trace::FileRecord f;
+    f.file = next_file_++;
+    f.path = fmt::format("engine-file-{}", e->a);
+    Add(trace::Record::File(f));
+    it = engine_files_.emplace(static_cast<uint32_t>(e->a), f.file).first;
+  }
+  trace::IoRecord io;
+  io.op = static_cast<trace::IoOp>(e->kind);
+  io.pid = e->pid;
+  io.tid = e->tid;
+  io.file = it->second;
+  io.offset = e->b;
+  io.length = e->c;
+  io.result = static_cast<int64_t>(e->c);
+  io.start_ns = io.end_ns = e->ts_ns;
+  Add(trace::Record::Io(io));
+  ++events_;
 }
 
 }  // namespace ordo::capture

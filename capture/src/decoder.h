@@ -11,6 +11,12 @@
 #include "ordo/capture/capture.h"
 #include "ordo/trace/writer.h"
 
+// The kernel's events (capture/bpf/syscalls.h).
+struct ordo_io_event;
+struct ordo_open_event;
+struct ordo_usdt_event;
+struct ordo_site_event;
+
 namespace ordo::capture {
 
 // What --redact-paths stores instead of a path (a hash of it).
@@ -36,6 +42,12 @@ class Decoder {
   const Status& status() const { return status_; }
 
  private:
+  // One kernel event of each type (syscalls.h), whole and of its size.
+  void OnIo(const ordo_io_event* e);
+  void OnOpen(const ordo_open_event* e);
+  void OnEngine(const ordo_usdt_event* e);
+  void OnSite(const ordo_site_event* e);
+  void OnRequest(const ordo_usdt_event* e);
   // The trace file id for (dev, ino), naming it on first sight; 0 when the
   // file is filtered out.
   uint32_t FileId(uint64_t dev, uint64_t ino, uint32_t pid, int fd, uint64_t size_hint) {

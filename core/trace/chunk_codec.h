@@ -72,6 +72,13 @@ class ChunkEncoder {
   // The thread's slot; writes its number to the ctrl stream at *ctrl (and
   // introduces the thread in the meta stream on first sight in the chunk).
   ThreadSlot& Slot(uint32_t pid, uint32_t tid, char** ctrl);
+  // Each writes one record of its kind; `ctrl` has room for its control bytes.
+  void AddIo(const IoRecord& io, char* ctrl);
+  void AddEngine(const EngineRecord& e, char* ctrl);
+  void AddFile(const FileRecord& f, char* ctrl);
+  void AddThread(const ThreadRecord& t, char* ctrl);
+  void AddSite(const SiteRecord& site, char* ctrl);
+  void AddLost(const LostRecord& lost, char* ctrl);
   ThreadSlot& NewSlot(uint64_t key, uint32_t pid, uint32_t tid, char** ctrl);
   // Writes the start time's delta at *time.
   char* PutTime(char* time, uint64_t ns);

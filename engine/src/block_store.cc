@@ -110,6 +110,79 @@ Status BlockStore::NewActiveSegment() {
   return Status::Ok();
 }
 
+namespace {
+
+// What a journal says, read up to its first damaged record (a torn tail).
+struct JournalContents {
+  std::map<uint32_t, RecoveredFile> files;
+  std::map<std::pair<uint32_t, uint64_t>, std::vector<BlockVersion>> history;
+  std::set<uint32_t> dropped;
+  size_t records = 0;
+  size_t torn_bytes = 0;
+};
+
+// Applies one intact journal record `p` of `len` bytes to `c`; an error only
+// when the journal was made with another block size.
+Status ApplyJournalRecord(const uint8_t* p, uint32_t len, uint32_t block_size,
+                          const std::string& dir, JournalContents* c) {
+  switch (p[0]) {
+    case kJHeader:
+      if (len >= 9 && (GetU32(p + 1) != block_size)) {
+        return Status::InvalidArgument(dir + ": engine was created with block size " +
+                                       std::to_string(GetU32(p + 1)));
+      }
+      break;
+    case kJFile:
+      if (len >= 9 && 9 + GetU32(p + 5) <= len) {
+        RecoveredFile& f = c->files[GetU32(p + 1)];
+        f.id = GetU32(p + 1);
+        f.name.assign(reinterpret_cast<const char*>(p + 9), GetU32(p + 5));
+      }
+      break;
+    case kJMap:
+      if (len >= 25) {
+        c->history[{GetU32(p + 1), GetU64(p + 5)}].push_back(
+            {GetU32(p + 13), GetU32(p + 17), GetU32(p + 21)});
+      }
+      break;
+    case kJSize:
+      if (len >= 13) {
+        RecoveredFile& f = c->files[GetU32(p + 1)];
+        f.size = std::max(f.size, GetU64(p + 5));
+      }
+      break;
+    case kJDrop:
+      if (len >= 5) c->dropped.insert(GetU32(p + 1));
+      break;
+    default:
+      break;
+  }
+  return Status::Ok();
+}
+
+Status ReadJournal(const std::string& dir, uint32_t block_size, JournalContents* c) {
+  std::string journal;
+  if (int fd = open((dir + "/journal").c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    char buf[1 << 16];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) journal.append(buf, static_cast<size_t>(n));
+    close(fd);
+  }
+  size_t off = 0;
+  const auto* j = reinterpret_cast<const uint8_t*>(journal.data());
+  while (off + 8 <= journal.size()) {
+    uint32_t len = GetU32(j + off), crc = GetU32(j + off + 4);
+    if (len == 0 || len > journal.size() - off - 8 || Crc32c(0, j + off + 8, len) != crc) break;
+    ORDO_RETURN_IF_ERROR(ApplyJournalRecord(j + off + 8, len, block_size, dir, c));
+    off += 8 + len;
+    ++c->records;
+  }
+  c->torn_bytes = journal.size() - off;
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir, uint32_t block_size,
                                                      uint32_t segment_blocks) {
   if (block_size == 0 || block_size > (1u << 20) || segment_blocks == 0 ||
@@ -123,109 +196,18 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir, uin
   bs->segment_blocks_ = segment_blocks;
 
   // 1. Replay the journal up to its first damaged record (a torn tail).
-  std::string jpath = dir + "/journal";
-  std::string journal;
-  if (int fd = open(jpath.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
-    char buf[1 << 16];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) journal.append(buf, static_cast<size_t>(n));
-    close(fd);
-  }
-  std::map<uint32_t, RecoveredFile> files;
-  std::map<std::pair<uint32_t, uint64_t>, std::vector<BlockVersion>> history;
-  std::set<uint32_t> dropped;
-  size_t off = 0, records = 0;
-  const auto* j = reinterpret_cast<const uint8_t*>(journal.data());
-  while (off + 8 <= journal.size()) {
-    uint32_t len = GetU32(j + off), crc = GetU32(j + off + 4);
-    if (len == 0 || len > journal.size() - off - 8 || Crc32c(0, j + off + 8, len) != crc) break;
-    const uint8_t* p = j + off + 8;
-    switch (p[0]) {
-      case kJHeader:
-        if (len >= 9 && (GetU32(p + 1) != block_size)) {
-          return Status::InvalidArgument(dir + ": engine was created with block size " +
-                                         std::to_string(GetU32(p + 1)));
-        }
-        break;
-      case kJFile:
-        if (len >= 9 && 9 + GetU32(p + 5) <= len) {
-          RecoveredFile& f = files[GetU32(p + 1)];
-          f.id = GetU32(p + 1);
-          f.name.assign(reinterpret_cast<const char*>(p + 9), GetU32(p + 5));
-        }
-        break;
-      case kJMap:
-        if (len >= 25) {
-          history[{GetU32(p + 1), GetU64(p + 5)}].push_back(
-              {GetU32(p + 13), GetU32(p + 17), GetU32(p + 21)});
-        }
-        break;
-      case kJSize:
-        if (len >= 13) {
-          RecoveredFile& f = files[GetU32(p + 1)];
-          f.size = std::max(f.size, GetU64(p + 5));
-        }
-        break;
-      case kJDrop:
-        if (len >= 5) dropped.insert(GetU32(p + 1));
-        break;
-      default:
-        break;
-    }
-    off += 8 + len;
-    ++records;
-  }
-  bs->report_ = std::to_string(records) + " journal records replayed";
-  if (off < journal.size())
-    bs->report_ += ", torn tail of " + std::to_string(journal.size() - off) + " bytes discarded";
-
+  JournalContents journal;
+  ORDO_RETURN_IF_ERROR(ReadJournal(dir, block_size, &journal));
+  bs->report_ = std::to_string(journal.records) + " journal records replayed";
+  if (journal.torn_bytes > 0)
+    bs->report_ += ", torn tail of " + std::to_string(journal.torn_bytes) + " bytes discarded";
   // 2. Open every segment file present.
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      unsigned seg = 0;
-      if (std::sscanf(e->d_name, "seg-%u.dat", &seg) == 1 && seg > 0 && seg < kMaxSegments) {
-        if (dropped.count(seg)) {
-          unlink((dir + "/" + e->d_name).c_str());
-          continue;
-        }
-        auto s = bs->OpenSegment(seg, false);
-        if (!s.ok()) {
-          closedir(d);
-          return s.status();
-        }
-        bs->segments_[seg] = s.value();
-        bs->next_seg_ = std::max(bs->next_seg_, seg + 1);
-      }
-    }
-    closedir(d);
-  }
-
+  ORDO_RETURN_IF_ERROR(bs->OpenSegments(journal.dropped));
   // 3. Every block: the newest version whose bytes are there and verify.
-  std::string buf(block_size, '\0');
-  size_t rejected = 0;
-  for (auto& [key, versions] : history) {
-    for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
-      auto seg = bs->segments_.find(it->seg);
-      if (seg == bs->segments_.end()) {
-        ++rejected;
-        continue;
-      }
-      ssize_t n = pread(seg->second->fd, buf.data(), block_size, off_t{it->slot} * block_size);
-      if (n != static_cast<ssize_t>(block_size) || Crc32c(0, buf.data(), block_size) != it->crc) {
-        ++rejected;
-        continue;
-      }
-      bs->blocks_.push_back({key.first, key.second, *it});
-      ++bs->live_[it->seg];
-      break;
-    }
-  }
-  if (rejected)
-    bs->report_ += ", " + std::to_string(rejected) + " unsynced block versions rejected";
-  for (auto& [id, f] : files) {
+  bs->RecoverBlocks(journal.history);
+  for (auto& [id, f] : journal.files) {
     if (!f.name.empty()) bs->files_.push_back(f);
   }
-
   // 4. Segments nothing references are garbage (never synced or fully moved).
   for (auto it = bs->segments_.begin(); it != bs->segments_.end();) {
     if (bs->live_[it->first] == 0) {
@@ -239,6 +221,53 @@ Result<std::unique_ptr<BlockStore>> BlockStore::Open(const std::string& dir, uin
   ORDO_RETURN_IF_ERROR(bs->Checkpoint(bs->files_, bs->blocks_));
   ORDO_RETURN_IF_ERROR(bs->NewActiveSegment());
   return bs;
+}
+
+Status BlockStore::OpenSegments(const std::set<uint32_t>& dropped) {
+  DIR* d = opendir(dir_.c_str());
+  if (d == nullptr) return Status::Ok();
+  while (dirent* e = readdir(d)) {
+    unsigned seg = 0;
+    if (std::sscanf(e->d_name, "seg-%u.dat", &seg) == 1 && seg > 0 && seg < kMaxSegments) {
+      if (dropped.count(seg)) {
+        unlink((dir_ + "/" + e->d_name).c_str());
+        continue;
+      }
+      auto s = OpenSegment(seg, false);
+      if (!s.ok()) {
+        closedir(d);
+        return s.status();
+      }
+      segments_[seg] = s.value();
+      next_seg_ = std::max(next_seg_, seg + 1);
+    }
+  }
+  closedir(d);
+  return Status::Ok();
+}
+
+void BlockStore::RecoverBlocks(
+    const std::map<std::pair<uint32_t, uint64_t>, std::vector<BlockVersion>>& history) {
+  std::string buf(block_size_, '\0');
+  size_t rejected = 0;
+  for (auto& [key, versions] : history) {
+    for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+      auto seg = segments_.find(it->seg);
+      if (seg == segments_.end()) {
+        ++rejected;
+        continue;
+      }
+      ssize_t n = pread(seg->second->fd, buf.data(), block_size_, off_t{it->slot} * block_size_);
+      if (n != static_cast<ssize_t>(block_size_) || Crc32c(0, buf.data(), block_size_) != it->crc) {
+        ++rejected;
+        continue;
+      }
+      blocks_.push_back({key.first, key.second, *it});
+      ++live_[it->seg];
+      break;
+    }
+  }
+  if (rejected) report_ += ", " + std::to_string(rejected) + " unsynced block versions rejected";
 }
 
 Status BlockStore::Checkpoint(const std::vector<RecoveredFile>& files,

@@ -99,6 +99,11 @@ class BlockStore {
   Status AppendJournal(const std::string& payload);
   Result<std::shared_ptr<Segment>> OpenSegment(uint32_t seg, bool create);
   Status NewActiveSegment();
+  // Recovery (Open): every segment file but the dropped ones, then each
+  // block's newest version whose bytes are there and verify.
+  Status OpenSegments(const std::set<uint32_t>& dropped);
+  void RecoverBlocks(
+      const std::map<std::pair<uint32_t, uint64_t>, std::vector<BlockVersion>>& history);
   std::string SegmentPath(uint32_t seg) const;
 
   std::string dir_;
