@@ -73,7 +73,9 @@ class ChunkEncoder {
   // introduces the thread in the meta stream on first sight in the chunk).
   ThreadSlot& Slot(uint32_t pid, uint32_t tid, char** ctrl);
   // Each writes one record of its kind; `ctrl` has room for its control bytes.
-  void AddIo(const IoRecord& io, char* ctrl);
+  // AddIo is the per-event path of capture and import: inlined into Add (as a
+  // call it cost 14 more instructions per event, bench/capture_consumer).
+  [[gnu::always_inline]] inline void AddIo(const IoRecord& io, char* ctrl);
   void AddEngine(const EngineRecord& e, char* ctrl);
   void AddFile(const FileRecord& f, char* ctrl);
   void AddThread(const ThreadRecord& t, char* ctrl);
