@@ -63,11 +63,11 @@ struct Scheduler::Impl {
   int then_run = -1;
   uint32_t then_site = 0;
   HoldStats hold_stats;
-
   std::vector<bool> target_matched;  // per target: a rule has matched
 
+  // Not exited, and not blocked on a predicate that is still false.
   bool Enabled(const ThreadInfo& t) const;
-
+  // POS and targeted (POS with holds) draw a priority per pending step.
   bool PosLike() const;
 
   // A thread's next step is known: a fresh POS priority, no hold yet.
@@ -100,22 +100,27 @@ struct Scheduler::Impl {
   void RulesFor(int index, const PendingStep& step,
                 std::vector<std::pair<size_t, const HoldRule*>>* out) const;
 
+  // Whether `t`, about to take `step`, meets the rule's conditions on the held
+  // thread (holds the object; its previous step was, or was not, an access).
   static bool HeldPrior(const ThreadInfo& t, const PendingStep& step, const HoldRule& r);
-
+  // Whether `u` is the rule's partner for the thread `held` holds now.
   bool PartnerReady(const ThreadInfo& u, const ThreadInfo& held, const HoldRule& r) const;
 
   // Targeted: returns a thread the target forces now, or -1 after removing the
   // held threads from `enabled` (never all of them).
   int ApplyHolds(std::vector<int>* enabled);
 
+  // Directed: the plan's current thread until it reaches its stop label.
   int ChooseDirected(const std::vector<int>& enabled);
 
+  // Blocks (releasing `lock`) until thread `self` holds the baton.
   void WaitForBaton(std::unique_lock<std::mutex>& lock, int self);
 
   // Hands the baton to the strategy's choice and waits to get it back. Only
   // the chosen thread is woken (no thundering herd at every ordering point).
   void PassBaton(std::unique_lock<std::mutex>& lock, int self);
 
+  // A new thread's state, with a fresh PCT priority; returns its index.
   int Register(std::string name);
 };
 
