@@ -21,6 +21,7 @@ std::string SelfExe() {
 }
 
 int RunDemoCommand(lab::DemoOptions o) {
+  // The library names the directory; the option that gives it is ours to name.
   if (Status s = lab::CheckDemoWorkdir(o.workdir); !s.ok())
     return Fail(Status::FromCode(s.code(), s.message() + "; give an empty or new --workdir"));
   o.ordo_binary = SelfExe();
