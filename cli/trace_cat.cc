@@ -11,6 +11,7 @@
 #include "ordo/trace/interop.h"
 #include "ordo/trace/reader.h"
 #include "trace_commands.h"
+#include "trace_scan.h"
 
 namespace ordo::cli {
 
@@ -65,17 +66,13 @@ std::string Text(const trace::Record& r, uint64_t t0,
 }
 
 int RunCat(const CatOptions& o) {
-  auto reader = trace::TraceReader::Open(o.file);
-  if (!reader.ok()) return Fail(reader.status(), o.json);
-  trace::TraceReader& r = **reader;
-  trace::Record rec;
   uint64_t n = 0;
   uint64_t t0 = 0;
   bool have_t0 = false;
   std::string buf;
   std::map<uint32_t, std::string> sites;  // site id -> name (Printable)
   if (o.json) buf += "[";
-  while ((o.limit == 0 || n < o.limit) && r.Next(&rec)) {
+  auto visit = [&](const trace::Record& rec) {
     if (o.json) {
       buf += n ? ",\n" : "\n";
       buf += trace::RecordToJson(rec);
@@ -97,15 +94,16 @@ int RunCat(const CatOptions& o) {
       std::fwrite(buf.data(), 1, buf.size(), stdout);
       buf.clear();
     }
-  }
-  // Damage after records were streamed: the array ends with the error
-  // document as its last element, so stdout stays one JSON document.
-  if (o.json && !r.status().ok()) buf += (n ? ",\n" : "\n") + ErrorDocument(r.status()).dump();
-  if (o.json) buf += "\n]\n";
-  std::fwrite(buf.data(), 1, buf.size(), stdout);
-  std::fflush(stdout);
-  if (!r.status().ok()) return Fail(r.status());
-  return kExitOk;
+    return o.limit == 0 || n < o.limit;
+  };
+  return ScanTrace(o.file, o.json, visit, [&](const trace::TraceReader& r) {
+    // Damage after records were streamed: the array ends with the error
+    // document as its last element, so stdout stays one JSON document.
+    if (o.json && !r.status().ok()) buf += (n ? ",\n" : "\n") + ErrorDocument(r.status()).dump();
+    if (o.json) buf += "\n]\n";
+    std::fwrite(buf.data(), 1, buf.size(), stdout);
+    std::fflush(stdout);
+  });
 }
 
 }  // namespace

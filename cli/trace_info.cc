@@ -10,6 +10,7 @@
 #include "ordo/trace/reader.h"
 #include "ordo/units.h"
 #include "trace_commands.h"
+#include "trace_scan.h"
 
 namespace ordo::cli {
 
@@ -20,18 +21,9 @@ struct InfoOptions {
   bool json = false;
 };
 
-int RunInfo(const InfoOptions& o) {
-  auto reader = trace::TraceReader::Open(o.file);
-  if (!reader.ok()) return Fail(reader.status(), o.json);
-  trace::TraceReader& r = **reader;
+// What the header and the scan say, as text or one JSON document.
+void Print(const InfoOptions& o, const trace::TraceReader& r, trace::TraceSummary s) {
   const trace::TraceHeader& h = r.header();
-  // Every chunk is read and its CRC checked, and the footer index compared
-  // with the chunks read: "complete" is said of nothing less. The input is
-  // read once, as a stream (a FIFO or stdin works).
-  trace::SummaryBuilder b;
-  trace::Record rec;
-  while (r.Next(&rec)) b.Add(rec);
-  trace::TraceSummary s = b.summary();
   s.chunks = r.chunks();
   Status damage = r.status();
   bool complete = r.complete() && damage.ok();
@@ -89,8 +81,19 @@ int RunInfo(const InfoOptions& o) {
                                          ? "yes (every chunk's CRC and the footer index verified)"
                                          : "NO (truncated or damaged)");
   }
-  if (!damage.ok()) return Fail(damage);
-  return kExitOk;
+}
+
+// Every chunk is read and its CRC checked, and the footer index compared with
+// the chunks read: "complete" is said of nothing less. The input is read once,
+// as a stream (a FIFO or stdin works).
+int RunInfo(const InfoOptions& o) {
+  trace::SummaryBuilder b;
+  auto visit = [&](const trace::Record& rec) {
+    b.Add(rec);
+    return true;
+  };
+  return ScanTrace(o.file, o.json, visit,
+                   [&](const trace::TraceReader& r) { Print(o, r, b.summary()); });
 }
 
 }  // namespace
