@@ -143,6 +143,7 @@ int RunLoadgen(const LoadgenOptions& c) {
   if (!d.ok()) return Fail(d.status());
   // The same claim as a replay target: locked while loadgen runs, never a
   // symlink, never a directory ordo did not make (unless --force).
+  if (Status s = CheckTargetForce(c.target, c.force); !s.ok()) return Fail(s);
   auto claim = replay::ClaimTarget(c.target, c.force);
   if (!claim.ok()) return Fail(claim.status());
   if (Status s = replay::CheckFreeSpace(c.target, kLoadgenBytes); !s.ok()) return Fail(s);
