@@ -171,9 +171,9 @@ class HistoryKeeper {
 };
 
 // Makes the runs of this shard, each as the options (or next_run) plan it.
-class Campaign {
+class RunSeries {
  public:
-  Campaign(const TraceSource& trace, const ReplayOptions& o, Runner* runner, bool isolated)
+  RunSeries(const TraceSource& trace, const ReplayOptions& o, Runner* runner, bool isolated)
       : trace_(trace), o_(o), runner_(runner), isolated_(isolated), histories_(o) {}
 
   Status MakeRuns(ReplaySummary* summary) {
@@ -276,10 +276,10 @@ Result<ReplaySummary> Replay(const TraceSource& trace, const ReplayOptions& o) {
   if (isolated && o.backend == Backend::kEngine) ORDO_RETURN_IF_ERROR(PrepareIsolated(&runner, o));
   ORDO_RETURN_IF_ERROR(runner.Prepare());
   const uint64_t t0 = RealClock()->NowNs();
-  Campaign campaign(trace, o, &runner, isolated);
-  ORDO_RETURN_IF_ERROR(campaign.MakeRuns(&summary));
+  RunSeries series(trace, o, &runner, isolated);
+  ORDO_RETURN_IF_ERROR(series.MakeRuns(&summary));
   summary.seconds = static_cast<double>(RealClock()->NowNs() - t0) / 1e9;
-  const ThreadStats& total = campaign.total();
+  const ThreadStats& total = series.total();
   summary.ops = total.ops;
   summary.errors = total.errors;
   summary.first_error = total.first_error;
