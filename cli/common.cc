@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <string_view>
 
+#include "ordo/replay/target_claim.h"
+
 namespace ordo::cli {
 
 int ExitCodeFor(const Status& status) {
@@ -54,6 +56,13 @@ bool WantsJson(int argc, char** argv) {
     if (a == "--json") return true;
   }
   return false;
+}
+
+Status CheckTargetForce(const std::string& target, bool force) {
+  if (force || !replay::NeedsForce(target)) return Status::Ok();
+  return Status::InvalidArgument(target +
+                                 ": target is not empty and was not created by ordo; "
+                                 "pass --force to use it anyway (replay writes under it)");
 }
 
 trace::TraceHeader LocalHeader(const std::string& kind, const std::string& source) {

@@ -34,6 +34,11 @@ nlohmann::ordered_json ErrorDocument(const Status& status);
 // before a subcommand runs (CLI11 parse errors), which main reports.
 bool WantsJson(int argc, char** argv);
 
+// Refuses (InvalidArgument naming --force) a target that replay::ClaimTarget
+// claims only when forced, unless `force` is set: the claim's refusal in the
+// words of the command line, checked before the claim.
+Status CheckTargetForce(const std::string& target, bool force);
+
 // A header with tool version, host, kernel and start time of this machine.
 trace::TraceHeader LocalHeader(const std::string& kind, const std::string& source);
 

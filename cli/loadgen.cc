@@ -27,6 +27,9 @@ struct LoadgenFlags {
 int RunLoadgenCommand(const LoadgenFlags& f) {
   auto d = ParseDuration(f.duration);
   if (!d.ok()) return Fail(d.status());
+  // The target's claim (lab) refuses a directory ordo did not make; the
+  // CLI says which flag overrides it.
+  if (Status s = CheckTargetForce(f.options.target, f.options.force); !s.ok()) return Fail(s);
   lab::LoadgenOptions o = f.options;
   o.duration_ns = d.value();
   auto r = lab::RunLoadgen(o);

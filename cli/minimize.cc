@@ -10,6 +10,7 @@
 #include "common.h"
 #include "engine_option.h"
 #include "ordo/units.h"
+#include "strategy_option.h"
 
 namespace ordo::cli {
 
@@ -37,7 +38,9 @@ void setup_minimize(CLI::App& app, int* exit_code) {
          "--explore", o->explore,
          "strategy that finds the failure and judges candidates until targeted confirmation "
          "applies (targeted: POS to find it, then targeted verdicts or an error)")
-      ->check(CLI::IsMember({"pct", "random", "pos", "targeted"}))
+      ->check(
+          CLI::IsMember(StrategyChoices({}, {sched::Strategy::kPct, sched::Strategy::kRandom,
+                                             sched::Strategy::kPos, sched::Strategy::kTargeted})))
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "first seed of each test")->capture_default_str();
   cmd->add_option("--depth", o->depth, "PCT depth")->capture_default_str();

@@ -310,7 +310,7 @@ TEST_F(Cli, MinimizeShrinksAnFpre004BCaptureByTargetedConfirmation) {
   size_t at = r.out.find("reproduce: ordo ");
   ASSERT_NE(at, std::string::npos) << r.out;
   std::string cmd = r.out.substr(at + 16, r.out.find('\n', at) - at - 16);
-  EXPECT_NE(cmd.find("--focus FPRE004-B:"), std::string::npos) << cmd;
+  EXPECT_NE(cmd.find("--focus 'FPRE004-B:"), std::string::npos) << cmd;
   size_t dir = cmd.find("DIR");
   ASSERT_NE(dir, std::string::npos);
   cmd.replace(dir, 3, dir_ + "/t");

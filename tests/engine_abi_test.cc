@@ -268,7 +268,7 @@ TEST_F(ExampleEngine, MinimizeShrinksItsFailureByTargetedConfirmation) {
   size_t at = r.out.find("reproduce: ordo ");
   ASSERT_NE(at, std::string::npos) << r.out;
   std::string cmd = r.out.substr(at + 16, r.out.find('\n', at) - at - 16);
-  EXPECT_NE(cmd.find("--focus FPRE004-A:"), std::string::npos) << cmd;
+  EXPECT_NE(cmd.find("--focus 'FPRE004-A:"), std::string::npos) << cmd;
   cmd.replace(cmd.find("DIR"), 3, dir_ + "/t");
   EXPECT_EQ(Ordo(cmd).code, 1) << cmd;
 }

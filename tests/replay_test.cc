@@ -167,7 +167,7 @@ TEST(Replay, ForeignNonEmptyTargetNeedsForceAndSymlinksAreRefused) {
   o.backend = Backend::kFile;
   auto refused = Replay(t, o);
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.status().message().find("--force"), std::string::npos);
+  EXPECT_NE(refused.status().message().find("only with force"), std::string::npos);
   o.force = true;
   EXPECT_TRUE(Replay(t, o).ok());
   o.force = false;

@@ -1,7 +1,6 @@
 #include "ordo/lab/explore.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -224,12 +223,11 @@ class Campaign {
 };
 
 // The seed of the run a replay history records: its header's source is the
-// command that repeats the run (replay::ReproduceCommand), "... --seed N ...".
+// command that repeats the run (replay::RunSpec). A history without one
+// (not made by replay) counts from seed 1.
 uint64_t SeedOfHistory(const trace::TraceHeader& header) {
-  const std::string key = " --seed ";
-  size_t at = header.source.find(key);
-  if (at == std::string::npos) return 1;
-  return std::strtoull(header.source.c_str() + at + key.size(), nullptr, 10);
+  auto spec = replay::RunSpec::ParseCommand(header.source);
+  return spec.ok() ? spec->seed : 1;
 }
 
 }  // namespace
@@ -273,6 +271,17 @@ Result<AutoSummary> ReplayAuto(const std::string& trace_path, const replay::Repl
   auto summary = replay::Replay(trace_path, o);
   if (!summary.ok()) return summary.status();
   return campaign.Finish(std::move(summary).value());
+}
+
+Result<AutoSummary> Explore(const std::string& trace_path, const replay::ReplayOptions& options,
+                            const std::optional<AutoOptions>& auto_options) {
+  if (auto_options && options.backend == replay::Backend::kEngine)
+    return ReplayAuto(trace_path, options, *auto_options);
+  auto res = replay::Replay(trace_path, options);
+  if (!res.ok()) return res.status();
+  AutoSummary out;
+  out.replay = std::move(res).value();
+  return out;
 }
 
 }  // namespace ordo::lab

@@ -183,12 +183,15 @@ Result<MinimizeResult> Minimize(const std::string& trace_path, const std::string
   res.threads = static_cast<uint32_t>(thread_set.size());
   res.runs = m.runs();
   res.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  res.reproduce = fmt::format("ordo replay {} --target DIR --engine {} --explore {} --seed {}",
-                              replay::ShellWord(out_path), replay::ShellWord(EngineName(o)),
-                              sched::StrategyName(res.strategy), res.seed);
-  if (res.strategy == sched::Strategy::kPct) res.reproduce += fmt::format(" --depth {}", res.depth);
-  if (res.focus) res.reproduce += " --focus " + engine::FocusString(*res.focus);
-  res.reproduce += " --runs 1";
+  replay::RunSpec spec;  // one run, in a target of the user's choice (DIR)
+  spec.trace = out_path;
+  spec.target = "DIR";
+  spec.engine = EngineName(o);
+  spec.strategy = res.strategy;
+  spec.seed = res.seed;
+  spec.depth = res.depth;
+  if (res.focus) spec.focus = {*res.focus};
+  res.reproduce = spec.ToCommand();
   ORDO_RETURN_IF_ERROR(
       m.Write(final_ops, out_path,
               fmt::format("minimized from {} ({} of {} operations); reproduce: {}", trace_path,

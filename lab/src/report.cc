@@ -263,8 +263,10 @@ std::string ExplorationSummary(const MergedExploration& m) {
                                          m.shard_count, fmt::join(m.shards_missing, ", "));
   return fmt::format(
       "{} on the {} engine, {}{}, seeds {}..{}: {}, {} runs made, FPRE004 in {}", m.trace, m.engine,
-      m.strategy, m.strategy == "pct" ? fmt::format(" depth {}", m.depth) : "", m.seed,
-      m.seed + static_cast<uint64_t>(m.runs_planned) - 1, shards, m.runs, m.failing.size());
+      m.strategy,
+      m.strategy == sched::StrategyName(sched::Strategy::kPct) ? fmt::format(" depth {}", m.depth)
+                                                               : "",
+      m.seed, m.seed + static_cast<uint64_t>(m.runs_planned) - 1, shards, m.runs, m.failing.size());
 }
 
 // Said of an exploration with missing shards, in place of a verdict.

@@ -204,7 +204,7 @@ Result<RunOutcome> RunIsolated(const RunOutcome& planned,
     out.crashed = true;
     out.hung = true;
     out.message = fmt::format(
-        "the engine did not finish the run within {:g} s (a hang or a deadlock; --run-timeout)",
+        "the engine did not finish the run within its run timeout of {:g} s: a hang or a deadlock",
         timeout_s);
     return out;
   }

@@ -2,8 +2,6 @@
 
 #include <fmt/core.h>
 
-#include "ordo/trace/reader.h"
-
 namespace ordo::replay {
 
 bool Replayable(trace::IoOp op, bool api_level) {
@@ -38,8 +36,9 @@ struct Level {
 
 }  // namespace
 
-Result<ReplayPlan> MakePlan(const std::string& trace_path, const ReplayOptions& o) {
-  auto reader = trace::TraceReader::Open(trace_path);
+Result<ReplayPlan> MakePlan(const TraceSource& trace, const ReplayOptions& o) {
+  const std::string& trace_path = trace.name();
+  auto reader = trace.Open();
   if (!reader.ok()) return reader.status();
   std::map<uint32_t, std::string> paths;
   std::map<uint32_t, uint64_t> sizes;
@@ -86,9 +85,8 @@ Result<ReplayPlan> MakePlan(const std::string& trace_path, const ReplayOptions& 
       uint64_t key = (uint64_t{io.pid} << 32) | io.tid;
       if (!l.threads.count(key)) {
         if (l.threads.size() >= o.max_threads) {
-          return Status::InvalidArgument(
-              fmt::format("{}: more than {} threads to replay (the limit; see --max-threads)",
-                          trace_path, o.max_threads));
+          return Status::LimitExceeded(fmt::format("{}: more than {} threads to replay, the limit",
+                                                   trace_path, o.max_threads));
         }
         l.threads.emplace(key, static_cast<uint32_t>(l.threads.size()));
       }

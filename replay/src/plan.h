@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ordo/replay/replayer.h"
+#include "ordo/replay/trace_source.h"
 #include "ordo/trace/record.h"
 
 namespace ordo::replay {
@@ -31,7 +32,9 @@ struct ReplayPlan {
   uint64_t ops = 0;
 };
 
-Result<ReplayPlan> MakePlan(const std::string& trace_path, const ReplayOptions& options);
+// InvalidArgument for an I/O past max_io_bytes or max_file_bytes, or no I/O to
+// replay; LimitExceeded for more threads than max_threads.
+Result<ReplayPlan> MakePlan(const TraceSource& trace, const ReplayOptions& options);
 
 // "data/db-01.log" -> "db-01.log"; anything outside [A-Za-z0-9._-] becomes '_'.
 std::string SafeBaseName(const std::string& path);

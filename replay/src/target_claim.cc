@@ -29,7 +29,21 @@ std::string StripTrailingSlashes(std::string dir) {
   return dir;
 }
 
+// True when the directory `dir` holds ordo's marker.
+bool Marked(const std::string& dir) {
+  struct stat st;
+  return lstat((dir + "/" + kTargetMarker).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 }  // namespace
+
+bool NeedsForce(const std::string& given) {
+  const std::string dir = StripTrailingSlashes(given);
+  struct stat st;
+  std::error_code ec;
+  return lstat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && !fs::is_empty(dir, ec) &&
+         !Marked(dir);
+}
 
 TargetClaim& TargetClaim::operator=(TargetClaim&& other) noexcept {
   if (this != &other) {
@@ -57,11 +71,11 @@ Result<TargetClaim> ClaimTarget(const std::string& given, bool force) {
       return Status::InvalidArgument(given + ": target exists and is not a directory");
     std::error_code ec;
     bool empty = fs::is_empty(dir, ec);
-    ours = lstat((dir + "/" + kTargetMarker).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    ours = Marked(dir);
     if (!empty && !ours && !force) {
       return Status::InvalidArgument(given +
                                      ": target is not empty and was not created by ordo; "
-                                     "pass --force to use it anyway (replay writes under it)");
+                                     "claimed only with force (replay writes under it)");
     }
     if (!ours) {
       for (const char* name : kReplaced) {

@@ -10,10 +10,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ordo/replay/replayer.h"
+#include "ordo/replay/report.h"
 #include "ordo/status.h"
 
 namespace ordo::lab {
@@ -29,26 +31,10 @@ struct AutoOptions {
   bool stop_when_settled = true;
 };
 
-// One targeted run made for a signature.
-struct TargetedRun {
-  int run = -1;
-  std::vector<engine::Focus> focus;
-  bool failed = false;
-  sched::HoldStats holds;
-};
-
-// What became of one rule the analyzer predicted (its forms, e.g. FPRE004-A
-// by prefetch or by a read miss, are one ordering to confirm).
-struct SignatureStatus {
-  std::string signature;  // analyze::Finding::signature of its first prediction
-  std::string rule;       // "FPRE004-A" or "FPRE004-B"
-  int predicted_in_run = -1;
-  int targeted_runs = 0;  // runs that forced it
-  std::vector<TargetedRun> attempts;
-  bool confirmed = false;
-  int confirmed_by_run = -1;  // the failing run (index into summary outcomes' run)
-  std::string reproduce;      // the command that repeats that run, when confirmed
-};
+// What became of each predicted signature, and its targeted runs: part of
+// the replay's report (ordo/replay/report.h).
+using replay::SignatureStatus;
+using replay::TargetedRun;
 
 struct AutoSummary {
   replay::ReplaySummary replay;
@@ -61,6 +47,12 @@ struct AutoSummary {
 // shards together cover the seeds of one campaign but not its exact runs.
 Result<AutoSummary> ReplayAuto(const std::string& trace_path, const replay::ReplayOptions& options,
                                const AutoOptions& auto_options = {});
+
+// `ordo replay`: auto exploration (ReplayAuto) when `auto_options` are given
+// and the backend is the engine; otherwise replay::Replay with the options'
+// strategy, and no signatures.
+Result<AutoSummary> Explore(const std::string& trace_path, const replay::ReplayOptions& options,
+                            const std::optional<AutoOptions>& auto_options);
 
 // `ordo analyze HISTORY --confirm TRACE`: tries each rule predicted in the
 // replay history `history_path` of `trace_path` with targeted runs on its

@@ -8,16 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "ordo/replay/summary_json.h"
 #include "ordo/status.h"
 
 namespace ordo::lab {
 
-struct FailingRun {
-  int run = 0;
-  uint64_t seed = 0;
-  std::string message;
-  std::string reproduce;  // the command that repeats this run alone
-};
+// A failing run as a result lists it: run index, seed, message and the
+// command that repeats it alone.
+using FailingRun = replay::FailingRunEntry;
 
 // One `ordo replay --json` document.
 struct ExplorationResult {

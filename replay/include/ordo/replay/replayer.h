@@ -16,14 +16,13 @@
 #include "ordo/engine/engine.h"
 #include "ordo/engine/focus.h"
 #include "ordo/replay/latency.h"
+#include "ordo/replay/run_spec.h"
+#include "ordo/replay/trace_source.h"
 #include "ordo/sched/scheduler.h"
 #include "ordo/status.h"
 #include "ordo/trace/record.h"
 
 namespace ordo::replay {
-
-enum class Backend { kEngine, kFile };
-enum class Timing { kFast, kOriginal, kScaled };
 
 // Where time comes from, so tests can replace it.
 class Clock {
@@ -150,19 +149,27 @@ struct ReplaySummary {
   uint64_t trace_duration_ns = 0;
 };
 
-// Replays `trace_path` as `options` says. Bad input (unreadable or hostile
-// trace, unsafe target) is an error; FPRE004 is an outcome, not an error.
+// Replays `trace` as `options` says. Bad input (unreadable or hostile trace,
+// unsafe target) is an error: InvalidArgument naming the value and the
+// ReplayOptions field it breaks; LimitExceeded for more threads than
+// max_threads, or an engine that outlasts run_timeout_s laying out the
+// initial content. FPRE004 is an outcome, not an error. Reproduce commands and
+// history headers name the trace by trace.name().
+Result<ReplaySummary> Replay(const TraceSource& trace, const ReplayOptions& options);
+// Replay(*FileTrace(trace_path), options).
 Result<ReplaySummary> Replay(const std::string& trace_path, const ReplayOptions& options);
 
 // True for the operations a replay executes at its level: the engine's API
 // requests when the trace holds any (api_level), else the I/O syscalls.
 bool Replayable(trace::IoOp op, bool api_level);
 
-// A word of a command line as a shell reads it: as it is when it holds only
-// characters no shell treats specially, else in single quotes.
-std::string ShellWord(const std::string& word);
-
-// The command line that repeats one run exactly: its strategy, seed and focus.
+// The command line of one run (--runs 1) of a replay of `trace_path` as
+// `options` say: the options' strategy, seed and focus.
+RunSpec RunSpecOf(const std::string& trace_path, const ReplayOptions& options);
+// ...of the run `run` of it, alone: the run's strategy, seed and focus.
+RunSpec RunSpecOf(const std::string& trace_path, const ReplayOptions& options,
+                  const RunOutcome& run);
+// RunSpecOf(...).ToCommand().
 std::string ReproduceCommand(const std::string& trace_path, const ReplayOptions& options,
                              const RunOutcome& run);
 

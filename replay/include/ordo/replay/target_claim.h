@@ -33,6 +33,10 @@ class TargetClaim {
 // replace.
 Result<TargetClaim> ClaimTarget(const std::string& dir, bool force);
 
+// True when ClaimTarget(dir, false) would refuse `dir` for being a non-empty
+// directory ordo did not create (for callers that name their own override).
+bool NeedsForce(const std::string& dir);
+
 // Refuses (InvalidArgument) when `bytes` would not fit in the free space of
 // the file system holding `dir`, naming both.
 Status CheckFreeSpace(const std::string& dir, uint64_t bytes);
