@@ -29,7 +29,7 @@ std::string EngineName(const MinimizeOptions& o) {
   return plugin::EngineSpecString({o.engine_path, o.engine_config});
 }
 
-// The directory of the candidates and their replay target, removed with
+// The directory of the candidates' replay target, removed with
 // this object (and on SIGINT/SIGTERM). Thousands of short replays: on tmpfs
 // when there is one, so their engine set-up and fsyncs cost memory copies,
 // not disk flushes.

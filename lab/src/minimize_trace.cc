@@ -67,6 +67,13 @@ Status Minimizer::Write(const std::vector<size_t>& keep, const std::string& path
   return (*w)->Close();
 }
 
+std::unique_ptr<replay::TraceSource> Minimizer::Candidate(const std::vector<size_t>& keep) const {
+  std::vector<trace::Record> records = l_.tables;
+  records.reserve(l_.tables.size() + keep.size());
+  for (size_t i : keep) records.push_back(l_.ops[i]);
+  return replay::MemoryTrace(std::move(records), "minimize candidate");
+}
+
 std::vector<uint32_t> Minimizer::FilesOf(const std::vector<size_t>& ops) const {
   std::vector<uint32_t> files;
   for (size_t i : ops) {

@@ -17,31 +17,28 @@ bool Minimizer::OutOfBudget() const {
 Result<bool> Minimizer::Fails(const std::vector<size_t>& keep, uint64_t seed, int runs, int depth,
                               replay::RunOutcome* failing) {
   if (keep.empty()) return false;
-  std::string path = work_ + "/candidate.ordo";
-  ORDO_RETURN_IF_ERROR(Write(keep, path, "minimize candidate"));
+  auto candidate = Candidate(keep);
   replay::ReplayOptions ro = Options(depth);
   if (focus_) {
     ro.strategy = sched::Strategy::kTargeted;
     ro.focus = {FocusFor(keep)};
-    auto t = Try(path, ro, seed, o_.targeted_runs, failing);
+    auto t = Try(*candidate, ro, seed, o_.targeted_runs, failing);
     if (!t.ok() || t.value() || o_.pos_runs <= 0) return t;
     ro.strategy = sched::Strategy::kPos;
     ro.focus.clear();
-    return Try(path, ro, seed, o_.pos_runs, failing);
+    return Try(*candidate, ro, seed, o_.pos_runs, failing);
   }
   ro.strategy = strategy_;
-  return Try(path, ro, seed, runs, failing);
+  return Try(*candidate, ro, seed, runs, failing);
 }
 
 Result<bool> Minimizer::FailsUnder(const std::vector<size_t>& keep, sched::Strategy strategy,
                                    uint64_t seed, int runs, int depth,
                                    replay::RunOutcome* failing) {
-  std::string path = work_ + "/candidate.ordo";
-  ORDO_RETURN_IF_ERROR(Write(keep, path, "minimize candidate"));
   replay::ReplayOptions ro = Options(depth);
   ro.strategy = strategy;
   if (strategy == sched::Strategy::kTargeted) ro.focus = {FocusFor(keep)};
-  return Try(path, ro, seed, runs, failing);
+  return Try(*Candidate(keep), ro, seed, runs, failing);
 }
 
 replay::ReplayOptions Minimizer::Options(int depth) const {
@@ -55,12 +52,12 @@ replay::ReplayOptions Minimizer::Options(int depth) const {
   return ro;
 }
 
-Result<bool> Minimizer::Try(const std::string& path, replay::ReplayOptions ro, uint64_t seed,
-                            int runs, replay::RunOutcome* failing) {
+Result<bool> Minimizer::Try(const replay::TraceSource& candidate, replay::ReplayOptions ro,
+                            uint64_t seed, int runs, replay::RunOutcome* failing) {
   for (uint64_t end = seed + static_cast<uint64_t>(runs); seed < end;) {
     ro.seed = seed;
     ro.runs = static_cast<int>(end - seed);
-    auto r = replay::Replay(path, ro);
+    auto r = replay::Replay(candidate, ro);
     if (!r.ok()) return r.status();
     runs_ += static_cast<uint64_t>(r->runs);
     if (!r->first_failure) return false;

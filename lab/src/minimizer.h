@@ -1,5 +1,6 @@
 // Minimization's moving parts (private to lab/), one file each by what it does:
-//   minimize_trace.cc    the trace held as a list, and subsets of it written as traces;
+//   minimize_trace.cc    the trace held as a list; subsets of it as traces (held in
+//                        memory for replay, the result written);
 //   minimize_verdict.cc  whether a candidate still fails: bounded replays, the
 //                        failure's kind, targeted confirmation on its block;
 //   minimize_reduce.cc   the candidates: cut to the failure, near its block, ddmin;
@@ -15,6 +16,7 @@
 #include "ordo/engine/focus.h"
 #include "ordo/lab/minimize.h"
 #include "ordo/replay/replayer.h"
+#include "ordo/replay/trace_source.h"
 #include "ordo/sched/scheduler.h"
 #include "ordo/status.h"
 #include "ordo/trace/header.h"
@@ -53,6 +55,9 @@ class Minimizer {
   // Writes the tables and the ops `keep` (indices into the loaded ops) to
   // `path`, a trace of kind "minimized" whose header says `source`.
   Status Write(const std::vector<size_t>& keep, const std::string& path, const std::string& source);
+  // The tables and the ops `keep`, held in memory for replay: candidates are
+  // never written to files.
+  std::unique_ptr<replay::TraceSource> Candidate(const std::vector<size_t>& keep) const;
   // Trace file ids in order of first appearance (replay's file numbering).
   std::vector<uint32_t> FilesOf(const std::vector<size_t>& ops) const;
 
@@ -131,8 +136,8 @@ class Minimizer {
 
  private:
   replay::ReplayOptions Options(int depth) const;
-  Result<bool> Try(const std::string& path, replay::ReplayOptions ro, uint64_t seed, int runs,
-                   replay::RunOutcome* failing);
+  Result<bool> Try(const replay::TraceSource& candidate, replay::ReplayOptions ro, uint64_t seed,
+                   int runs, replay::RunOutcome* failing);
   // Each thread's last `window` operations before the point where a failing
   // run was decided (`done`: operations per replay thread, threads numbered
   // by first appearance as replay numbers them).
