@@ -1,5 +1,6 @@
-// `ordo analyze FILE [--rules FPRE004] [--json]`: find the orderings behind
-// FPRE004 in an engine history (replay --history, or a capture with --usdt).
+// `ordo analyze FILE [--rules FPRE004|FPRE004-A|FPRE004-B,...] [--json]`: find
+// the orderings behind FPRE004 in an engine history (replay --history, or a
+// capture with --usdt).
 #include <fmt/core.h>
 #include <fmt/format.h>
 
@@ -8,6 +9,7 @@
 
 #include "common.h"
 #include "ordo/analyze/analyzer.h"
+#include "ordo/analyze/rules.h"
 #include "ordo/engine/block_key.h"
 #include "ordo/lab/explore.h"
 #include "ordo/units.h"
@@ -42,6 +44,9 @@ Result<std::vector<lab::SignatureStatus>> Confirm(const AnalyzeCliOptions& c) {
 
 int RunAnalyze(const AnalyzeCliOptions& c) {
   analyze::AnalyzerOptions o;
+  auto rules = analyze::ParseRules(c.rules);
+  if (!rules.ok()) return Fail(rules.status().WithContext("--rules"), c.json);
+  o.rules = rules.value();
   o.deduplicate = !c.all;
   o.max_threads = c.max_threads;
   auto mem = ParseSize(c.max_memory);
@@ -154,8 +159,8 @@ void setup_analyze(CLI::App& app, int* exit_code) {
       app.add_subcommand("analyze", "Find the orderings behind FPRE004 in an engine history");
   cmd->add_option("FILE", o->file, "history (replay --history) or capture with USDT events")
       ->required();
-  cmd->add_option("--rules", o->rules, "rule set")
-      ->check(CLI::IsMember({"FPRE004"}))
+  cmd->add_option("--rules", o->rules,
+                  "rules to run, comma-separated: FPRE004 (both), FPRE004-A, FPRE004-B")
       ->capture_default_str();
   cmd->add_flag("--json", o->json, "print one JSON document");
   cmd->add_flag("--all", o->all, "every finding, not one per signature");
