@@ -1,5 +1,6 @@
-// `ordo analyze FILE [--rules FPRE004] [--json]`: find the orderings behind
-// FPRE004 in an engine history (replay --history, or a capture with --usdt).
+// `ordo analyze FILE [--rules FPRE004|FPRE004-A|FPRE004-B,...] [--json]`: find
+// the orderings behind FPRE004 in an engine history (replay --history, or a
+// capture with --usdt).
 #include <fmt/core.h>
 #include <fmt/format.h>
 
@@ -8,7 +9,8 @@
 
 #include "common.h"
 #include "ordo/analyze/analyzer.h"
-#include "ordo/engine/block_key.h"
+#include "ordo/analyze/render.h"
+#include "ordo/analyze/rules.h"
 #include "ordo/lab/explore.h"
 #include "ordo/units.h"
 
@@ -40,8 +42,77 @@ Result<std::vector<lab::SignatureStatus>> Confirm(const AnalyzeCliOptions& c) {
   return r->signatures;
 }
 
+// What the analysis concluded, as both outputs say it.
+struct Verdict {
+  bool judged = false;  // the trace has engine events
+  Status no_history;    // why it could not be judged (when not)
+  const char* text = "";
+  int exit_code = kExitOk;
+};
+
+Verdict Judge(const AnalyzeCliOptions& c, const analyze::AnalyzeResult& r) {
+  Verdict v;
+  // No engine events (a syscall-only trace): nothing can be judged, and
+  // "nothing found" would be a lie. Exit 2: the input is not what analyze needs.
+  v.judged = r.has_engine_history();
+  v.no_history =
+      Status::InvalidArgument(
+          c.file + ": " + analyze::kNoEngineHistory +
+          ": the trace holds no engine events, so no ordering can be judged (replay it with "
+          "--history, or capture with --usdt)")
+          .WithFile(c.file);
+  v.text = !v.judged            ? analyze::kNoEngineHistory
+           : r.findings.empty() ? "no FPRE004 ordering found"
+                                : "FPRE004 ordering found";
+  v.exit_code = !v.judged ? ExitCodeFor(v.no_history) : r.findings.empty() ? kExitOk : kExitFound;
+  return v;
+}
+
+void PrintJson(const AnalyzeCliOptions& c, const analyze::AnalyzeResult& r, const Verdict& v,
+               const std::vector<lab::SignatureStatus>& confirmation) {
+  nlohmann::ordered_json j = {{"file", c.file},
+                              {"rules", c.rules},
+                              {"events", r.events},
+                              {"unknown_site_events", r.unknown_site_events},
+                              {"seconds", r.seconds},
+                              {"verdict", v.text},
+                              {"findings", analyze::JsonRenderer().Value(r.findings)},
+                              {"exit_code", v.exit_code}};
+  if (!v.judged) j["error"] = ErrorJson(v.no_history);
+  if (!c.confirm.empty()) {
+    nlohmann::ordered_json conf = nlohmann::ordered_json::array();
+    for (const auto& sig : confirmation) {
+      conf.push_back({{"rule", sig.rule},
+                      {"status", sig.confirmed ? "confirmed" : "predicted"},
+                      {"targeted_runs", sig.targeted_runs},
+                      {"reproduce", sig.confirmed ? nlohmann::ordered_json(sig.reproduce)
+                                                  : nlohmann::ordered_json(nullptr)}});
+    }
+    j["confirmation"] = conf;
+  }
+  fmt::print("{}\n", j.dump(2));
+}
+
+void PrintText(const AnalyzeCliOptions& c, const analyze::AnalyzeResult& r, const Verdict& v,
+               const std::vector<lab::SignatureStatus>& confirmation) {
+  fmt::print("{}: {} engine events analyzed in {:.3f} s\n", c.file, r.events, r.seconds);
+  if (v.judged) fmt::print("{}", analyze::TextRenderer().RenderList(r.findings));
+  if (!confirmation.empty()) fmt::print("\nconfirmation by targeted replays of {}:\n", c.confirm);
+  for (const auto& sig : confirmation) {
+    if (sig.confirmed) {
+      fmt::print("  {}: confirmed: {}\n", sig.rule, sig.reproduce);
+    } else {
+      fmt::print("  {}: not confirmed in {} run{}\n", sig.rule, sig.targeted_runs,
+                 sig.targeted_runs == 1 ? "" : "s");
+    }
+  }
+}
+
 int RunAnalyze(const AnalyzeCliOptions& c) {
   analyze::AnalyzerOptions o;
+  auto rules = analyze::ParseRules(c.rules);
+  if (!rules.ok()) return Fail(rules.status().WithContext("--rules"), c.json);
+  o.rules = rules.value();
   o.deduplicate = !c.all;
   o.max_threads = c.max_threads;
   auto mem = ParseSize(c.max_memory);
@@ -58,21 +129,7 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
     return Fail(s, c.json);
   }
   const auto& r = res.value();
-  // No engine events (a syscall-only trace): nothing can be judged, and
-  // "nothing found" would be a lie. Exit 2: the input is not what analyze needs.
-  const bool judged = r.has_engine_history();
-  const Status no_history =
-      Status::InvalidArgument(
-          c.file + ": " + analyze::kNoEngineHistory +
-          ": the trace holds no engine events, so no ordering can be judged (replay it with "
-          "--history, or capture with --usdt)")
-          .WithFile(c.file);
-  const char* verdict = !judged              ? analyze::kNoEngineHistory
-                        : r.findings.empty() ? "no FPRE004 ordering found"
-                                             : "FPRE004 ordering found";
-  const int exit_code = !judged              ? ExitCodeFor(no_history)
-                        : r.findings.empty() ? kExitOk
-                                             : kExitFound;
+  const Verdict v = Judge(c, r);
   // Events whose site the trace never named could not be judged: say so,
   // so that "nothing found" is not read as "nothing there".
   if (r.unknown_site_events > 0) {
@@ -83,67 +140,18 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
                c.file, r.unknown_site_events);
   }
   std::vector<lab::SignatureStatus> confirmation;
-  if (!c.confirm.empty() && judged && !r.findings.empty()) {
+  if (!c.confirm.empty() && v.judged && !r.findings.empty()) {
     auto conf = Confirm(c);
     if (!conf.ok()) return Fail(conf.status(), c.json);
     confirmation = std::move(conf).value();
   }
   if (c.json) {
-    nlohmann::ordered_json findings = nlohmann::ordered_json::array();
-    for (const auto& f : r.findings) {
-      findings.push_back({{"rule", f.rule},
-                          {"block", engine::BlockIndex(f.block)},
-                          {"file", f.file},
-                          {"offset", f.offset},
-                          {"threads", f.threads},
-                          {"events", f.events},
-                          {"manifested", f.manifested},
-                          {"count", f.count},
-                          {"signature", f.signature},
-                          {"explanation", f.explanation}});
-    }
-    nlohmann::ordered_json j = {
-        {"file", c.file},       {"rules", c.rules},
-        {"events", r.events},   {"unknown_site_events", r.unknown_site_events},
-        {"seconds", r.seconds}, {"verdict", verdict},
-        {"findings", findings}, {"exit_code", exit_code}};
-    if (!judged) j["error"] = ErrorJson(no_history);
-    if (!c.confirm.empty()) {
-      nlohmann::ordered_json conf = nlohmann::ordered_json::array();
-      for (const auto& sig : confirmation) {
-        conf.push_back({{"rule", sig.rule},
-                        {"status", sig.confirmed ? "confirmed" : "predicted"},
-                        {"targeted_runs", sig.targeted_runs},
-                        {"reproduce", sig.confirmed ? nlohmann::ordered_json(sig.reproduce)
-                                                    : nlohmann::ordered_json(nullptr)}});
-      }
-      j["confirmation"] = conf;
-    }
-    fmt::print("{}\n", j.dump(2));
+    PrintJson(c, r, v, confirmation);
   } else {
-    fmt::print("{}: {} engine events analyzed in {:.3f} s\n", c.file, r.events, r.seconds);
-    if (judged && r.findings.empty()) fmt::print("no FPRE004 ordering found\n");
-    for (const auto& f : r.findings) {
-      fmt::print(
-          "\n{} on block {} of file {} (offset {}), threads {}, events {}: {}{}\n  {}\n", f.rule,
-          engine::BlockIndex(f.block), f.file, f.offset,
-          fmt::format("{}", fmt::join(f.threads, ", ")),
-          fmt::format("#{}", fmt::join(f.events, ", #")),
-          f.manifested ? "MANIFESTED (read-verify failed)" : "predicted (did not fail in this run)",
-          f.count > 1 ? fmt::format(", seen {} times", f.count) : "", f.explanation);
-    }
-    if (!confirmation.empty()) fmt::print("\nconfirmation by targeted replays of {}:\n", c.confirm);
-    for (const auto& sig : confirmation) {
-      if (sig.confirmed) {
-        fmt::print("  {}: confirmed: {}\n", sig.rule, sig.reproduce);
-      } else {
-        fmt::print("  {}: not confirmed in {} run{}\n", sig.rule, sig.targeted_runs,
-                   sig.targeted_runs == 1 ? "" : "s");
-      }
-    }
+    PrintText(c, r, v, confirmation);
   }
-  if (!judged) return Fail(no_history);
-  return exit_code;
+  if (!v.judged) return Fail(v.no_history);
+  return v.exit_code;
 }
 
 }  // namespace
@@ -154,8 +162,8 @@ void setup_analyze(CLI::App& app, int* exit_code) {
       app.add_subcommand("analyze", "Find the orderings behind FPRE004 in an engine history");
   cmd->add_option("FILE", o->file, "history (replay --history) or capture with USDT events")
       ->required();
-  cmd->add_option("--rules", o->rules, "rule set")
-      ->check(CLI::IsMember({"FPRE004"}))
+  cmd->add_option("--rules", o->rules,
+                  "rules to run, comma-separated: FPRE004 (both), FPRE004-A, FPRE004-B")
       ->capture_default_str();
   cmd->add_flag("--json", o->json, "print one JSON document");
   cmd->add_flag("--all", o->all, "every finding, not one per signature");

@@ -23,7 +23,7 @@ void setup_report(CLI::App& app, int* exit_code) {
       ->required();
   cmd->add_option("-o,--output", o->out, "OUT.html or OUT.md")->required();
   cmd->callback([o, exit_code] {
-    std::vector<std::string> incomplete;
+    std::vector<lab::IncompleteExploration> incomplete;
     Status s = lab::WriteReport(o->files, o->out, &incomplete);
     if (!s.ok()) {
       *exit_code = Fail(s);
@@ -33,7 +33,10 @@ void setup_report(CLI::App& app, int* exit_code) {
     // A lost shard must not read as a clean pass to the script that merges:
     // the report is written (what the other shards found is worth reading)
     // and the exit code says the input was incomplete.
-    for (const auto& line : incomplete) fmt::print(stderr, "ordo: {}\n", line);
+    for (const auto& m : incomplete) {
+      fmt::print(stderr, "ordo: {} (rerun the missing shard{} with --shard K/{})\n", m.what,
+                 m.shards_missing.size() > 1 ? "s" : "", m.shard_count);
+    }
     *exit_code = incomplete.empty() ? kExitOk : kExitBadInput;
   });
 }

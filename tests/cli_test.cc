@@ -189,6 +189,25 @@ TEST_F(Cli, AnalyzeNamesTheOrderingOfAFailingReplayAndPassesAFixedOne) {
   EXPECT_EQ(Ordo("analyze " + dir_ + "/missing.ordo").code, 2);
 }
 
+// --rules selects what runs: the committed history manifests FPRE004-A only.
+TEST_F(Cli, AnalyzeRunsOnlyTheSelectedRules) {
+  const std::string h = std::string(ORDO_SOURCE_DIR) + "/traces/writeback-legacy-history.ordo";
+  CmdResult a = Ordo("analyze --json --rules FPRE004-A " + h);
+  ASSERT_EQ(a.code, 1) << a.err;
+  auto j = nlohmann::json::parse(a.out);
+  EXPECT_EQ(j["rules"], "FPRE004-A");
+  ASSERT_GE(j["findings"].size(), 1u);
+  for (const auto& f : j["findings"]) EXPECT_EQ(f["rule"], "FPRE004-A");
+  CmdResult b = Ordo("analyze --rules FPRE004-B " + h);
+  EXPECT_EQ(b.code, 0) << b.err;
+  EXPECT_NE(b.out.find("no FPRE004 ordering found"), std::string::npos) << b.out;
+  EXPECT_EQ(Ordo("analyze --rules FPRE004-B,FPRE004-A " + h).code, 1);
+  CmdResult bad = Ordo("analyze --json --rules FPRE004-A,FPRE005 " + h);
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--rules: unknown rule \"FPRE005\""), std::string::npos) << bad.err;
+  EXPECT_EQ(nlohmann::json::parse(bad.out)["exit_code"], 2);
+}
+
 TEST_F(Cli, ReportRendersInChromiumWithTheTimelineAndFindings) {
   std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
   ASSERT_EQ(Ordo("replay " + trace + " --target " + dir_ +

@@ -1,7 +1,8 @@
-// The analyzer's state and rules, shared by its files: analyzer.cc (the
-// public methods), rules.cc (the FPRE004 rules over access kinds),
-// explain.cc (findings as text), pipeline.cc (AnalyzeTrace's streaming).
-// Internal to analyze/.
+// The analyzer's state, shared by its files: analyzer.cc (the public
+// methods), steps.cc (each event as its site's access kind: the
+// happens-before edges, then the rules that watch that kind), rule.h and
+// rule_*.cc (the rules), explain.cc (findings as text), pipeline.cc
+// (AnalyzeTrace's streaming). Internal to analyze/.
 #pragma once
 
 #include <fmt/core.h>
@@ -16,6 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "ordo/analyze/analyzer.h"
+#include "ordo/analyze/rules.h"
 #include "ordo/sched/step.h"
 
 namespace ordo::analyze {
@@ -37,10 +39,20 @@ struct Step {
   uint64_t seq = 0;     // history index
 };
 
+// What findings are deduplicated by: one signature each. Candidates() lists
+// them in this order.
+enum class Pattern : uint8_t {
+  kStaleFill = 0,      // FPRE004-A: a fill and a mark-clean
+  kTornFlags = 1,      // FPRE004-B
+  kStaleReadMiss = 2,  // FPRE004-A: a read miss cached the object (fill_clean)
+};
+inline constexpr size_t kPatternCount = 3;
+
 // One occurrence of a rule, kept compact; its explanation is written only
 // for the findings shown.
 struct Instance {
-  int rule = 0;           // 0: FPRE004-A, 1: FPRE004-B
+  RuleId rule = RuleId::kFpre004A;
+  Pattern pattern = Pattern::kStaleFill;
   bool demand = false;    // A: cached by a read miss, not by prefetch
   bool observed = false;  // A: marked while the lock was visibly held
   bool closed = false;    // A: the write had unlocked; B: compaction had ended
@@ -102,8 +114,8 @@ struct BlockState {
   PerThread<WriteRegion> writes;
   PerThread<Mark> marks;
   PerThread<Compaction> compactions;
-  bool has_latest[2] = {false, false};
-  Instance latest[2];  // per rule, for read-verify failures on this block
+  bool has_latest[kRuleCount] = {};
+  Instance latest[kRuleCount];  // per rule, for read-verify failures on this block
 };
 
 template <typename T>
@@ -128,11 +140,34 @@ inline uint64_t HeapBytes(const VC& v) {
   return v.capacity() > 8 ? v.capacity() * sizeof(uint32_t) : 0;  // 8: VC's inline entries
 }
 
+struct BlockState;
+
+// One step of a history as the analysis dispatches it: thread `thread`'s
+// step `here` of kind `access` on object `block`, at `site`, with the
+// engine's `arg`. `state` caches the block's state once looked up (see
+// Analysis::State): valid while this step is dispatched.
+struct StepEvent {
+  sched::Access access = sched::Access::kNone;
+  uint32_t thread = 0;
+  Step here;
+  uint64_t block = 0;
+  uint32_t site = 0;
+  uint64_t arg = 0;
+  BlockState* state = nullptr;
+};
+
 }  // namespace analysis
 
 using namespace analysis;  // NOLINT: this header is internal to analyze/
 
-struct Analyzer::Impl {
+class Rule;
+
+// The state of one analysis (Analyzer::Impl is this): threads, clocks, block
+// states, the rules run and what they reported.
+struct Analysis {
+  explicit Analysis(const AnalyzerOptions& o);
+  ~Analysis();
+
   AnalyzerOptions options;
   uint64_t events = 0;
   Status status;
@@ -152,23 +187,8 @@ struct Analyzer::Impl {
            tids.capacity() * kPerThread;
   }
   // Sets status (once) when the history exceeds a limit.
-  bool OverLimit() {
-    if (tids.size() > options.max_threads) {
-      status = Status::LimitExceeded(fmt::format(
-          "history event #{} is of thread {}, more than the {} distinct threads the analysis "
-          "accepts",
-          events - 1, tids.back(), options.max_threads));
-      return true;
-    }
-    if (MemoryBytes() > options.max_memory_bytes) {
-      status = Status::LimitExceeded(fmt::format(
-          "at history event #{} the analysis state ({} threads, {} blocks) needs more than its "
-          "limit of {} MiB (vector clocks grow as threads x blocks)",
-          events - 1, tids.size(), states.size(), options.max_memory_bytes >> 20));
-      return true;
-    }
-    return false;
-  }
+  bool OverLimit();
+
   absl::flat_hash_map<uint32_t, uint32_t> dense;  // recorded tid -> index
   static constexpr uint32_t kSmallTids = 1024;
   std::vector<uint32_t> small_tids;  // tid < kSmallTids -> index + 1 (0: not seen)
@@ -185,7 +205,12 @@ struct Analyzer::Impl {
     if (fresh) states.emplace_back();
     return states[it->second];
   }
-  std::vector<Step> last_fill;  // per thread: its next mark pairs with it
+  // The state of the step's block, looked up once per step.
+  BlockState& State(StepEvent& e) {
+    if (e.state == nullptr) e.state = &Block(e.block);
+    return *e.state;
+  }
+  std::vector<Step> last_fill;  // per thread: its latest fill (a mark pairs with it)
   // Per thread: the objects it holds (acquired, not released), so that steps
   // outside any hold need not touch the object's state.
   std::vector<absl::InlinedVector<std::pair<uint64_t, Step>, 2>> held;
@@ -196,11 +221,18 @@ struct Analyzer::Impl {
     }
     return nullptr;
   }
-  std::vector<CheckPair> checks;  // per thread: its check in progress (when checking)
-  std::vector<bool> checking;
-  std::vector<Instance> shown;        // one per signature (deduplicated) or every instance
-  int shown_index[3] = {-1, -1, -1};  // A by a fill, B, A by a read miss
-  std::vector<Instance> closest[3];   // per signature, by span, distinct blocks
+
+  // The rules run (options.rules), by id (null: not selected); which of them
+  // watch each access kind, and which follow each thread's next step.
+  std::unique_ptr<Rule> rules[kRuleCount];
+  std::array<uint8_t, 256> watchers{};  // access -> bit per rule id
+  std::vector<uint8_t> followers;       // per thread: bit per rule id
+  // Thread t's next step (whatever its kind) goes to `rule` first, once.
+  void Follow(uint32_t t, RuleId rule) { followers[t] |= uint8_t(1u << static_cast<int>(rule)); }
+
+  std::vector<Instance> shown;  // one per signature (deduplicated) or every instance
+  int shown_index[kPatternCount] = {-1, -1, -1};
+  std::vector<Instance> closest[kPatternCount];  // per signature, by span, distinct blocks
   // The history's site table: access kind by site id, in history order.
   std::array<std::atomic<uint8_t>, 0x8000> site_access{};  // access + 1; 0: no entry
   std::vector<uint8_t> legacy_access;  // by built-in engine kind (older histories)
@@ -209,45 +241,10 @@ struct Analyzer::Impl {
   static uint64_t Span(const Instance& in) {
     return in.e[1] > in.e[0] ? in.e[1] - in.e[0] : in.e[0] - in.e[1];
   }
-  void KeepCandidate(const Instance& in) {
-    const size_t k = options.candidates_per_signature;
-    if (k == 0) return;
-    auto& list = closest[Signature(in)];
-    for (auto& c : list) {
-      if (c.block != in.block) continue;
-      if (Span(in) < Span(c)) c = in;
-      std::stable_sort(list.begin(), list.end(),
-                       [](const Instance& a, const Instance& b) { return Span(a) < Span(b); });
-      return;
-    }
-    if (list.size() == k && Span(list.back()) <= Span(in)) return;
-    if (list.size() == k) list.pop_back();
-    auto at =
-        std::upper_bound(list.begin(), list.end(), in,
-                         [](const Instance& a, const Instance& b) { return Span(a) < Span(b); });
-    list.insert(at, in);
-  }
+  void KeepCandidate(const Instance& in);
+  static size_t Signature(const Instance& in) { return static_cast<size_t>(in.pattern); }
 
-  static int Signature(const Instance& in) { return in.rule == 0 && in.demand ? 2 : in.rule; }
-
-  uint32_t Thread(uint32_t tid) {
-    // Small tids (a replay's scheduler indexes) skip the hash table.
-    if (tid < small_tids.size() && small_tids[tid] != 0) return small_tids[tid] - 1;
-    auto [it, fresh] = dense.try_emplace(tid, static_cast<uint32_t>(tids.size()));
-    if (fresh && tid < kSmallTids) {
-      if (small_tids.size() <= tid) small_tids.resize(tid + 1, 0);
-      small_tids[tid] = it->second + 1;
-    }
-    if (fresh) {
-      tids.push_back(tid);
-      clock.emplace_back();
-      last_fill.emplace_back();
-      held.emplace_back();
-      checks.emplace_back();
-      checking.push_back(false);
-    }
-    return it->second;
-  }
+  uint32_t Thread(uint32_t tid);
   void Join(VC& into, const VC& from) {
     if (into.size() < from.size()) Clock(into, [&](VC& v) { v.resize(from.size(), 0); });
     for (size_t i = 0; i < from.size(); ++i) into[i] = std::max(into[i], from[i]);
@@ -256,75 +253,23 @@ struct Analyzer::Impl {
   // Does `x` happen before the current point of thread t?
   bool Before(const Step& x, uint32_t t) const { return At(clock[t], x.thread) >= x.stamp; }
 
-  void Report(BlockState& bs, const Instance& in) {
-    bs.latest[in.rule] = in;
-    bs.has_latest[in.rule] = true;
-    KeepCandidate(in);
-    int sig = Signature(in);
-    if (options.deduplicate && shown_index[sig] >= 0) {
-      ++shown[shown_index[sig]].count;
-      return;
-    }
-    if (shown_index[sig] < 0) shown_index[sig] = static_cast<int>(shown.size());
-    shown.push_back(in);
-  }
-
+  // An occurrence a rule found: kept per signature (and as a candidate).
+  void Report(BlockState& bs, const Instance& in);
   // A read-verify failure on the block: the rule's latest instance there
   // manifested, and becomes the example shown for the rule.
-  void Manifested(BlockState& bs, int rule) {
-    if (!bs.has_latest[rule]) return;
-    Instance in = bs.latest[rule];
-    in.manifested = true;
-    int sig = Signature(in);
-    if (shown_index[sig] < 0) {
-      shown_index[sig] = static_cast<int>(shown.size());
-      shown.push_back(in);
-      return;
-    }
-    Instance& ex = shown[shown_index[sig]];
-    if (!options.deduplicate) {
-      for (auto& x : shown) {
-        if (Signature(x) == sig && x.block == in.block) x.manifested = true;
-      }
-      return;
-    }
-    if (!ex.manifested) {
-      in.count = ex.count;
-      ex = in;
-    }
-  }
+  void Manifested(BlockState& bs, RuleId rule);
 
   std::string Where(uint64_t block) const;
-
   Finding Explain(const Instance& in) const;
 
-  void StaleClean(BlockState& bs, uint64_t block, uint32_t w, WriteRegion& r, uint32_t p,
-                  const Mark& m, bool observed);
-  static constexpr size_t kMaxWaiting = 64;
-
-  // The rules over access kinds (ordo/engine_abi.h), for engines loaded
-  // through the engine ABI. FPRE004-A: a fill and mark-clean of an object
-  // not ordered with another thread's acquire..write..release of it.
-  // FPRE004-B: a thread's consecutive flag reads of an object not ordered
-  // with another thread's flag update of it. Edges: release to the next
-  // acquire, request to the next fill.
-  void AddAccess(sched::Access access, uint32_t t, const Step& here, uint64_t b, uint32_t site,
-                 uint64_t arg);
-
-  // A later read of thread t's check on b: the updates of b by other threads
-  // that had begun and had not ended before the check's first read.
-  void TornBy(uint32_t t, const Step& here, uint64_t b);
-
-  // Thread t's check ends (its next step is not a flag read of the object):
-  // unless it re-read its first site last (validated), what it may have torn
-  // is reported.
-  void EndCheck(uint32_t t);
-  // Ends every open check (the history is over).
-  void EndChecks();
+  // The history is over (for now): each rule judges what it still holds open.
+  void Finish();
 
   void AddSite(const trace::SiteRecord& site);
-
   void Add(const trace::EngineRecord& e);
+  // The step's happens-before edges: program order is applied by Add; here a
+  // release to the next acquire of the object, a request to the next fill.
+  void Edges(StepEvent& e);
 };
 
 }  // namespace ordo::analyze

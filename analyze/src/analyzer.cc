@@ -7,12 +7,11 @@
 
 namespace ordo::analyze {
 
-Analyzer::Analyzer(const AnalyzerOptions& options) : impl_(std::make_unique<Impl>()) {
-  impl_->options = options;
-  for (const trace::SiteRecord& site : trace::EngineKindSites()) {
-    impl_->legacy_access.push_back(site.access);  // site k + 1 is kind k
-  }
-}
+struct Analyzer::Impl : Analysis {
+  using Analysis::Analysis;
+};
+
+Analyzer::Analyzer(const AnalyzerOptions& options) : impl_(std::make_unique<Impl>(options)) {}
 Analyzer::~Analyzer() = default;
 void Analyzer::Add(const trace::EngineRecord& event) { impl_->Add(event); }
 void Analyzer::AddSite(const trace::SiteRecord& site) { impl_->AddSite(site); }
@@ -29,13 +28,13 @@ void Analyzer::Prefetch(uint64_t block, bool state) const {
   for (size_t off = 0; off < 256; off += 64) __builtin_prefetch(p + off);
 }
 std::vector<Finding> Analyzer::Findings() const {
-  impl_->EndChecks();  // a check still open at the end counts as ended
+  impl_->Finish();  // what a rule holds open at the end counts as ended
   std::vector<Finding> out;
   for (const auto& in : impl_->shown) out.push_back(impl_->Explain(in));
   return out;
 }
 std::vector<Finding> Analyzer::Candidates() const {
-  impl_->EndChecks();
+  impl_->Finish();
   std::vector<Finding> out;
   for (const auto& list : impl_->closest) {
     for (const auto& in : list) out.push_back(impl_->Explain(in));

@@ -75,6 +75,7 @@ Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOption
   if (!reader.ok()) return reader.status();
   auto t0 = std::chrono::steady_clock::now();
   Analyzer a(options);
+  if (!a.status().ok()) return a.status();  // no rule selected
   AnalyzeResult res;
   res.header = (*reader)->header();
   // Decoding runs on its own thread, a few batches ahead of the analysis.

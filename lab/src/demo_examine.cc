@@ -5,7 +5,7 @@
 
 #include "demo_story.h"
 #include "ordo/analyze/analyzer.h"
-#include "ordo/engine/block_key.h"
+#include "ordo/analyze/render.h"
 #include "ordo/lab/report.h"
 #include "ordo/units.h"
 
@@ -22,10 +22,9 @@ Status DemoStory::Examine() {
     }
     fmt::print("   {} engine events in {:.3f} s, {} distinct findings\n", a->events, a->seconds,
                a->findings.size());
+    const analyze::TextRenderer text({}, "   ");
     for (const auto& f : a->findings) {
-      if (!f.manifested) continue;
-      fmt::print("   {} on block {} of file {} (offset {}), MANIFESTED:\n   {}\n", f.rule,
-                 engine::BlockIndex(f.block), f.file, f.offset, f.explanation);
+      if (f.manifested) fmt::print("{}", text.Render(f));
     }
 
     Step("minimize: the smallest trace that still fails");

@@ -2,10 +2,10 @@
 //
 // Events stream through once. Each thread carries a vector clock; ordering
 // edges are program order, a block lock's release to its next acquisition,
-// and a prefetch's issue to its fill. Rules look for pairs of steps that no
-// edge orders, so they flag an ordering even in a run that passed
-// (predictive), and say whether it manifested as a read-verify failure.
-// Memory grows with the live state (threads, blocks), not the history.
+// and a prefetch's issue to its fill. Rules (rules.h; the options select
+// which run) look for pairs of steps that no edge orders, so they flag an ordering even in a run
+// that passed (predictive), and say whether it manifested as a read-verify failure. Memory grows
+// with the live state (threads, blocks), not the history.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "ordo/analyze/rules.h"
 #include "ordo/status.h"
 #include "ordo/trace/header.h"
 #include "ordo/trace/record.h"
@@ -39,6 +40,9 @@ struct Finding {
 
 struct AnalyzerOptions {
   uint32_t block_size = 4096;
+  // The rules run (ParseRules reads a list of ids); an empty set makes the
+  // analysis fail with InvalidArgument.
+  RuleSet rules = RuleSet::All();
   // Keep one example per signature (counts kept); false keeps every finding.
   bool deduplicate = true;
   // Also keep, per signature, up to this many occurrences on distinct blocks
@@ -78,8 +82,8 @@ class Analyzer {
   std::vector<Finding> Candidates() const;
   uint64_t events() const;
   uint64_t unknown_site_events() const;
-  // Ok, or the limit (AnalyzerOptions) the history exceeded; once failed,
-  // Add ignores further events.
+  // Ok; the limit (AnalyzerOptions) the history exceeded; or InvalidArgument
+  // when no rule is selected. Once failed, Add ignores further events.
   const Status& status() const;
   // Bytes of analysis state held now (what max_memory_bytes bounds).
   uint64_t memory_bytes() const;
