@@ -124,6 +124,117 @@ void ReportDeadlock(const std::string& what) {
   _exit(0);
 }
 
+// The child's side: runs `run`, writes its report to `fd` and exits (never
+// returns).
+[[noreturn]] void RunInChild(int fd, const std::function<Result<RunOutcome>(ThreadStats*)>& run) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive ordo (a hang, a second Ctrl-C)
+  if (getppid() == 1) _exit(3);
+  dup2(STDERR_FILENO, STDOUT_FILENO);  // what the engine prints is not ordo's summary
+  signal(SIGINT, SIG_IGN);             // ordo decides when to stop: after the run in progress
+  g_result_fd = fd;
+  sched::SetDeadlockReporter(&ReportDeadlock);
+  ThreadStats mine;
+  Result<RunOutcome> out = run(&mine);
+  Packer p;
+  p.Put(static_cast<uint8_t>(out.ok() ? 0 : 1));
+  if (out.ok()) {
+    Pack(out.value(), mine, &p);
+  } else {
+    p.Put(static_cast<int>(out.status().code()));
+    p.Put(out.status().message());
+  }
+  _exit(WriteAll(fd, p.bytes) ? 0 : 3);
+}
+
+// How the child ended: its wait status and report, or killed at the timeout.
+struct ChildEnd {
+  int status = 0;
+  bool hung = false;
+  std::string report;
+};
+
+// Reads the child's report from `fd` until the child has exited (a process
+// the engine forked may keep the pipe open after that) or the run's time is
+// up (then the child is killed); reaps it either way.
+ChildEnd Collect(pid_t child, int fd, double timeout_s) {
+  ChildEnd end;
+  char buf[65536];
+  bool exited = false;
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    int ready = poll(&p, 1, 100);
+    if (ready > 0) {
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n > 0) {
+        end.report.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n == 0) break;  // every writer closed it
+    }
+    if (waitpid(child, &end.status, WNOHANG) == child) {
+      exited = true;
+      while ((ready = poll(&p, 1, 0)) > 0) {  // what it wrote before exiting
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        end.report.append(buf, static_cast<size_t>(n));
+      }
+      break;
+    }
+    if (timeout_s > 0 &&
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
+            timeout_s) {
+      kill(child, SIGKILL);
+      end.hung = true;
+      break;
+    }
+  }
+  if (!exited) {
+    while (waitpid(child, &end.status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  return end;
+}
+
+// A run that ended without a report of its own: a hang, a crash, an exit
+// inside the engine, or a deadlock the scheduler reported. False if the
+// child reported normally.
+bool AbnormalEnd(const ChildEnd& end, double timeout_s, RunOutcome* out) {
+  auto fail = [&](std::string message) {
+    out->failed = out->crashed = true;
+    out->message = std::move(message);
+    return true;
+  };
+  if (end.hung) {
+    out->hung = true;
+    return fail(fmt::format(
+        "the engine did not finish the run within its run timeout of {:g} s: a hang or a deadlock",
+        timeout_s));
+  }
+  if (WIFSIGNALED(end.status)) {
+    int sig = WTERMSIG(end.status);
+    return fail(fmt::format("the engine crashed: signal {} ({}){}", sig, strsignal(sig),
+                            WCOREDUMP(end.status) ? ", core dumped" : ""));
+  }
+  if (!WIFEXITED(end.status) || WEXITSTATUS(end.status) != 0 || end.report.empty()) {
+    // The child reports every error of ordo's own; ending without a report
+    // is the engine's doing: exit() or abort by a sanitizer inside it.
+    return fail(
+        fmt::format("the engine ended the run's process (exit status {}) before it finished",
+                    WIFEXITED(end.status) ? WEXITSTATUS(end.status) : -1));
+  }
+  if (end.report[0] == 2) {
+    Unpacker u(end.report);
+    uint8_t tag;
+    std::string what;
+    if (u.Get(&tag) && u.Get(&what)) {
+      out->deadlocked = true;
+      return fail("the engine deadlocked under the scheduler: " + what);
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<RunOutcome> RunIsolated(const RunOutcome& planned,
@@ -139,108 +250,15 @@ Result<RunOutcome> RunIsolated(const RunOutcome& planned,
   }
   if (child == 0) {
     close(fds[0]);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive ordo (a hang, a second Ctrl-C)
-    if (getppid() == 1) _exit(3);
-    dup2(STDERR_FILENO, STDOUT_FILENO);  // what the engine prints is not ordo's summary
-    signal(SIGINT, SIG_IGN);             // ordo decides when to stop: after the run in progress
-    g_result_fd = fds[1];
-    sched::SetDeadlockReporter(&ReportDeadlock);
-    ThreadStats mine;
-    Result<RunOutcome> out = run(&mine);
-    Packer p;
-    p.Put(static_cast<uint8_t>(out.ok() ? 0 : 1));
-    if (out.ok()) {
-      Pack(out.value(), mine, &p);
-    } else {
-      p.Put(static_cast<int>(out.status().code()));
-      p.Put(out.status().message());
-    }
-    _exit(WriteAll(fds[1], p.bytes) ? 0 : 3);
+    RunInChild(fds[1], run);
   }
   close(fds[1]);
-  // Read the report until the child has exited (a process the engine forked
-  // may keep the pipe open after that) or the run's time is up.
-  std::string bytes;
-  char buf[65536];
-  int status = 0;
-  bool exited = false, hung = false;
-  const auto start = std::chrono::steady_clock::now();
-  for (;;) {
-    pollfd p{fds[0], POLLIN, 0};
-    int ready = poll(&p, 1, 100);
-    if (ready > 0) {
-      ssize_t n = read(fds[0], buf, sizeof buf);
-      if (n > 0) {
-        bytes.append(buf, static_cast<size_t>(n));
-        continue;
-      }
-      if (n == 0) break;  // every writer closed it
-    }
-    if (waitpid(child, &status, WNOHANG) == child) {
-      exited = true;
-      while ((ready = poll(&p, 1, 0)) > 0) {  // what it wrote before exiting
-        ssize_t n = read(fds[0], buf, sizeof buf);
-        if (n <= 0) break;
-        bytes.append(buf, static_cast<size_t>(n));
-      }
-      break;
-    }
-    if (timeout_s > 0 &&
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
-            timeout_s) {
-      kill(child, SIGKILL);
-      hung = true;
-      break;
-    }
-  }
+  ChildEnd end = Collect(child, fds[0], timeout_s);
   close(fds[0]);
-  if (!exited) {
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
   RunOutcome out = planned;
-  if (hung) {
-    out.failed = true;
-    out.crashed = true;
-    out.hung = true;
-    out.message = fmt::format(
-        "the engine did not finish the run within its run timeout of {:g} s: a hang or a deadlock",
-        timeout_s);
-    return out;
-  }
-  if (WIFSIGNALED(status)) {
-    int sig = WTERMSIG(status);
-    out.failed = true;
-    out.crashed = true;
-    out.message = fmt::format("the engine crashed: signal {} ({}){}", sig, strsignal(sig),
-                              WCOREDUMP(status) ? ", core dumped" : "");
-    return out;
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || bytes.empty()) {
-    // The child reports every error of ordo's own; ending without a report
-    // is the engine's doing: exit() or abort by a sanitizer inside it.
-    out.failed = true;
-    out.crashed = true;
-    out.message = fmt::format(
-        "the engine ended the run's process (exit status {}) before it "
-        "finished",
-        WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    return out;
-  }
-  if (bytes[0] == 2) {
-    Unpacker u(bytes);
-    uint8_t tag;
-    std::string what;
-    if (u.Get(&tag) && u.Get(&what)) {
-      out.failed = true;
-      out.crashed = true;
-      out.deadlocked = true;
-      out.message = "the engine deadlocked under the scheduler: " + what;
-      return out;
-    }
-  }
-  if (bytes[0] != 0) {
-    Unpacker u(bytes);
+  if (AbnormalEnd(end, timeout_s, &out)) return out;
+  if (end.report[0] != 0) {
+    Unpacker u(end.report);
     uint8_t tag;
     int code = 0;
     std::string message;
@@ -250,7 +268,7 @@ Result<RunOutcome> RunIsolated(const RunOutcome& planned,
     return Status::FromCode(static_cast<StatusCode>(code), message);
   }
   ThreadStats mine;
-  if (!Unpack(bytes.substr(1), &out, &mine)) {
+  if (!Unpack(end.report.substr(1), &out, &mine)) {
     return Status::IoError(fmt::format("run {}: unreadable outcome from its process", planned.run));
   }
   stats->Merge(mine);

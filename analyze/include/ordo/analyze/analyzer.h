@@ -58,6 +58,8 @@ struct AnalyzerOptions {
   uint64_t max_memory_bytes = uint64_t{1} << 30;
 };
 
+struct AnalyzeResult;
+
 class Analyzer {
  public:
   explicit Analyzer(const AnalyzerOptions& options = {});
@@ -70,10 +72,6 @@ class Analyzer {
   // events were judged). Events of a site with no entry are judged as no
   // access and counted (unknown_site_events).
   void AddSite(const trace::SiteRecord& site);
-  // A hint that an event on `block` will be added soon: brings the block's
-  // hash slot (state = false) or its state (true, once the slot is near) into
-  // the cache. Changes no result.
-  void Prefetch(uint64_t block, bool state) const;
   // Findings so far, in order of first occurrence.
   std::vector<Finding> Findings() const;
   // The closest occurrences of each signature, closest first: where the two
@@ -89,6 +87,13 @@ class Analyzer {
   uint64_t memory_bytes() const;
 
  private:
+  // AnalyzeTrace's streaming hint that an event on `block` comes soon: brings
+  // the block's hash slot (state = false) or its state (true) into the cache.
+  // Changes no result.
+  friend Result<AnalyzeResult> AnalyzeTrace(const std::string& path,
+                                            const AnalyzerOptions& options);
+  void Prefetch(uint64_t block, bool state) const;
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
