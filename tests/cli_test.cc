@@ -290,6 +290,28 @@ TEST_F(Cli, ReportOfTheDefaultExplorationSaysConfirmedAndNamesLanesByRole) {
   EXPECT_NE(Slurp(dir_ + "/again.md").find("**confirmed**"), std::string::npos);
 }
 
+// The runs table compares histories by the fields of the run that made each
+// (its header's RunSpec), not by their command lines.
+TEST_F(Cli, ReportComparesRunsByTheirFields) {
+  std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
+  CmdResult a =
+      Ordo("replay " + trace + " --target " + dir_ +
+           "/ta --engine legacy --explore pos --seed 3 --runs 1 --history " + dir_ + "/a.ordo");
+  ASSERT_LE(a.code, 1) << a.err;
+  CmdResult b = Ordo("replay " + trace + " --target " + dir_ +
+                     "/tb --engine fixed --explore pct --depth 4 --seed 7 --runs 1 --history " +
+                     dir_ + "/b.ordo");
+  ASSERT_EQ(b.code, 0) << b.err;
+  ASSERT_EQ(Ordo("report " + dir_ + "/a.ordo " + dir_ + "/b.ordo -o " + dir_ + "/r.md").code, 0);
+  ASSERT_EQ(Ordo("report " + dir_ + "/a.ordo " + dir_ + "/b.ordo -o " + dir_ + "/r.html").code, 0);
+  std::string md = Slurp(dir_ + "/r.md");
+  EXPECT_NE(md.find("| history | engine | strategy | seed |"), std::string::npos) << md;
+  EXPECT_NE(md.find("/a.ordo` | legacy | pos | 3 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("/b.ordo` | fixed | pct depth 4 | 7 |"), std::string::npos) << md;
+  std::string html = Slurp(dir_ + "/r.html");
+  EXPECT_NE(html.find("<td>fixed</td><td>pct depth 4</td><td>7</td>"), std::string::npos);
+}
+
 TEST_F(Cli, MinimizeShrinksTheFioTraceToAFewOperationsThatStillFail) {
   std::string trace = std::string(ORDO_SOURCE_DIR) + "/traces/fio-writer-reader.ordo";
   CmdResult r = Ordo("minimize " + trace + " --engine legacy --seed 1000 -o " + dir_ + "/min.ordo");

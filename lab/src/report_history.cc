@@ -56,6 +56,7 @@ Result<HistoryInfo> LoadHistory(const std::string& path) {
   if (!a.ok()) return a.status();
   h.analysis = std::move(a).value();
   h.header = h.analysis.header;
+  if (auto run = replay::RunSpec::ParseCommand(h.header.source); run.ok()) h.run = run.value();
   const auto& fs = h.analysis.findings;
   for (size_t i = 0; i < fs.size() && h.shown < 0; ++i) {
     if (fs[i].manifested) h.shown = static_cast<int>(i);
@@ -84,6 +85,17 @@ const char* Outcome(const HistoryInfo& h) {
   if (h.verify_failures > 0) return "FPRE004";
   if (!h.analysis.has_engine_history()) return analyze::kNoEngineHistory;
   return "pass";
+}
+
+RunColumns Columns(const HistoryInfo& h) {
+  RunColumns c;
+  if (!h.run) return c;
+  c.engine = h.run->engine;
+  c.strategy = std::string(sched::StrategyName(h.run->strategy));
+  if (h.run->strategy == sched::Strategy::kPct)
+    c.strategy += fmt::format(" depth {}", h.run->depth);
+  c.seed = std::to_string(h.run->seed);
+  return c;
 }
 
 const char* ShownStatus(const HistoryInfo& h) {

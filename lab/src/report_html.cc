@@ -133,13 +133,15 @@ std::string ExplorationTable(const std::vector<MergedExploration>& ms) {
 // The histories side by side.
 std::string RunsTable(const std::vector<HistoryInfo>& hs) {
   std::string out =
-      "<h2>Runs</h2>\n<table><tr><th>history</th><th>outcome</th><th>findings</th><th>engine "
-      "events</th><th>threads</th><th>reproduce</th></tr>\n";
+      "<h2>Runs</h2>\n<table><tr><th>history</th><th>engine</th><th>strategy</th><th>seed</th>"
+      "<th>outcome</th><th>findings</th><th>engine events</th><th>threads</th><th>reproduce</th>"
+      "</tr>\n";
   for (const auto& h : hs) {
+    const RunColumns c = Columns(h);
     out += fmt::format(
-        "<tr><td><code>{}</code></td><td "
+        "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td "
         "class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
-        HtmlEscape(h.path),
+        HtmlEscape(h.path), HtmlEscape(c.engine), HtmlEscape(c.strategy), HtmlEscape(c.seed),
         h.verify_failures > 0             ? "fail"
         : h.analysis.has_engine_history() ? "pass"
                                           : "unknown",

@@ -30,10 +30,13 @@ std::string Explorations(const std::vector<MergedExploration>& ms) {
 }
 
 std::string RunsTable(const std::vector<HistoryInfo>& hs) {
-  std::string md = "| history | outcome | findings | reproduce |\n|---|---|---|---|\n";
+  std::string md =
+      "| history | engine | strategy | seed | outcome | findings | reproduce |\n"
+      "|---|---|---|---|---|---|---|\n";
   for (const auto& h : hs) {
-    md += fmt::format("| `{}` | {} | {} | `{}` |\n", h.path,
-                      h.verify_failures ? "**FPRE004**" : Outcome(h),
+    const RunColumns c = Columns(h);
+    md += fmt::format("| `{}` | {} | {} | {} | {} | {} | `{}` |\n", h.path, c.engine, c.strategy,
+                      c.seed, h.verify_failures ? "**FPRE004**" : Outcome(h),
                       analyze::Tally(h.analysis.findings), h.header.source);
   }
   return md;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "ordo/analyze/analyzer.h"
 #include "ordo/analyze/render.h"
 #include "ordo/lab/shards.h"
+#include "ordo/replay/run_spec.h"
 #include "ordo/status.h"
 #include "ordo/trace/header.h"
 #include "ordo/trace/record.h"
@@ -33,6 +35,9 @@ struct HistoryInfo {
   std::map<uint32_t, std::string> names;  // the history's thread table: tid -> role
   // Sites of an engine loaded through the engine ABI: id -> (name, access).
   std::map<uint32_t, std::pair<std::string, uint8_t>> sites;
+  // The run that made the history, read by field from its header's source
+  // (replay::RunSpec); empty for a capture or a history written by hand.
+  std::optional<replay::RunSpec> run;
 
   // The finding the timeline shows (shown >= 0).
   const analyze::Finding& shown_finding() const {
@@ -62,6 +67,12 @@ std::string Lane(const HistoryInfo& h, uint32_t tid);
 const char* Outcome(const HistoryInfo& h);
 // Said of the timeline's finding: confirmed by this run, or only predicted.
 const char* ShownStatus(const HistoryInfo& h);
+// The run's fields as the runs tables show them side by side ("legacy", "pct
+// depth 10", "5"); "-" each when the history names no run.
+struct RunColumns {
+  std::string engine = "-", strategy = "-", seed = "-";
+};
+RunColumns Columns(const HistoryInfo& h);
 
 // Said of a trace with no engine events, in place of its findings: advice to
 // the reader of the report (which is about ordo's commands).
