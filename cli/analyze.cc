@@ -31,13 +31,16 @@ struct AnalyzeCliOptions {
 };
 
 // Confirmation of the predicted findings by targeted replays of the trace.
-Result<std::vector<lab::SignatureStatus>> Confirm(const AnalyzeCliOptions& c) {
+Result<std::vector<lab::SignatureStatus>> Confirm(const AnalyzeCliOptions& c,
+                                                  const analyze::RuleSet& rules) {
   if (c.target.empty())
     return Status::InvalidArgument("--confirm needs --target DIR (where the replays may write)");
   replay::ReplayOptions o;
   o.target = c.target;
   engine::ParseEngineMode(c.engine, &o.engine_mode);
-  auto r = lab::ConfirmPredictions(c.file, c.confirm, o);
+  lab::AutoOptions auto_options;
+  auto_options.rules = rules;
+  auto r = lab::ConfirmPredictions(c.file, c.confirm, o, auto_options);
   if (!r.ok()) return r.status();
   return r->signatures;
 }
@@ -108,11 +111,15 @@ void PrintText(const AnalyzeCliOptions& c, const analyze::AnalyzeResult& r, cons
   }
 }
 
-int RunAnalyze(const AnalyzeCliOptions& c) {
+int RunAnalyze(const AnalyzeCliOptions& given) {
   analyze::AnalyzerOptions o;
-  auto rules = analyze::ParseRules(c.rules);
-  if (!rules.ok()) return Fail(rules.status().WithContext("--rules"), c.json);
+  auto rules = analyze::ParseRules(given.rules);
+  if (!rules.ok()) return Fail(rules.status().WithContext("--rules"), given.json);
   o.rules = rules.value();
+  // The selection as the rules' own ids ("FPRE004" for all), whatever the
+  // case, blanks or repeats typed.
+  AnalyzeCliOptions c = given;
+  c.rules = o.rules == analyze::RuleSet::All() ? "FPRE004" : o.rules.ToString();
   o.deduplicate = !c.all;
   o.max_threads = c.max_threads;
   auto mem = ParseSize(c.max_memory);
@@ -141,7 +148,7 @@ int RunAnalyze(const AnalyzeCliOptions& c) {
   }
   std::vector<lab::SignatureStatus> confirmation;
   if (!c.confirm.empty() && v.judged && !r.findings.empty()) {
-    auto conf = Confirm(c);
+    auto conf = Confirm(c, o.rules);
     if (!conf.ok()) return Fail(conf.status(), c.json);
     confirmation = std::move(conf).value();
   }

@@ -202,6 +202,10 @@ TEST_F(Cli, AnalyzeRunsOnlyTheSelectedRules) {
   EXPECT_EQ(b.code, 0) << b.err;
   EXPECT_NE(b.out.find("no FPRE004 ordering found"), std::string::npos) << b.out;
   EXPECT_EQ(Ordo("analyze --rules FPRE004-B,FPRE004-A " + h).code, 1);
+  // Ids as typed (any case, blanks, repeats) are reported as the rules' own.
+  CmdResult typed = Ordo("analyze --json --rules ' fpre004-a,,FPRE004-A' " + h);
+  ASSERT_EQ(typed.code, 1) << typed.err;
+  EXPECT_EQ(nlohmann::json::parse(typed.out)["rules"], "FPRE004-A");
   CmdResult bad = Ordo("analyze --json --rules FPRE004-A,FPRE005 " + h);
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.err.find("--rules: unknown rule \"FPRE005\""), std::string::npos) << bad.err;

@@ -90,6 +90,22 @@ TEST(RunSpec, CommandQuotesPathsAShellWouldSplitAndReadsThemBack) {
   EXPECT_EQ(typed->strategy, sched::Strategy::kPos);
 }
 
+// A trace whose name starts with '-' is written as ./NAME, so the command
+// (pasted, or read back from a history's header) does not take it for an
+// option.
+TEST(RunSpec, ATraceNamedLikeAnOptionIsWrittenAsAPath) {
+  RunSpec s;
+  s.trace = "--tr ace.ordo";
+  s.target = "t";
+  s.seed = 1002;
+  const std::string cmd = s.ToCommand();
+  EXPECT_NE(cmd.find("ordo replay './--tr ace.ordo' --target t"), std::string::npos) << cmd;
+  auto back = RunSpec::ParseCommand(cmd);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->trace, "./--tr ace.ordo");
+  EXPECT_EQ(back->seed, 1002u);
+}
+
 TEST(RunSpec, MalformedCommandsAreRefusedNamingTheWord) {
   auto words = [](std::string cmd) {
     auto r = RunSpec::ParseCommand(cmd);

@@ -237,6 +237,7 @@ Result<AutoSummary> ConfirmPredictions(const std::string& history_path,
                                        const replay::ReplayOptions& options,
                                        const AutoOptions& auto_options) {
   analyze::AnalyzerOptions ao;
+  ao.rules = auto_options.rules;
   ao.candidates_per_signature =
       static_cast<size_t>(auto_options.targeted_runs_per_rule) * auto_options.foci_per_run;
   auto analysis = analyze::AnalyzeTrace(history_path, ao);
@@ -251,7 +252,18 @@ Result<AutoSummary> ConfirmPredictions(const std::string& history_path,
   o.on_run = [&campaign](int, int, bool failed) { campaign.RunDone(failed); };
   auto summary = replay::Replay(trace_path, o);
   if (!summary.ok()) return summary.status();
-  return campaign.Finish(std::move(summary).value());
+  AutoSummary result = campaign.Finish(std::move(summary).value());
+  // The runs may show a rule that was not asked for: not part of the answer.
+  std::erase_if(result.signatures, [&auto_options](const SignatureStatus& s) {
+    auto rule = analyze::ParseRules(s.rule);
+    if (!rule.ok()) return false;
+    for (size_t i = 0; i < analyze::kRuleCount; ++i) {
+      const auto id = static_cast<analyze::RuleId>(i);
+      if (rule->Has(id) && !auto_options.rules.Has(id)) return true;
+    }
+    return false;
+  });
+  return result;
 }
 
 Result<AutoSummary> ReplayAuto(const std::string& trace_path, const replay::ReplayOptions& options,

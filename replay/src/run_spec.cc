@@ -61,7 +61,10 @@ RunSpec RunSpec::OneRun(sched::Strategy run_strategy, uint64_t run_seed,
 }
 
 std::vector<std::string> RunSpec::ToArgs() const {
-  std::vector<std::string> args = {trace, "--target", target, "--backend",
+  // A relative trace path that starts with '-' would read as an option:
+  // "./" names the same file ("-" alone is standard input).
+  const std::string file = trace.size() > 1 && trace[0] == '-' ? "./" + trace : trace;
+  std::vector<std::string> args = {file, "--target", target, "--backend",
                                    std::string(BackendName(backend))};
   if (backend == Backend::kEngine) {
     args.insert(args.end(),

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "ordo/analyze/rules.h"
 #include "ordo/replay/replayer.h"
 #include "ordo/replay/report.h"
 #include "ordo/status.h"
@@ -29,6 +30,9 @@ struct AutoOptions {
   // targeted runs are spent (and at least one POS run was made). False: make
   // every run of ReplayOptions::runs.
   bool stop_when_settled = true;
+  // The rules whose predictions ConfirmPredictions tries (`ordo analyze
+  // --rules`); every rule by default.
+  analyze::RuleSet rules = analyze::RuleSet::All();
 };
 
 // What became of each predicted signature, and its targeted runs: part of
