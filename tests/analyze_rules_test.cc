@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "analyze_test_util.h"
 #include "ordo/analyze/analyzer.h"
 #include "ordo/analyze/rules.h"
 #include "ordo/trace/record.h"
@@ -15,32 +16,14 @@ namespace {
 
 using K = trace::EngineEventKind;
 
-constexpr uint64_t kBlock = (uint64_t{1} << 32) | 7;  // file 1, block 7
-
-// A history of the built-in engine's own kinds, analyzed with `options`.
-struct History {
-  std::vector<trace::EngineRecord> events;
-  void Add(uint32_t tid, K kind, uint64_t arg = 0, uint64_t block = kBlock) {
-    trace::EngineRecord e;
-    e.tid = tid;
-    e.kind = static_cast<uint16_t>(kind);
-    e.block = block;
-    e.arg = arg;
-    e.seq = events.size();
-    events.push_back(e);
-  }
-  std::vector<Finding> Analyze(const AnalyzerOptions& options) const {
-    Analyzer a(options);
-    for (const auto& e : events) a.Add(e);
-    return a.Findings();
-  }
-};
+using testing::History;
+using testing::kBlock;
 
 // Both orderings in one history, each manifested: FPRE004-A on block 7 (a
 // stale mark-clean inside a write), FPRE004-B on block 8 (a legacy-order
 // check torn by compaction).
 History BothRules() {
-  constexpr uint64_t kOther = kBlock + 1;
+  const uint64_t kOther = engine::BlockKey(1, 8);
   History h;
   h.Add(2, K::kBlockLock);
   h.Add(3, K::kPrefetchFill);

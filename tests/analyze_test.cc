@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <set>
 
+#include "analyze_test_util.h"
 #include "engine_test_util.h"
 #include "ordo/analyze/analyzer.h"
 #include "ordo/engine/engine.h"
@@ -20,7 +21,8 @@ namespace {
 using trace::EngineEventKind;
 using K = EngineEventKind;
 
-constexpr uint64_t kBlock = (uint64_t{1} << 32) | 7;  // file 1, block 7
+using testing::History;
+using testing::kBlock;
 
 // The same occurrences: rule, block, threads, manifested, count.
 void ExpectSameOccurrences(const std::vector<Finding>& native, const std::vector<Finding>& other) {
@@ -35,26 +37,6 @@ void ExpectSameOccurrences(const std::vector<Finding>& native, const std::vector
   };
   EXPECT_EQ(key(native), key(other));
 }
-
-struct History {
-  std::vector<trace::EngineRecord> events;
-  void Add(uint32_t tid, K kind, uint64_t arg = 0, uint64_t block = kBlock) {
-    trace::EngineRecord e;
-    e.tid = tid;
-    e.kind = static_cast<uint16_t>(kind);
-    e.block = block;
-    e.arg = arg;
-    e.seq = events.size();
-    events.push_back(e);
-  }
-  // Histories of the built-in engine's own kinds (format 1.0, no site
-  // table): the analyzer reads them as its sites (trace::EngineKindSites()).
-  std::vector<Finding> Analyze() const {
-    Analyzer a;
-    for (const auto& e : events) a.Add(e);
-    return a.Findings();
-  }
-};
 
 TEST(Analyze, StaleCleanWhileTheWriteLockIsHeldIsFlaggedAndManifests) {
   History h;
