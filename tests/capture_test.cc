@@ -7,11 +7,57 @@
 namespace ordo::capture {
 namespace {
 
-TEST(Capture, TracedThreadsIoIsRecordedExactly) {
-  if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
+// Per thread, in order: "op path offset length" of every read and write
+// capture recorded in files under `dir`.
+std::map<std::string, std::vector<std::string>> IoByThread(const Captured& c,
+                                                           const std::string& dir) {
+  std::map<std::string, std::vector<std::string>> got;
+  for (const auto& io : c.ios) {
+    if (!trace::IsReadOp(io.op) && !trace::IsWriteOp(io.op)) continue;
+    const std::string& p = c.paths.at(io.file);
+    if (p.rfind(dir, 0) != 0) continue;  // the loader's own reads of libraries
+    got[std::to_string(io.tid)].push_back(std::string(trace::IoOpName(io.op)) + " " + p + " " +
+                                          std::to_string(io.offset) + " " +
+                                          std::to_string(io.length));
+  }
+  return got;
+}
+
+// The workload's "tid op path offset length" lines, per thread in order.
+std::map<std::string, std::vector<std::string>> ExpectedByThread(
+    const std::vector<std::string>& lines) {
+  std::map<std::string, std::vector<std::string>> want;
+  for (const auto& line : lines) {
+    std::istringstream ls(line);
+    std::string tid, rest;
+    ls >> tid;
+    std::getline(ls, rest);
+    want[tid].push_back(rest.substr(1));
+  }
+  return want;
+}
+
+void ExpectSameIo(const std::map<std::string, std::vector<std::string>>& want,
+                  std::map<std::string, std::vector<std::string>> got) {
+  for (const auto& [tid, ops] : want) {
+    if (got[tid].size() != ops.size()) {
+      for (const auto& g : got[tid]) std::printf("got  %s\n", g.c_str());
+      for (const auto& g : ops) std::printf("want %s\n", g.c_str());
+    }
+    ASSERT_EQ(got[tid].size(), ops.size()) << "thread " << tid;
+    EXPECT_EQ(got[tid], ops) << "thread " << tid;
+  }
+  EXPECT_EQ(got.size(), want.size());
+}
+
+// Runs the capture workload in `mode` under capture; returns what it expected
+// and what was captured, per thread.
+void CaptureWorkload(const std::string& mode, long n,
+                     std::map<std::string, std::vector<std::string>>* want,
+                     std::map<std::string, std::vector<std::string>>* got) {
   TempDir dir(false);
   Workload w;
-  w.Start(dir.path(), "mixed");
+  w.Start(dir.path(), mode, n);
   Capturing cap;
   CaptureOptions o;
   o.pids = {static_cast<uint32_t>(w.pid)};
@@ -23,35 +69,29 @@ TEST(Capture, TracedThreadsIoIsRecordedExactly) {
   cap.Stop();
   ASSERT_TRUE(cap.result.ok()) << cap.result.status().ToString();
   EXPECT_EQ(cap.result->lost, 0u);
-  Captured c = Load(o.output);
-  // Per thread, in order: op, path, offset, length of every read/write.
+  *want = ExpectedByThread(expected);
+  *got = IoByThread(Load(o.output), dir.path());
+}
+
+TEST(Capture, TracedThreadsIoIsRecordedExactly) {
+  if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
   std::map<std::string, std::vector<std::string>> want, got;
-  for (const auto& line : expected) {
-    std::istringstream ls(line);
-    std::string tid, rest;
-    ls >> tid;
-    std::getline(ls, rest);
-    want[tid].push_back(rest.substr(1));
-  }
-  for (const auto& io : c.ios) {
-    if (!trace::IsReadOp(io.op) && !trace::IsWriteOp(io.op)) continue;
-    const std::string& p = c.paths[io.file];
-    if (p.rfind(dir.path(), 0) != 0) continue;  // the loader's own reads of libraries
-    got[std::to_string(io.tid)].push_back(std::string(trace::IoOpName(io.op)) + " " + p + " " +
-                                          std::to_string(io.offset) + " " +
-                                          std::to_string(io.length));
-  }
+  CaptureWorkload("mixed", 0, &want, &got);
   // The 64 KiB initial writes of pre-* happened before capture began.
   ASSERT_EQ(want.size(), 3u);
-  for (const auto& [tid, ops] : want) {
-    if (got[tid].size() != ops.size()) {
-      for (const auto& g : got[tid]) std::printf("got  %s\n", g.c_str());
-      for (const auto& g : ops) std::printf("want %s\n", g.c_str());
-    }
-    ASSERT_EQ(got[tid].size(), ops.size()) << "thread " << tid;
-    EXPECT_EQ(got[tid], ops) << "thread " << tid;
-  }
-  EXPECT_EQ(got.size(), 3u);
+  ExpectSameIo(want, got);
+}
+
+// Records are gathered per CPU in the kernel: a thread that moves between
+// CPUs (here every 7 reads, 4 threads on however many CPUs there are) still
+// has every record, in the order it made them.
+TEST(Capture, ThreadsMovingBetweenCpusKeepTheirOrder) {
+  if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
+  std::map<std::string, std::vector<std::string>> want, got;
+  CaptureWorkload("migrate", 3000, &want, &got);
+  ASSERT_EQ(want.size(), 4u);
+  for (const auto& [tid, ops] : want) ASSERT_EQ(ops.size(), 3000u);
+  ExpectSameIo(want, got);
 }
 
 TEST(Capture, FioRunMatchesFiosOwnIologExactly) {

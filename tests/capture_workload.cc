@@ -7,7 +7,11 @@
 //          on pre-* and on files it opens after the go;
 //          prints the expected I/O, one "tid op path offset length" per line
 //   burst: N one-byte preads of DIR/pre-0 as fast as it can
+//   migrate: four threads, each N preads of DIR/pre-0 at offsets of its own,
+//          moving itself to another CPU every 7 reads (sched_setaffinity);
+//          prints the expected I/O as mixed does
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -48,6 +52,32 @@ int main(int argc, char** argv) {
                        std::to_string(off) + " " + std::to_string(len));
   };
   std::vector<std::thread> threads;
+  if (mode == "migrate") {
+    int ncpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        std::vector<std::string> mine;
+        char buf[64];
+        for (long i = 0; i < n; ++i) {
+          if (i % 7 == 0) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(static_cast<int>((i / 7 + t) % ncpu), &set);
+            sched_setaffinity(0, sizeof(set), &set);
+          }
+          long off = 4 * i + t, len = 1 + i % 50;
+          (void)!pread(pre[0], buf, len, off);
+          mine.push_back(std::to_string(syscall(SYS_gettid)) + " pread " + dir + "/pre-0 " +
+                         std::to_string(off) + " " + std::to_string(len));
+        }
+        std::lock_guard<std::mutex> lock(out_mu);
+        expected.insert(expected.end(), mine.begin(), mine.end());
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (const auto& e : expected) std::printf("%s\n", e.c_str());
+    return 0;
+  }
   for (int t = 0; t < 3; ++t) {
     threads.emplace_back([&, t] {
       std::string own = dir + "/post-" + std::to_string(t);

@@ -2,6 +2,14 @@
 // through BTF tracepoints (no kprobes, no tracefs), and the engine's USDT
 // probes. Events go to a ring buffer submitted without wakeups; the loader
 // drains it on a timer. A failed reserve is a lost event, counted here.
+//
+// Syscall I/O records are written into a per-CPU batch and sent to the ring
+// ORDO_BATCH_MAX at a time: the traced CPU writes cache-hot memory and pays
+// one ring reservation per batch instead of one per I/O. Each thread's
+// records stay in order: a batch holds records of the threads that ran on its
+// CPU, and it is sent whenever its CPU switches tasks (a thread can only move
+// to another CPU after switching out), and before any other event from that
+// CPU (an open, an engine event, an io_uring submission).
 #include "vmlinux.h"
 
 #include <bpf/bpf_core_read.h>
@@ -70,10 +78,48 @@ struct {
   __type(value, struct open_path);
 } inflight_path SEC(".maps");
 
-static __always_inline void count_lost(void) {
+// This CPU's batch of syscall I/O records. Only programs that cannot be
+// preempted touch it (tracepoints; the USDT programs disable preemption
+// first), and none of them runs in interrupt context, so a batch has one
+// writer at a time.
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct ordo_io_batch);
+} batch SEC(".maps");
+
+static __always_inline void count_lost(__u64 count) {
   __u32 zero = 0;
   __u64 *n = bpf_map_lookup_elem(&lost, &zero);
-  if (n) *n += 1;
+  if (n) *n += count;
+}
+
+static __always_inline struct ordo_io_batch *this_cpu_batch(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&batch, &zero);
+}
+
+// Sends the batch's records, if any; a full ring loses them all (counted).
+static __always_inline void send_batch(struct ordo_io_batch *b) {
+  __u32 n = b->count;
+  if (n == 0) return;
+  if (n > ORDO_BATCH_MAX) n = ORDO_BATCH_MAX;
+  b->type = ORDO_EV_IO_BATCH;
+  __u64 size = __builtin_offsetof(struct ordo_io_batch, ev) + n * sizeof(struct ordo_io_event);
+  // Bounded again where the verifier sees it (clang writes the sum as an OR,
+  // whose bound it cannot follow).
+  asm volatile("" : "+r"(size));
+  if (size > sizeof(*b)) size = sizeof(*b);
+  if (bpf_ringbuf_output(&events, b, size, BPF_RB_NO_WAKEUP)) count_lost(n);
+  b->count = 0;
+}
+
+// Sends this CPU's batch ahead of another event, so each thread's events stay
+// in the order they happened.
+static __always_inline void send_this_cpu_batch(void) {
+  struct ordo_io_batch *b = this_cpu_batch();
+  if (b) send_batch(b);
 }
 
 static __always_inline bool selected(void) {
@@ -234,9 +280,10 @@ static __always_inline int emit_open(struct task_struct *task, __u64 id, long re
   if (!f || !is_regular_file(f)) return 0;
   struct open_path *o = bpf_task_storage_get(&inflight_path, task, 0, 0);
   if (!o) return 0;
+  send_this_cpu_batch();
   struct ordo_open_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
   if (!e) {
-    count_lost();
+    count_lost(1);
     return 0;
   }
   struct inode *inode = f->f_inode;
@@ -264,11 +311,11 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   __u64 id = ((__u64)task->tgid << 32) | (__u32)task->pid;
   __u32 op = p->op;
   if (op == 12) return emit_open(task, id, ret);
-  struct ordo_io_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count_lost();
-    return 0;
-  }
+  struct ordo_io_batch *b = this_cpu_batch();
+  if (!b) return 0;
+  __u32 n = b->count;
+  if (n >= ORDO_BATCH_MAX) n = 0;  // never: a full batch is sent at once
+  struct ordo_io_event *e = &b->ev[n];
   e->end_ns = bpf_ktime_get_ns();
   e->type = ORDO_EV_IO;
   e->op = op;
@@ -307,7 +354,17 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   }
   e->offset = offset;
   e->length = length;
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  b->count = n + 1;
+  if (n + 1 == ORDO_BATCH_MAX) send_batch(b);
+  return 0;
+}
+
+// A CPU switching tasks sends its batch: the thread switching out may run on
+// another CPU next, and its records must reach the ring before its later ones.
+SEC("tp_btf/sched_switch")
+int BPF_PROG(switch_cpu_task, bool preempt, struct task_struct *prev, struct task_struct *next) {
+  struct ordo_io_batch *b = this_cpu_batch();
+  if (b && b->count) send_batch(b);
   return 0;
 }
 
@@ -324,11 +381,19 @@ int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child
   return 0;
 }
 
+extern void bpf_preempt_disable(void) __ksym;
+extern void bpf_preempt_enable(void) __ksym;
+
+// USDT programs can be preempted: this CPU's batch is sent and the event
+// reserved with preemption off, so no other task's I/O record comes between.
 static __always_inline void usdt_event(__u32 type, __u32 kind, __u64 a, __u64 b, __u64 c) {
   if (!selected()) return;
+  bpf_preempt_disable();
+  send_this_cpu_batch();
   struct ordo_usdt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  bpf_preempt_enable();
   if (!e) {
-    count_lost();
+    count_lost(1);
     return;
   }
   __u64 id = bpf_get_current_pid_tgid();
@@ -355,7 +420,7 @@ int BPF_USDT(engine_site, unsigned id, unsigned access, const char *name) {
   if (!selected()) return 0;
   struct ordo_site_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
   if (!e) {
-    count_lost();
+    count_lost(1);
     return 0;
   }
   e->type = ORDO_EV_SITE;

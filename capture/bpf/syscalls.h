@@ -7,11 +7,12 @@
 #define ORDO_COMM_LEN 16
 
 enum ordo_event_type {
-  ORDO_EV_IO = 1,      /* one file I/O syscall, at its exit */
-  ORDO_EV_OPEN = 2,    /* openat: fd, identity and path */
-  ORDO_EV_ENGINE = 3,  /* USDT ordo:point */
-  ORDO_EV_REQUEST = 4, /* USDT ordo:request */
-  ORDO_EV_SITE = 5,    /* USDT ordo:site */
+  ORDO_EV_IO = 1,       /* one file I/O syscall, at its exit */
+  ORDO_EV_OPEN = 2,     /* openat: fd, identity and path */
+  ORDO_EV_ENGINE = 3,   /* USDT ordo:point */
+  ORDO_EV_REQUEST = 4,  /* USDT ordo:request */
+  ORDO_EV_SITE = 5,     /* USDT ordo:site */
+  ORDO_EV_IO_BATCH = 6, /* a CPU's ordo_io_events, in the order they ended */
 };
 
 /* Values of `op` follow ordo::trace::IoOp; the io_uring ones: */
@@ -33,6 +34,16 @@ struct ordo_io_event {
   __u64 ino;
   __s32 fd;
   __u32 pad;
+};
+
+/* Syscall I/O records are gathered per CPU and sent ORDO_BATCH_MAX at a time
+ * (sooner when the CPU switches tasks or another event is sent from it). The
+ * loader reads what is left in each CPU's batch when capture stops. */
+#define ORDO_BATCH_MAX 32
+struct ordo_io_batch {
+  __u32 type;  /* ORDO_EV_IO_BATCH */
+  __u32 count; /* records in ev */
+  struct ordo_io_event ev[ORDO_BATCH_MAX];
 };
 
 struct ordo_open_event {

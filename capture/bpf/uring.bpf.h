@@ -74,6 +74,7 @@ int BPF_PROG(uring_submit, struct io_kiocb *req) {
     }
   }
   __u64 key = (__u64)req;
+  send_this_cpu_batch();  // the thread's earlier syscalls come first
   p.start_ns = bpf_ktime_get_ns();
   bpf_map_update_elem(&uring_inflight, &key, &p, BPF_ANY);
   return 0;
@@ -93,7 +94,7 @@ int BPF_PROG(uring_complete, void *ctx_, void *req, struct io_uring_cqe *cqe) {
   }
   struct ordo_io_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
   if (!e) {
-    count_lost();
+    count_lost(1);
     bpf_map_delete_elem(&uring_inflight, &key);
     return 0;
   }

@@ -7,11 +7,13 @@
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <linux/magic.h>
+#include <linux/membarrier.h>
 #include <linux/types.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -222,6 +224,36 @@ struct Session {
     }
   }
 
+  // Capture stops: every program is detached, and once none can still be
+  // running (an RCU grace period, through membarrier) the ring's last records
+  // and then what each CPU's batch still holds go into the trace. A thread's
+  // records in a batch are its latest, so they come after the ring's.
+  void DrainLast(std::vector<bpf_link*>* usdt_links) {
+    for (auto* l : *usdt_links) bpf_link__destroy(l);
+    usdt_links->clear();
+    syscalls_bpf__detach(skel);
+    if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0) usleep(50000);
+    decoder.StartSlice(~0ull);
+    (void)Consume();
+    TakeBatches();
+    AccountLost(MonotonicNs());
+  }
+
+  void TakeBatches() {
+    static const int ncpu = std::max(libbpf_num_possible_cpus(), 1);
+    std::vector<ordo_io_batch> batches(static_cast<size_t>(ncpu));
+    uint32_t zero = 0;
+    if (bpf_map__lookup_elem(skel->maps.batch, &zero, sizeof(zero), batches.data(),
+                             batches.size() * sizeof(ordo_io_batch), 0) != 0)
+      return;
+    for (const ordo_io_batch& b : batches) {
+      if (b.count == 0) continue;
+      ordo_io_batch whole = b;
+      whole.type = ORDO_EV_IO_BATCH;
+      (void)decoder.OnEvent(&whole, sizeof(whole));
+    }
+  }
+
   void AccountLost(uint64_t now) {
     uint64_t lost = ReadLost(skel);
     if (lost > lost_seen) decoder.AddLost(lost - lost_seen, now);
@@ -268,9 +300,9 @@ Status Attach(const CaptureOptions& o, syscalls_bpf* skel, bool uring, Child* ch
   }
   if (int err = syscalls_bpf__attach(skel); err != 0) {
     KillChild(*child);
-    return BpfError(uring ? "attach tp_btf/sys_enter, sys_exit, sched_process_fork, "
+    return BpfError(uring ? "attach tp_btf/sys_enter, sys_exit, sched_switch, sched_process_fork, "
                             "io_uring_submit_req, io_uring_complete"
-                          : "attach tp_btf/sys_enter, sys_exit, sched_process_fork",
+                          : "attach tp_btf/sys_enter, sys_exit, sched_switch, sched_process_fork",
                     err);
   }
   if (o.usdt_binary.empty()) return Status::Ok();
@@ -330,11 +362,8 @@ Result<CaptureResult> Run(const CaptureOptions& o) {
   Session session{o, skel->get(), ring, decoder, **writer, child};
   session.t0 = MonotonicNs();
   Status status = session.DrainUntilStopped(&result);
-  // Everything already in the ring goes into the trace.
-  decoder.StartSlice(~0ull);
-  (void)session.Consume();
-  session.AccountLost(MonotonicNs());
-  for (auto* l : usdt_links) bpf_link__destroy(l);
+  // Everything already recorded goes into the trace.
+  session.DrainLast(&usdt_links);
   Status closed = (*writer)->Close();
   if (status.ok()) status = closed.ok() ? decoder.status() : closed;
   if (child.pid > 0 && !session.child_done) {

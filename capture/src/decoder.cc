@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 
@@ -136,6 +138,11 @@ int Decoder::OnEvent(const void* data, size_t size) {
   if (size >= sizeof(type)) std::memcpy(&type, data, sizeof(type));
   if (type == ORDO_EV_IO && size >= sizeof(ordo_io_event)) {
     OnIo(static_cast<const ordo_io_event*>(data));
+  } else if (type == ORDO_EV_IO_BATCH && size >= offsetof(ordo_io_batch, ev)) {
+    const auto* b = static_cast<const ordo_io_batch*>(data);
+    size_t n = std::min<size_t>(
+        {b->count, ORDO_BATCH_MAX, (size - offsetof(ordo_io_batch, ev)) / sizeof(ordo_io_event)});
+    for (size_t i = 0; i < n; i++) OnIo(&b->ev[i]);
   } else if (type == ORDO_EV_OPEN && size >= sizeof(ordo_open_event)) {
     OnOpen(static_cast<const ordo_open_event*>(data));
   } else if (type == ORDO_EV_ENGINE && size >= sizeof(ordo_usdt_event)) {
