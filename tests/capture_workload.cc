@@ -8,8 +8,9 @@
 //          prints the expected I/O, one "tid op path offset length" per line
 //   burst: N one-byte preads of DIR/pre-0 as fast as it can
 //   migrate: four threads, each N preads of DIR/pre-0 at offsets of its own,
-//          moving itself to another CPU every 7 reads (sched_setaffinity);
-//          prints the expected I/O as mixed does
+//          moving itself to another CPU every 7 reads (sched_setaffinity),
+//          and every 100 a pwrite and an fdatasync (which sleeps) of a file
+//          of its own; prints the expected I/O as mixed does
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -57,8 +58,17 @@ int main(int argc, char** argv) {
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
         std::vector<std::string> mine;
-        char buf[64];
+        std::string tid = std::to_string(syscall(SYS_gettid));
+        std::string own = dir + "/sync-" + std::to_string(t);
+        int fd = open(own.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+        char buf[64] = {};
         for (long i = 0; i < n; ++i) {
+          if (i % 100 == 99) {
+            (void)!pwrite(fd, buf, 64, 64 * (i / 100));
+            mine.push_back(tid + " pwrite " + own + " " + std::to_string(64 * (i / 100)) + " 64");
+            (void)!fdatasync(fd);
+            mine.push_back(tid + " fdatasync " + own + " 0 0");
+          }
           if (i % 7 == 0) {
             cpu_set_t set;
             CPU_ZERO(&set);
@@ -67,9 +77,10 @@ int main(int argc, char** argv) {
           }
           long off = 4 * i + t, len = 1 + i % 50;
           (void)!pread(pre[0], buf, len, off);
-          mine.push_back(std::to_string(syscall(SYS_gettid)) + " pread " + dir + "/pre-0 " +
-                         std::to_string(off) + " " + std::to_string(len));
+          mine.push_back(tid + " pread " + dir + "/pre-0 " + std::to_string(off) + " " +
+                         std::to_string(len));
         }
+        close(fd);
         std::lock_guard<std::mutex> lock(out_mu);
         expected.insert(expected.end(), mine.begin(), mine.end());
       });

@@ -51,9 +51,11 @@ struct {
   __type(value, __u64);
 } lost SEC(".maps");
 
-// Enter -> exit state of the task's current syscall. Task-local storage: no
-// hashing and no delete on the hot path; `active` says whether it holds a
-// syscall. Only selected tasks get one (see selected_pending).
+// Enter -> exit state of a task's current syscall; `active` says whether it
+// holds one. It lives in the CPU's own state (cpu_syscall) from enter to exit:
+// no other syscall can start on that CPU before this one ends or its task
+// switches out. A task that switches out in a syscall (a read that blocks)
+// takes its state along in its task-local storage (`inflight`).
 struct pending {
   __u64 start_ns;
   __u64 offset; /* file position at enter (read, write, readv, writev) */
@@ -69,6 +71,22 @@ struct {
   __type(key, int);
   __type(value, struct pending);
 } inflight SEC(".maps");
+
+// A CPU's syscall in progress, and the last process the filter judged there.
+struct cpu_syscall {
+  struct pending cur;
+  __u32 cur_tid;      // whose syscall `cur` is
+  __u32 judged_tgid;  // the process last judged on this CPU (0: none)
+  __u32 judged_selected;
+  __u32 pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct cpu_syscall);
+} cpu_syscall SEC(".maps");
 
 // openat's path, read at enter (only openat pays for it).
 struct {
@@ -230,15 +248,23 @@ static __always_inline __u64 iov_total(const struct iovec *iov, unsigned long n)
   return total;
 }
 
+static __always_inline struct cpu_syscall *this_cpu_syscall(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&cpu_syscall, &zero);
+}
+
 // Whether the current task is selected. With only a process filter the
-// answer never changes for a task, so a task that has `inflight` storage is
-// selected and the filter runs only until its first traced syscall; comm and
-// cgroup can change, so they are checked every time.
-static __always_inline struct pending *selected_pending(struct task_struct *task) {
-  struct pending *p = bpf_task_storage_get(&inflight, task, 0, 0);
-  if (p && !filter_comm && !cgroup_id) return p;
-  if (!selected()) return NULL;
-  return p ? p : bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+// answer never changes for a process (the filter only grows), so the CPU
+// remembers its last verdict and the filter runs when another process comes;
+// comm and cgroup can change, so they are checked every time.
+static __always_inline bool task_selected(struct cpu_syscall *c, struct task_struct *task) {
+  if (filter_comm || cgroup_id) return selected();
+  __u32 tgid = task->tgid;
+  if (tgid != c->judged_tgid) {
+    c->judged_selected = selected();
+    c->judged_tgid = tgid;
+  }
+  return c->judged_selected;
 }
 
 // Enter keeps what exit cannot recover: the start time, the file behind the
@@ -250,9 +276,11 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
   if (!traced_nr(id)) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
-  struct pending *p = selected_pending(task);
-  if (!p) return 0;
+  struct cpu_syscall *c = this_cpu_syscall();
+  if (!c || !task_selected(c, task)) return 0;
+  struct pending *p = &c->cur;
   int op = op_of(id);
+  c->cur_tid = task->pid;
   p->active = 0;
   p->op = op;
   if (op == 12) {  // openat(dirfd, path, flags, mode): the fd comes at exit
@@ -304,7 +332,12 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   if (!traced_nr(regs->orig_ax)) return 0;
   struct task_struct *task = bpf_get_current_task_btf();
-  struct pending *p = bpf_task_storage_get(&inflight, task, 0, 0);
+  struct cpu_syscall *c = this_cpu_syscall();
+  if (!c) return 0;
+  struct pending *p = &c->cur;
+  // Not this CPU's: the task switched out during the call (or the syscall
+  // began before capture did).
+  if (!p->active || c->cur_tid != task->pid) p = bpf_task_storage_get(&inflight, task, 0, 0);
   if (!p || !p->active) return 0;
   p->active = 0;
   // pid and tid from the task: direct loads, no helper call.
@@ -361,10 +394,18 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
 
 // A CPU switching tasks sends its batch: the thread switching out may run on
 // another CPU next, and its records must reach the ring before its later ones.
+// A task switching out inside a traced syscall takes the syscall's state.
 SEC("tp_btf/sched_switch")
 int BPF_PROG(switch_cpu_task, bool preempt, struct task_struct *prev, struct task_struct *next) {
   struct ordo_io_batch *b = this_cpu_batch();
   if (b && b->count) send_batch(b);
+  struct cpu_syscall *c = this_cpu_syscall();
+  if (!c || !c->cur.active) return 0;
+  if (c->cur_tid == prev->pid) {
+    struct pending *p = bpf_task_storage_get(&inflight, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (p) *p = c->cur;  // active, as it was
+  }
+  c->cur.active = 0;
   return 0;
 }
 
