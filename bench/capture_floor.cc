@@ -1,13 +1,15 @@
 // The hook floor and capture, side by side in one process: a 4 KiB random
 // pread loop on a warmed file runs in phases of --phase-ms, each phase under
 // one condition: nothing attached (N), the pid-check-only tp_btf
-// sys_enter/sys_exit program (F, capture/bpf/floor.bpf.c), or the real
-// capture (C: capture::Run on this process, its consumer draining into a
-// trace). Rounds run N F C C F N, so a linear drift of the machine's speed
-// weighs equally on every condition; each round gives one ratio per
-// condition (its two phases against the round's two N phases) and one
-// "capture above floor" in ns per read. Reported: medians over rounds with
-// their spread (p10-p90, min-max). Usage (root):
+// sys_enter/sys_exit program (F, capture/bpf/floor.bpf.c), the same plus a
+// clock read at enter and at exit (S, the stamp floor: what any capture of
+// exact start and end times pays), or the real capture (C: capture::Run on
+// this process, its consumer draining into a trace). Rounds run
+// N F S C C S F N, so a linear drift of the machine's speed weighs equally on
+// every condition; each round gives one ratio per condition (its two phases
+// against the round's two N phases) and "capture above floor" and "above the
+// stamp floor" in ns per read. Reported: medians over rounds with their
+// spread (p10-p90, min-max). Usage (root):
 //   capture_floor [--rounds 40] [--phase-ms 200] [--settle-ms 100] [--ring-mb 64]
 //                 [--file PATH] [--size-mb 256]
 #include <bpf/libbpf.h>
@@ -138,9 +140,12 @@ struct Phases {
 
   Phase None() { return ReadLoop(fd, blocks, o.phase_ms, &rng); }
 
-  Phase HookFloor() {
-    bpf_link* a = bpf_program__attach(fl->progs.floor_enter);
-    bpf_link* b = bpf_program__attach(fl->progs.floor_exit);
+  Phase HookFloor() { return Attached(fl->progs.floor_enter, fl->progs.floor_exit); }
+  Phase StampFloor() { return Attached(fl->progs.stamp_enter, fl->progs.stamp_exit); }
+
+  Phase Attached(bpf_program* enter, bpf_program* exit) {
+    bpf_link* a = bpf_program__attach(enter);
+    bpf_link* b = bpf_program__attach(exit);
     if (!a || !b) {
       std::fprintf(stderr, "attach floor BPF failed\n");
       std::exit(1);
@@ -207,31 +212,39 @@ int main(int argc, char** argv) {
   }
   Phases ph{o, fd, fl, o.size_mb * 256};
   ph.None();  // warm-up
-  std::vector<double> floor_ratio, capture_ratio, floor_ns, capture_ns, above_ns;
+  std::vector<double> floor_ratio, stamp_ratio, capture_ratio, floor_ns, stamp_ns, capture_ns,
+      above_ns, above_stamp_ns;
   for (int r = 0; r < o.rounds; r++) {
-    Phase n1 = ph.None(), f1 = ph.HookFloor(), c1 = ph.Capture(), c2 = ph.Capture(),
-          f2 = ph.HookFloor(), n2 = ph.None();
+    Phase n1 = ph.None(), f1 = ph.HookFloor(), s1 = ph.StampFloor(), c1 = ph.Capture(),
+          c2 = ph.Capture(), s2 = ph.StampFloor(), f2 = ph.HookFloor(), n2 = ph.None();
     double n_rate = (n1.rate() + n2.rate()) / 2, f_rate = (f1.rate() + f2.rate()) / 2,
-           c_rate = (c1.rate() + c2.rate()) / 2;
-    double n_ns = 1e9 / n_rate, f_ns = 1e9 / f_rate, c_ns = 1e9 / c_rate;
+           s_rate = (s1.rate() + s2.rate()) / 2, c_rate = (c1.rate() + c2.rate()) / 2;
+    double n_ns = 1e9 / n_rate, f_ns = 1e9 / f_rate, s_ns = 1e9 / s_rate, c_ns = 1e9 / c_rate;
     floor_ratio.push_back(f_rate / n_rate);
+    stamp_ratio.push_back(s_rate / n_rate);
     capture_ratio.push_back(c_rate / n_rate);
     floor_ns.push_back(f_ns - n_ns);
+    stamp_ns.push_back(s_ns - f_ns);
     capture_ns.push_back(c_ns - n_ns);
     above_ns.push_back(c_ns - f_ns);
-    std::fprintf(stderr, "round %d: untraced %.0f ns/read, floor %.3fx, capture %.3fx\n", r + 1,
-                 n_ns, floor_ratio.back(), capture_ratio.back());
+    above_stamp_ns.push_back(c_ns - s_ns);
+    std::fprintf(stderr,
+                 "round %d: untraced %.0f ns/read, floor %.3fx, stamp floor %.3fx, capture %.3fx\n",
+                 r + 1, n_ns, floor_ratio.back(), stamp_ratio.back(), capture_ratio.back());
   }
   std::printf(
-      "capture_floor: %d rounds of N F C C F N, %d ms phases (capture: timed after %d ms of "
+      "capture_floor: %d rounds of N F S C C S F N, %d ms phases (capture: timed after %d ms of "
       "settling, %llu MiB ring), 4 KiB random preads of a warm %llu MiB file\n",
       o.rounds, o.phase_ms, o.settle_ms, static_cast<unsigned long long>(o.ring_mb),
       static_cast<unsigned long long>(o.size_mb));
   Report("hook floor / untraced", floor_ratio, "x");
+  Report("stamp floor / untraced", stamp_ratio, "x");
   Report("capture / untraced", capture_ratio, "x");
   Report("hook floor cost", floor_ns, " ns/read");
+  Report("two clock reads (stamp - hook)", stamp_ns, " ns/read");
   Report("capture cost", capture_ns, " ns/read");
   Report("capture above floor", above_ns, " ns/read");
+  Report("capture above stamp floor", above_stamp_ns, " ns/read");
   std::printf("capture phases: %llu reads issued, %llu events recorded, %llu lost\n",
               static_cast<unsigned long long>(ph.captured_reads),
               static_cast<unsigned long long>(ph.events), static_cast<unsigned long long>(ph.lost));
