@@ -1,7 +1,8 @@
 // The consumer's CPU per event, without BPF: synthetic kernel I/O events
 // shaped like fio's 4 KiB random preads (one thread, one file, random aligned
-// offsets, ~1.5 us apart) fed through capture's decoder into a trace writer,
-// as `ordo capture` does after draining its ring. Prints ns/event and
+// offsets, ~1.5 us apart), in batches of ORDO_BATCH_MAX as the kernel side
+// sends them, fed through capture's decoder into a trace writer, as `ordo
+// capture` does after draining its ring. Prints ns/event and
 // bytes/event. Deterministic: run under `valgrind --tool=callgrind` to count
 // instructions. Usage: capture_consumer [--events N] [--threads T] [-o PATH]
 // (ZSTD_LEVEL=N in the environment: another zstd level than capture's 1)
@@ -11,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -40,7 +42,7 @@ int main(int argc, char** argv) {
   fstat(fd, &st);
   // Kernel dev_t encoding (major << 20 | minor), as the BPF side sends it.
   uint64_t kdev = (static_cast<uint64_t>(major(st.st_dev)) << 20) | minor(st.st_dev);
-  std::vector<ordo_io_event> evs(65536);
+  std::vector<ordo_io_batch> batches(2048);
   std::mt19937_64 rng(3);
   uint64_t t = 1000000000;
   // A pid that does not exist: the output is the same from run to run.
@@ -59,9 +61,13 @@ int main(int argc, char** argv) {
   d.StartSlice(~0ull);
   double s = 0;
   for (uint64_t done = 0; done < n;) {
-    size_t k = std::min<uint64_t>(evs.size(), n - done);
+    size_t k = std::min<uint64_t>(batches.size() * ORDO_BATCH_MAX, n - done);
     for (size_t i = 0; i < k; i++) {
-      ordo_io_event& e = evs[i];
+      ordo_io_batch& b = batches[i / ORDO_BATCH_MAX];
+      b.type = ORDO_EV_IO_BATCH;
+      b.count = static_cast<uint32_t>(
+          std::min<size_t>(ORDO_BATCH_MAX, k - i / ORDO_BATCH_MAX * ORDO_BATCH_MAX));
+      ordo_io_event& e = b.ev[i % ORDO_BATCH_MAX];
       e = {};
       e.type = ORDO_EV_IO;
       e.op = 2;
@@ -77,7 +83,10 @@ int main(int argc, char** argv) {
       e.fd = fd;
     }
     auto t0 = std::chrono::steady_clock::now();
-    for (size_t i = 0; i < k; i++) d.OnEvent(&evs[i], sizeof(evs[i]));
+    for (size_t i = 0; i < k; i += ORDO_BATCH_MAX) {
+      const ordo_io_batch& b = batches[i / ORDO_BATCH_MAX];
+      d.OnEvent(&b, offsetof(ordo_io_batch, ev) + b.count * sizeof(ordo_io_event));
+    }
     s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     done += k;
   }
