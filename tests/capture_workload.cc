@@ -7,6 +7,8 @@
 //          on pre-* and on files it opens after the go;
 //          prints the expected I/O, one "tid op path offset length" per line
 //   burst: N one-byte preads of DIR/pre-0 as fast as it can
+//   spin: N preads of DIR/pre-0 (offsets 0, 1, ...), then two seconds of
+//          computing without a syscall
 //   migrate: four threads, each N preads of DIR/pre-0 at offsets of its own,
 //          moving itself to another CPU every 7 reads (sched_setaffinity),
 //          and every 100 a pwrite and an fdatasync (which sleeps) of a file
@@ -17,6 +19,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -40,6 +43,16 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   std::string go;
   std::getline(std::cin, go);
+  if (mode == "spin") {
+    char c;
+    for (long i = 0; i < n; ++i) (void)!pread(pre[0], &c, 1, i);
+    // Busy, no syscall: its CPU has no reason to switch away from it.
+    volatile unsigned long x = 0;
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (std::chrono::steady_clock::now() < until)
+      for (int i = 0; i < 100000; ++i) x = x + 1;
+    return 0;
+  }
   if (mode == "burst") {
     char c;
     for (long i = 0; i < n; ++i) (void)!pread(pre[0], &c, 1, i % 4096);
