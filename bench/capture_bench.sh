@@ -3,8 +3,9 @@
 # (psync, --invalidate=0, file warmed), untraced and under `ordo capture --
 # fio ...` (kernel side and consumer included), alternating (ABBA) so both
 # sides see the same machine; the figure is the median of per-pair ratios.
-# Then the hook floor and capture side by side in one process
-# (build/bench/capture_floor: N F C C F N rounds), and the consumer alone
+# Then the hook floor, the stamp floor (hooks plus the two clock reads) and
+# capture side by side in one process (build/bench/capture_floor:
+# N F S C C S F N rounds; skipped with ROUNDS=0), and the consumer alone
 # (build/bench/capture_consumer).
 # Usage: bench/capture_bench.sh [BUILD_DIR]   (as root; PAIRS=5 ROUNDS=40 RUNTIME=3)
 # BASELINE=/path/to/other/ordo adds a third side to the user's view (another
@@ -52,6 +53,6 @@ if len(rows[0]) > 2:
     show("baseline capture / untraced", [x[2] / x[0] for x in rows])
     show("ordo capture / baseline capture", [x[1] / x[2] for x in rows])
 PY
-"$BUILD/bench/capture_floor" --rounds "$ROUNDS" --file "$WORK/floor.data" 2>/dev/null
+[ "$ROUNDS" -gt 0 ] && "$BUILD/bench/capture_floor" --rounds "$ROUNDS" --file "$WORK/floor.data" 2>/dev/null
 # The consumer's CPU per event on its own (decoder, encoder, zstd; no BPF).
 "$BUILD/bench/capture_consumer" --events 2000000 -o "$WORK/consumer.ordo"
