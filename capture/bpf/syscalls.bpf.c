@@ -75,11 +75,17 @@ struct {
 // A CPU's syscall in progress, and the last process the filter judged there.
 struct cpu_syscall {
   struct pending cur;
-  __u32 cur_tid;      // whose syscall `cur` is
-  __u32 judged_tgid;  // the process last judged on this CPU (0: none)
+  __u32 cur_tid;               // whose syscall `cur` is
+  __u32 judged_tgid;           // the process last judged on this CPU (0: none)
+  __u64 judged_filter_growth;  // filter_growth when it was judged
   __u32 judged_selected;
   __u32 pad;
 };
+
+// Counts the processes added to the filter since load (a traced process
+// forked): a verdict judged before the last addition is judged again (a
+// process id can be reused).
+__u64 filter_growth = 0;
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -260,9 +266,11 @@ static __always_inline struct cpu_syscall *this_cpu_syscall(void) {
 static __always_inline bool task_selected(struct cpu_syscall *c, struct task_struct *task) {
   if (filter_comm || cgroup_id) return selected();
   __u32 tgid = task->tgid;
-  if (tgid != c->judged_tgid) {
+  __u64 growth = filter_growth;
+  if (tgid != c->judged_tgid || growth != c->judged_filter_growth) {
     c->judged_selected = selected();
     c->judged_tgid = tgid;
+    c->judged_filter_growth = growth;
   }
   return c->judged_selected;
 }
@@ -417,8 +425,10 @@ int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child
   __u32 ptgid = parent->tgid;
   if (!bpf_map_lookup_elem(&tgids, &ptgid)) return 0;
   __u32 ctgid = child->tgid;
+  if (ctgid == ptgid) return 0;  // a new thread of a traced process
   __u8 one = 1;
   bpf_map_update_elem(&tgids, &ctgid, &one, BPF_ANY);
+  __sync_fetch_and_add(&filter_growth, 1);
   return 0;
 }
 
