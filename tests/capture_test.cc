@@ -50,11 +50,13 @@ void ExpectSameIo(const std::map<std::string, std::vector<std::string>>& want,
   EXPECT_EQ(got.size(), want.size());
 }
 
-// Runs the capture workload in `mode` under capture; returns what it expected
-// and what was captured, per thread.
+// Runs the capture workload in `mode` under capture (only files under
+// `path_filter` inside its directory, if given); returns what it expected and
+// what was captured, per thread.
 void CaptureWorkload(const std::string& mode, long n,
                      std::map<std::string, std::vector<std::string>>* want,
-                     std::map<std::string, std::vector<std::string>>* got) {
+                     std::map<std::string, std::vector<std::string>>* got,
+                     const std::string& path_filter = "") {
   TempDir dir(false);
   Workload w;
   w.Start(dir.path(), mode, n);
@@ -63,6 +65,7 @@ void CaptureWorkload(const std::string& mode, long n,
   o.pids = {static_cast<uint32_t>(w.pid)};
   o.output = dir.path() + "/t.ordo";
   o.tick_ns = 1;
+  if (!path_filter.empty()) o.path_prefixes = {dir.path() + "/" + path_filter};
   cap.Start(o);
   w.Go();
   auto expected = w.Finish();
@@ -92,6 +95,18 @@ TEST(Capture, ThreadsMovingBetweenCpusKeepTheirOrder) {
   CaptureWorkload("migrate", 3000, &want, &got);
   ASSERT_EQ(want.size(), 4u);
   for (const auto& [tid, ops] : want) ASSERT_EQ(ops.size(), 3000u + 2 * 30);
+  ExpectSameIo(want, got);
+}
+
+// Files opened with open(2), creat(2) and openat2(2) are named when they are
+// opened, like openat's: a file's I/O is decoded after it is closed (records
+// wait in their CPU's batch) and a --path filter still keeps all of it.
+TEST(Capture, FilesOpenedByEveryOpenSyscallAreNamedAndFiltered) {
+  if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
+  std::map<std::string, std::vector<std::string>> want, got;
+  CaptureWorkload("opens", 12, &want, &got, "o-");
+  ASSERT_EQ(want.size(), 1u);
+  ASSERT_EQ(want.begin()->second.size(), 36u);
   ExpectSameIo(want, got);
 }
 

@@ -9,11 +9,15 @@
 //   burst: N one-byte preads of DIR/pre-0 as fast as it can
 //   spin: N preads of DIR/pre-0 (offsets 0, 1, ...), then two seconds of
 //          computing without a syscall
+//   opens: N files DIR/o-I opened with open(2), creat(2) and openat2(2) in
+//          turn (not openat), each read or written 3 times while it stays
+//          open for 30 ms of computing, then closed; prints the expected I/O
 //   migrate: four threads, each N preads of DIR/pre-0 at offsets of its own,
 //          moving itself to another CPU every 7 reads (sched_setaffinity),
 //          and every 100 a pwrite and an fdatasync (which sleeps) of a file
 //          of its own; prints the expected I/O as mixed does
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -51,6 +55,41 @@ int main(int argc, char** argv) {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while (std::chrono::steady_clock::now() < until)
       for (int i = 0; i < 100000; ++i) x = x + 1;
+    return 0;
+  }
+  if (mode == "opens") {
+    std::string tid = std::to_string(syscall(SYS_gettid));
+    for (long i = 0; i < n; ++i) {
+      std::string p = dir + "/o-" + std::to_string(i);
+      char buf[8] = {};
+      long fd;
+      const char* op = "pread";
+      if (i % 3 == 0) {
+        fd = syscall(SYS_open, p.c_str(), O_RDWR | O_CREAT, 0644);
+      } else if (i % 3 == 1) {
+        fd = syscall(SYS_creat, p.c_str(), 0644);
+        op = "pwrite";
+      } else {
+        open_how how = {};
+        how.flags = O_RDWR | O_CREAT;
+        how.mode = 0644;
+        fd = syscall(SYS_openat2, AT_FDCWD, p.c_str(), &how, sizeof(how));
+      }
+      if (fd < 0) return 4;
+      for (int k = 0; k < 3; ++k) {
+        if (op[1] == 'w')
+          (void)!pwrite(static_cast<int>(fd), buf, 8, 8 * k);
+        else
+          (void)!pread(static_cast<int>(fd), buf, 8, 8 * k);
+        std::printf("%s %s %s %d 8\n", tid.c_str(), op, p.c_str(), 8 * k);
+      }
+      // Busy with the file open: the records wait in the CPU's batch.
+      volatile unsigned long x = 0;
+      auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(30);
+      while (std::chrono::steady_clock::now() < until)
+        for (int j = 0; j < 10000; ++j) x = x + 1;
+      close(static_cast<int>(fd));
+    }
     return 0;
   }
   if (mode == "burst") {

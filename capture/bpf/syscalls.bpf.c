@@ -164,18 +164,18 @@ static __always_inline bool selected(void) {
 
 // The traced syscall numbers (x86-64) as a bitmap: every syscall of every
 // task passes through the hooks, so the first test is one load and a shift.
-// read 0, write 1, close 3, pread64 17, pwrite64 18, readv 19, writev 20,
-// fsync 74, fdatasync 75, openat 257, preadv 295, pwritev 296, preadv2 327,
-// pwritev2 328.
+// read 0, write 1, open 2, close 3, pread64 17, pwrite64 18, readv 19,
+// writev 20, fsync 74, fdatasync 75, creat 85, openat 257, preadv 295,
+// pwritev 296, preadv2 327, pwritev2 328, openat2 437.
 static const __u64 traced_bits[8] = {
-    (1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 17) | (1ull << 18) | (1ull << 19) |
-        (1ull << 20),
-    (1ull << (74 - 64)) | (1ull << (75 - 64)),
+    (1ull << 0) | (1ull << 1) | (1ull << 2) | (1ull << 3) | (1ull << 17) | (1ull << 18) |
+        (1ull << 19) | (1ull << 20),
+    (1ull << (74 - 64)) | (1ull << (75 - 64)) | (1ull << (85 - 64)),
     0,
     0,
     (1ull << (257 - 256)) | (1ull << (295 - 256)) | (1ull << (296 - 256)),
     (1ull << (327 - 320)) | (1ull << (328 - 320)),
-    0,
+    (1ull << (437 - 384)),
     0,
 };
 
@@ -211,8 +211,11 @@ static __always_inline int op_of(long id) {
       return 10;  // fsync
     case 75:
       return 11;  // fdatasync
-    case 257:
-      return 12;  // openat
+    case 257:     // openat
+    case 2:       // open
+    case 85:      // creat
+    case 437:     // openat2
+      return 12;  // all recorded as openat
     case 3:
       return 13;  // close
     default:
@@ -291,11 +294,13 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id) {
   c->cur_tid = task->pid;
   p->active = 0;
   p->op = op;
-  if (op == 12) {  // openat(dirfd, path, flags, mode): the fd comes at exit
+  if (op == 12) {  // the fd comes at exit; the path is the 1st or 2nd argument
     struct open_path *o =
         bpf_task_storage_get(&inflight_path, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
     if (!o) return 0;
-    bpf_probe_read_user_str(o->path, sizeof(o->path), (const char *)regs->si);
+    // open(path, ...), creat(path, mode); openat(dirfd, path, ...), openat2.
+    const char *path = (const char *)(id == 2 || id == 85 ? regs->di : regs->si);
+    bpf_probe_read_user_str(o->path, sizeof(o->path), path);
   } else {
     struct file *f = file_of(task, (int)regs->di);
     // Regular files only: pipes, sockets and terminals are not file I/O.
