@@ -110,6 +110,40 @@ TEST(Capture, FilesOpenedByEveryOpenSyscallAreNamedAndFiltered) {
   ExpectSameIo(want, got);
 }
 
+// An io_uring request completed by an io-wq worker while its submitter made
+// syscalls (whose records wait in the submitter's CPU's batch) still goes
+// into the submitter's records where it ended: every thread's records are in
+// the order they ended.
+TEST(Capture, IoUringCompletionsKeepTheirPlaceAmongTheSubmittersSyscalls) {
+  if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
+  TempDir dir(false);
+  Workload w;
+  w.Start(dir.path(), "uring", 300);
+  Capturing cap;
+  CaptureOptions o;
+  o.pids = {static_cast<uint32_t>(w.pid)};
+  o.output = dir.path() + "/t.ordo";
+  o.tick_ns = 1;
+  cap.Start(o);
+  w.Go();
+  w.Finish();
+  cap.Stop();
+  ASSERT_TRUE(cap.result.ok()) << cap.result.status().ToString();
+  Captured c = Load(o.output);
+  uint64_t preads = 0, uring = 0, backwards = 0;
+  std::map<uint32_t, uint64_t> last_end;
+  for (const auto& io : c.ios) {
+    if (c.paths[io.file].rfind(dir.path(), 0) != 0) continue;
+    preads += io.op == trace::IoOp::kPread;
+    uring += io.op == trace::IoOp::kUringRead;
+    if (io.end_ns < last_end[io.tid]) ++backwards;
+    last_end[io.tid] = io.end_ns;
+  }
+  EXPECT_EQ(preads, 3000u);
+  EXPECT_EQ(uring, 300u);
+  EXPECT_EQ(backwards, 0u);
+}
+
 // A thread still running when capture stops has its last records in its
 // CPU's batch, not yet in the ring: they are read after detaching.
 TEST(Capture, RecordsStillInACpusBatchWhenCaptureStopsAreKept) {

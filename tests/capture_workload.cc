@@ -12,17 +12,23 @@
 //   opens: N files DIR/o-I opened with open(2), creat(2) and openat2(2) in
 //          turn (not openat), each read or written 3 times while it stays
 //          open for 30 ms of computing, then closed; prints the expected I/O
+//   uring: N rounds of: an io_uring READ of DIR/pre-1 (IOSQE_ASYNC: an io-wq
+//          worker completes it), 10 one-byte preads of DIR/pre-0, then a wait
+//          for the completion
 //   migrate: four threads, each N preads of DIR/pre-0 at offsets of its own,
 //          moving itself to another CPU every 7 reads (sched_setaffinity),
 //          and every 100 a pwrite and an fdatasync (which sleeps) of a file
 //          of its own; prints the expected I/O as mixed does
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +37,48 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+// N rounds of: an io_uring READ of `ring_fd` (IOSQE_ASYNC), 10 one-byte
+// preads of `fd`, a wait for the completion. Raw syscalls: no liburing.
+int UringRounds(int ring_fd, int fd, long n) {
+  io_uring_params p = {};
+  int ring = static_cast<int>(syscall(__NR_io_uring_setup, 8, &p));
+  if (ring < 0) return 5;
+  auto map = [&](size_t size, off_t what) {
+    return static_cast<char*>(
+        mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, what));
+  };
+  char* sq = map(p.sq_off.array + p.sq_entries * sizeof(unsigned), IORING_OFF_SQ_RING);
+  char* cq = map(p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe), IORING_OFF_CQ_RING);
+  auto* sqes =
+      reinterpret_cast<io_uring_sqe*>(map(p.sq_entries * sizeof(io_uring_sqe), IORING_OFF_SQES));
+  auto* sq_tail = reinterpret_cast<std::atomic<unsigned>*>(sq + p.sq_off.tail);
+  auto* sq_mask = reinterpret_cast<unsigned*>(sq + p.sq_off.ring_mask);
+  auto* sq_array = reinterpret_cast<unsigned*>(sq + p.sq_off.array);
+  auto* cq_head = reinterpret_cast<std::atomic<unsigned>*>(cq + p.cq_off.head);
+  auto* cq_tail = reinterpret_cast<std::atomic<unsigned>*>(cq + p.cq_off.tail);
+  static char buf[4096];
+  char c;
+  for (long r = 0; r < n; ++r) {
+    unsigned t = sq_tail->load(std::memory_order_acquire), i = t & *sq_mask;
+    io_uring_sqe* s = &sqes[i];
+    *s = {};
+    s->opcode = IORING_OP_READ;
+    s->fd = ring_fd;
+    s->addr = reinterpret_cast<uint64_t>(buf);
+    s->len = sizeof(buf);
+    s->off = static_cast<uint64_t>(r % 64) * 4096;
+    s->flags = IOSQE_ASYNC;
+    sq_array[i] = i;
+    sq_tail->store(t + 1, std::memory_order_release);
+    syscall(__NR_io_uring_enter, ring, 1, 0, 0, nullptr, 0);
+    for (int k = 0; k < 10; ++k) (void)!pread(fd, &c, 1, r * 10 + k);
+    while (cq_head->load(std::memory_order_acquire) == cq_tail->load(std::memory_order_acquire))
+      syscall(__NR_io_uring_enter, ring, 0, 1, IORING_ENTER_GETEVENTS, nullptr, 0);
+    cq_head->fetch_add(1, std::memory_order_release);
+  }
+  return 0;
+}
 
 int main(int argc, char** argv) {
   if (argc < 3) return 2;
@@ -92,6 +140,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (mode == "uring") return UringRounds(pre[1], pre[0], n);
   if (mode == "burst") {
     char c;
     for (long i = 0; i < n; ++i) (void)!pread(pre[0], &c, 1, i % 4096);

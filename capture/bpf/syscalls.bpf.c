@@ -130,6 +130,7 @@ static __always_inline void send_batch(struct ordo_io_batch *b) {
   if (n == 0) return;
   if (n > ORDO_BATCH_MAX) n = ORDO_BATCH_MAX;
   b->type = ORDO_EV_IO_BATCH;
+  b->cpu = bpf_get_smp_processor_id();
   __u64 size = __builtin_offsetof(struct ordo_io_batch, ev) + n * sizeof(struct ordo_io_event);
   // Bounded again where the verifier sees it (clang writes the sum as an OR,
   // whose bound it cannot follow).
@@ -137,6 +138,7 @@ static __always_inline void send_batch(struct ordo_io_batch *b) {
   if (size > sizeof(*b)) size = sizeof(*b);
   if (bpf_ringbuf_output(&events, b, size, BPF_RB_NO_WAKEUP)) count_lost(n);
   b->count = 0;
+  b->generation++;
 }
 
 // Sends this CPU's batch ahead of another event, so each thread's events stay

@@ -13,6 +13,7 @@ enum ordo_event_type {
   ORDO_EV_REQUEST = 4,  /* USDT ordo:request */
   ORDO_EV_SITE = 5,     /* USDT ordo:site */
   ORDO_EV_IO_BATCH = 6, /* a CPU's ordo_io_events, in the order they ended */
+  ORDO_EV_URING = 7,    /* an io_uring request's completion */
 };
 
 /* Values of `op` follow ordo::trace::IoOp; the io_uring ones: */
@@ -43,7 +44,21 @@ struct ordo_io_event {
 struct ordo_io_batch {
   __u32 type;  /* ORDO_EV_IO_BATCH */
   __u32 count; /* records in ev */
+  __u32 cpu;   /* whose batch */
+  __u32 pad;
+  __u64 generation; /* batches that CPU sent before this one */
   struct ordo_io_event ev[ORDO_BATCH_MAX];
+};
+
+/* An io_uring request's completion (io.type ORDO_EV_URING). Syscalls of its
+ * submitter that ended before it may still wait in the batch of the CPU the
+ * submitter runs on: if so (has_after), the record goes into the trace with
+ * that batch (after_cpu, after_generation), among its records by end time. */
+struct ordo_uring_event {
+  struct ordo_io_event io;
+  __u32 after_cpu;
+  __u32 has_after;
+  __u64 after_generation;
 };
 
 struct ordo_open_event {

@@ -92,15 +92,30 @@ int BPF_PROG(uring_complete, void *ctx_, void *req, struct io_uring_cqe *cqe) {
     bpf_map_delete_elem(&uring_inflight, &key);
     return 0;
   }
-  struct ordo_io_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
+  // The submitter's syscalls that ended before now and still wait in the
+  // batch of the CPU it runs on come first (the loader orders them).
+  __u32 after_cpu = 0, has_after = 0;
+  __u64 after_generation = 0;
+  struct io_uring_task *tctx = r->tctx;
+  if (tctx && tctx->task) {
+    after_cpu = tctx->task->thread_info.cpu;
+    __u32 zero = 0;
+    struct ordo_io_batch *sb = bpf_map_lookup_percpu_elem(&batch, &zero, after_cpu);
+    if (sb && sb->count) {
+      has_after = 1;
+      after_generation = sb->generation;
+    }
+  }
+  struct ordo_uring_event *u = bpf_ringbuf_reserve(&events, sizeof(*u), 0);
+  if (!u) {
     count_lost(1);
     bpf_map_delete_elem(&uring_inflight, &key);
     return 0;
   }
+  struct ordo_io_event *e = &u->io;
   struct inode *inode = f->f_inode;
   e->end_ns = bpf_ktime_get_ns();
-  e->type = ORDO_EV_IO;
+  e->type = ORDO_EV_URING;
   e->op = p->op;
   e->pid = p->pid;
   e->tid = p->tid;
@@ -112,7 +127,10 @@ int BPF_PROG(uring_complete, void *ctx_, void *req, struct io_uring_cqe *cqe) {
   e->ino = inode->i_ino;
   e->fd = p->fd;
   e->pad = 0;
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+  u->after_cpu = after_cpu;
+  u->has_after = has_after;
+  u->after_generation = after_generation;
+  bpf_ringbuf_submit(u, BPF_RB_NO_WAKEUP);
   bpf_map_delete_elem(&uring_inflight, &key);
   return 0;
 }

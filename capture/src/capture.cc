@@ -236,6 +236,7 @@ struct Session {
     decoder.StartSlice(~0ull);
     (void)Consume();
     TakeBatches();
+    decoder.ReleaseHeld();
     AccountLost(MonotonicNs());
   }
 
@@ -250,6 +251,7 @@ struct Session {
       if (b.count == 0) continue;
       ordo_io_batch whole = b;
       whole.type = ORDO_EV_IO_BATCH;
+      whole.cpu = static_cast<uint32_t>(&b - batches.data());
       (void)decoder.OnEvent(&whole, sizeof(whole));
     }
   }

@@ -142,7 +142,9 @@ int Decoder::OnEvent(const void* data, size_t size) {
     const auto* b = static_cast<const ordo_io_batch*>(data);
     size_t n = std::min<size_t>(
         {b->count, ORDO_BATCH_MAX, (size - offsetof(ordo_io_batch, ev)) / sizeof(ordo_io_event)});
-    for (size_t i = 0; i < n; i++) OnIo(&b->ev[i]);
+    OnBatch(b, n);
+  } else if (type == ORDO_EV_URING && size >= sizeof(ordo_uring_event)) {
+    OnUring(static_cast<const ordo_uring_event*>(data));
   } else if (type == ORDO_EV_OPEN && size >= sizeof(ordo_open_event)) {
     OnOpen(static_cast<const ordo_open_event*>(data));
   } else if (type == ORDO_EV_ENGINE && size >= sizeof(ordo_usdt_event)) {
@@ -155,6 +157,54 @@ int Decoder::OnEvent(const void* data, size_t size) {
   if (!status_.ok()) return -EIO;
   if ((++slice_count_ & 255) == 0 && MonotonicNs() > deadline_ns_) return -EAGAIN;
   return 0;
+}
+
+void Decoder::OnBatch(const ordo_io_batch* b, size_t n) {
+  uint32_t cpu = b->cpu;
+  if (cpu >= sent_.size()) sent_.resize(cpu + 1, 0);
+  sent_[cpu] = std::max<uint64_t>(sent_[cpu], b->generation + 1);
+  // io_uring completions that waited for this batch (or a lost earlier one
+  // of its CPU) go in among its records by end time.
+  auto first = held_.lower_bound({cpu, 0}), last = held_.upper_bound({cpu, b->generation});
+  if (first == last) {
+    for (size_t i = 0; i < n; i++) OnIo(&b->ev[i]);
+    return;
+  }
+  std::vector<ordo_io_event> waiting;
+  for (auto it = first; it != last; ++it)
+    waiting.insert(waiting.end(), it->second.begin(), it->second.end());
+  held_.erase(first, last);
+  std::vector<bool> placed(waiting.size(), false);
+  for (size_t i = 0; i < n; i++) {
+    const ordo_io_event& r = b->ev[i];
+    for (size_t k = 0; k < waiting.size(); k++) {
+      if (!placed[k] && waiting[k].tid == r.tid && waiting[k].end_ns <= r.end_ns) {
+        OnIo(&waiting[k]);
+        placed[k] = true;
+      }
+    }
+    OnIo(&r);
+  }
+  for (size_t k = 0; k < waiting.size(); k++)
+    if (!placed[k]) OnIo(&waiting[k]);
+}
+
+void Decoder::OnUring(const ordo_uring_event* u) {
+  // A CPU number out of range (the submitter had exited): no batch to wait for.
+  constexpr uint32_t kMaxCpus = 1u << 16;
+  uint32_t cpu = u->after_cpu;
+  if (!u->has_after || cpu >= kMaxCpus ||
+      (cpu < sent_.size() && sent_[cpu] > u->after_generation)) {
+    OnIo(&u->io);
+    return;
+  }
+  held_[{cpu, u->after_generation}].push_back(u->io);
+}
+
+void Decoder::ReleaseHeld() {
+  for (const auto& [batch, events] : held_)
+    for (const ordo_io_event& e : events) OnIo(&e);
+  held_.clear();
 }
 
 void Decoder::OnIo(const ordo_io_event* e) {

@@ -7,12 +7,15 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "ordo/capture/capture.h"
 #include "ordo/trace/writer.h"
 
 // The kernel's events (capture/bpf/syscalls.h).
 struct ordo_io_event;
+struct ordo_io_batch;
+struct ordo_uring_event;
 struct ordo_open_event;
 struct ordo_usdt_event;
 struct ordo_site_event;
@@ -37,6 +40,9 @@ class Decoder {
     slice_count_ = 0;
   }
   void AddLost(uint64_t count, uint64_t now_ns);
+  // At the end, after every batch: the io_uring completions still waiting for
+  // a batch that never came (it was lost) go into the trace.
+  void ReleaseHeld();
 
   uint64_t events() const { return events_; }
   const Status& status() const { return status_; }
@@ -46,6 +52,10 @@ class Decoder {
   // The per-event path: inlined into OnEvent (measured as a call: a few more
   // instructions per event, bench/capture_consumer).
   [[gnu::always_inline]] inline void OnIo(const ordo_io_event* e);
+  // A CPU's batch of syscall records, with the io_uring completions that
+  // waited for it; a completion, held if it waits for a batch.
+  void OnBatch(const ordo_io_batch* b, size_t n);
+  void OnUring(const ordo_uring_event* u);
   void OnOpen(const ordo_open_event* e);
   void OnEngine(const ordo_usdt_event* e);
   void OnSite(const ordo_site_event* e);
@@ -82,6 +92,10 @@ class Decoder {
   uint32_t last_file_id_ = 0;
   uint64_t last_thread_ = ~0ull;
   trace::Record io_record_;
+  // Per CPU, the batches received (the next generation expected); the
+  // io_uring completions waiting for a CPU's batch, by (CPU, generation).
+  std::vector<uint64_t> sent_;
+  std::map<std::pair<uint32_t, uint64_t>, std::vector<ordo_io_event>> held_;
   uint32_t next_file_ = 1;
 };
 
