@@ -102,51 +102,7 @@ struct {
   __type(value, struct open_path);
 } inflight_path SEC(".maps");
 
-// This CPU's batch of syscall I/O records. Only programs that cannot be
-// preempted touch it (tracepoints; the USDT programs disable preemption
-// first), and none of them runs in interrupt context, so a batch has one
-// writer at a time.
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct ordo_io_batch);
-} batch SEC(".maps");
-
-static __always_inline void count_lost(__u64 count) {
-  __u32 zero = 0;
-  __u64 *n = bpf_map_lookup_elem(&lost, &zero);
-  if (n) *n += count;
-}
-
-static __always_inline struct ordo_io_batch *this_cpu_batch(void) {
-  __u32 zero = 0;
-  return bpf_map_lookup_elem(&batch, &zero);
-}
-
-// Sends the batch's records, if any; a full ring loses them all (counted).
-static __always_inline void send_batch(struct ordo_io_batch *b) {
-  __u32 n = b->count;
-  if (n == 0) return;
-  if (n > ORDO_BATCH_MAX) n = ORDO_BATCH_MAX;
-  b->type = ORDO_EV_IO_BATCH;
-  b->cpu = bpf_get_smp_processor_id();
-  __u64 size = __builtin_offsetof(struct ordo_io_batch, ev) + n * sizeof(struct ordo_io_event);
-  // Bounded again where the verifier sees it (clang writes the sum as an OR,
-  // whose bound it cannot follow).
-  asm volatile("" : "+r"(size));
-  if (size > sizeof(*b)) size = sizeof(*b);
-  if (bpf_ringbuf_output(&events, b, size, BPF_RB_NO_WAKEUP)) count_lost(n);
-  b->count = 0;
-  b->generation++;
-}
-
-// Sends this CPU's batch ahead of another event, so each thread's events stay
-// in the order they happened.
-static __always_inline void send_this_cpu_batch(void) {
-  struct ordo_io_batch *b = this_cpu_batch();
-  if (b) send_batch(b);
-}
+#include "batch.bpf.h"
 
 static __always_inline bool selected(void) {
   __u64 id = bpf_get_current_pid_tgid();
@@ -439,59 +395,4 @@ int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child
   return 0;
 }
 
-extern void bpf_preempt_disable(void) __ksym;
-extern void bpf_preempt_enable(void) __ksym;
-
-// USDT programs can be preempted: this CPU's batch is sent and the event
-// reserved with preemption off, so no other task's I/O record comes between.
-static __always_inline void usdt_event(__u32 type, __u32 kind, __u64 a, __u64 b, __u64 c) {
-  if (!selected()) return;
-  bpf_preempt_disable();
-  send_this_cpu_batch();
-  struct ordo_usdt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  bpf_preempt_enable();
-  if (!e) {
-    count_lost(1);
-    return;
-  }
-  __u64 id = bpf_get_current_pid_tgid();
-  e->type = type;
-  e->pid = id >> 32;
-  e->tid = (__u32)id;
-  e->kind = kind;
-  e->ts_ns = bpf_ktime_get_ns();
-  e->a = a;
-  e->b = b;
-  e->c = c;
-  bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-}
-
-SEC("usdt")
-int BPF_USDT(engine_point, unsigned kind, __u64 block, __u64 arg) {
-  usdt_event(ORDO_EV_ENGINE, kind, block, arg, 0);
-  return 0;
-}
-
-/* An engine registered an ordering point: its id, access kind and name. */
-SEC("usdt")
-int BPF_USDT(engine_site, unsigned id, unsigned access, const char *name) {
-  if (!selected()) return 0;
-  struct ordo_site_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count_lost(1);
-    return 0;
-  }
-  e->type = ORDO_EV_SITE;
-  e->pid = bpf_get_current_pid_tgid() >> 32;
-  e->id = id;
-  e->access = access;
-  if (bpf_probe_read_user_str(e->name, sizeof(e->name), name) < 0) e->name[0] = 0;
-  bpf_ringbuf_submit(e, 0);
-  return 0;
-}
-
-SEC("usdt")
-int BPF_USDT(engine_request, unsigned op, unsigned file, __u64 offset, __u64 length) {
-  usdt_event(ORDO_EV_REQUEST, op, file, offset, length);
-  return 0;
-}
+#include "engine_probes.bpf.h"
