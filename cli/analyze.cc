@@ -13,6 +13,7 @@
 #include "ordo/analyze/rules.h"
 #include "ordo/lab/explore.h"
 #include "ordo/units.h"
+#include "ordo/util/json_text.h"
 
 namespace ordo::cli {
 
@@ -93,7 +94,7 @@ void PrintJson(const AnalyzeCliOptions& c, const analyze::AnalyzeResult& r, cons
     }
     j["confirmation"] = conf;
   }
-  fmt::print("{}\n", j.dump(2));
+  fmt::print("{}\n", util::JsonText(j, 2));
 }
 
 void PrintText(const AnalyzeCliOptions& c, const analyze::AnalyzeResult& r, const Verdict& v,

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "ordo/replay/target_claim.h"
+#include "ordo/util/json_text.h"
 
 namespace ordo::cli {
 
@@ -32,7 +33,7 @@ int Fail(const Status& status) {
 
 int Fail(const Status& status, bool json) {
   if (json) {
-    fmt::print("{}\n", ErrorDocument(status).dump(2));
+    fmt::print("{}\n", util::JsonText(ErrorDocument(status), 2));
     std::fflush(stdout);
   }
   return Fail(status);

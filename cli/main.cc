@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "ordo/util/atomic_output.h"
+#include "ordo/util/json_text.h"
 
 namespace ordo::cli {
 void setup_trace(CLI::App& app, int* exit_code);
@@ -44,7 +45,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     if (ordo::cli::WantsJson(argc, argv)) {
-      fmt::print("{}\n", ordo::cli::ErrorDocument(ordo::Status::InvalidArgument(e.what())).dump(2));
+      fmt::print("{}\n", ordo::util::JsonText(
+                             ordo::cli::ErrorDocument(ordo::Status::InvalidArgument(e.what())), 2));
     }
     return ordo::cli::kExitBadInput;
   } catch (const std::exception& e) {

@@ -10,6 +10,7 @@
 #include "common.h"
 #include "ordo/trace/interop.h"
 #include "ordo/trace/reader.h"
+#include "ordo/util/json_text.h"
 #include "trace_commands.h"
 #include "trace_scan.h"
 
@@ -99,7 +100,8 @@ int RunCat(const CatOptions& o) {
   return ScanTrace(o.file, o.json, visit, [&](const trace::TraceReader& r) {
     // Damage after records were streamed: the array ends with the error
     // document as its last element, so stdout stays one JSON document.
-    if (o.json && !r.status().ok()) buf += (n ? ",\n" : "\n") + ErrorDocument(r.status()).dump();
+    if (o.json && !r.status().ok())
+      buf += (n ? ",\n" : "\n") + util::JsonText(ErrorDocument(r.status()));
     if (o.json) buf += "\n]\n";
     std::fwrite(buf.data(), 1, buf.size(), stdout);
     std::fflush(stdout);

@@ -9,6 +9,7 @@
 #include "common.h"
 #include "ordo/trace/reader.h"
 #include "ordo/units.h"
+#include "ordo/util/json_text.h"
 #include "trace_commands.h"
 #include "trace_scan.h"
 
@@ -59,7 +60,7 @@ void Print(const InfoOptions& o, const trace::TraceReader& r, trace::TraceSummar
         {"error", damage.ok() ? nlohmann::ordered_json(nullptr) : ErrorJson(damage)},
         {"exit_code", ExitCodeFor(damage)},
     };
-    fmt::print("{}\n", j.dump(2));
+    fmt::print("{}\n", util::JsonText(j, 2));
   } else {
     fmt::print("file          {} ({})\n", o.file, FormatBytes(bytes));
     fmt::print("format        {}.{}, written by {}\n", h.format_major, h.format_minor,

@@ -12,6 +12,7 @@
 #include "ordo/trace/reader.h"
 #include "ordo/trace/stats.h"
 #include "ordo/units.h"
+#include "ordo/util/json_text.h"
 #include "trace_commands.h"
 #include "trace_scan.h"
 
@@ -81,7 +82,7 @@ void PrintJson(const StatOptions& o, const trace::TraceReader& r, const Totals& 
   j["io_size_histogram"] = jh;
   j["error"] = damage.ok() ? nlohmann::ordered_json(nullptr) : ErrorJson(damage);
   j["exit_code"] = ExitCodeFor(damage);
-  fmt::print("{}\n", j.dump(2));
+  fmt::print("{}\n", util::JsonText(j, 2));
 }
 
 void PrintText(const StatOptions& o, const trace::TraceReader& r, const Totals& t,

@@ -42,6 +42,20 @@ TEST_F(Cli, InfoJsonCarriesTheDesignFields) {
   EXPECT_EQ(j["truncated"], false);
 }
 
+// A Linux path is any bytes: --json writes bytes that are not UTF-8 as
+// U+FFFD and still prints the result (it used to fail with exit 2).
+TEST_F(Cli, JsonOfAFileNamedInBytesThatAreNotUtf8IsStillPrinted) {
+  auto p = WriteFile("a\xff\xfe.ordo", SmallTrace());
+  for (const char* command : {"trace info --json ", "trace stat --json "}) {
+    CmdResult r = Ordo(command + std::string("'") + p + "'");
+    ASSERT_EQ(r.code, 0) << command << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_NE(j["file"].get<std::string>().find("a\xEF\xBF\xBD\xEF\xBF\xBD.ordo"),
+              std::string::npos)
+        << command << j["file"];
+  }
+}
+
 TEST_F(Cli, StatJsonScansTheWholeTrace) {
   auto p = WriteFile("t.ordo", SmallTrace());
   CmdResult r = Ordo("trace stat --json " + p);

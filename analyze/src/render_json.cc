@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ordo/engine/block_key.h"
+#include "ordo/util/json_text.h"
 #include "render_parts.h"
 
 namespace ordo::analyze {
@@ -25,10 +26,10 @@ nlohmann::ordered_json JsonRenderer::Value(const std::vector<Finding>& findings)
   return list;
 }
 
-std::string JsonRenderer::Render(const Finding& f) const { return Value(f).dump(2); }
+std::string JsonRenderer::Render(const Finding& f) const { return util::JsonText(Value(f), 2); }
 
 std::string JsonRenderer::RenderList(const std::vector<Finding>& findings) const {
-  return Value(findings).dump(2);
+  return util::JsonText(Value(findings), 2);
 }
 
 }  // namespace ordo::analyze

@@ -2,6 +2,7 @@
 
 #include "ordo/engine/block_key.h"
 #include "ordo/trace/interop.h"
+#include "ordo/util/json_text.h"
 
 namespace ordo::trace {
 
@@ -43,7 +44,7 @@ std::string RecordToJson(const Record& r) {
       break;
   }
   // Paths are bytes, not always UTF-8: replace what is not.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return util::JsonText(j);
 }
 
 Status ExportChrome(TraceReader* reader, ByteSink* out, uint64_t* events_written) {
@@ -102,7 +103,7 @@ Status ExportChrome(TraceReader* reader, ByteSink* out, uint64_t* events_written
         continue;
     }
     if (n++) buf += ",\n";
-    buf += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    buf += util::JsonText(j);
     if (buf.size() > (1 << 16)) {
       ORDO_RETURN_IF_ERROR(out->Write(buf.data(), buf.size()));
       buf.clear();

@@ -6,6 +6,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "ordo/util/json_text.h"
+
 namespace ordo::replay {
 
 namespace {
@@ -139,7 +141,7 @@ std::string ToJson(const ReplayReport& report) {
       {"history", s.history_written ? Json(q.history) : Json(nullptr)},
       {"exit_code", report.exit_code},
   };
-  return j.dump(2);
+  return util::JsonText(j, 2);
 }
 
 namespace {
