@@ -58,22 +58,14 @@ void CaptureWorkload(const std::string& mode, long n,
                      std::map<std::string, std::vector<std::string>>* got,
                      const std::string& path_filter = "") {
   TempDir dir(false);
-  Workload w;
-  w.Start(dir.path(), mode, n);
-  Capturing cap;
   CaptureOptions o;
-  o.pids = {static_cast<uint32_t>(w.pid)};
-  o.output = dir.path() + "/t.ordo";
   o.tick_ns = 1;
   if (!path_filter.empty()) o.path_prefixes = {dir.path() + "/" + path_filter};
-  cap.Start(o);
-  w.Go();
-  auto expected = w.Finish();
-  cap.Stop();
-  ASSERT_TRUE(cap.result.ok()) << cap.result.status().ToString();
-  EXPECT_EQ(cap.result->lost, 0u);
-  *want = ExpectedByThread(expected);
-  *got = IoByThread(Load(o.output), dir.path());
+  CapturedRun run = RunUnderCapture(dir.path(), mode, n, o);
+  ASSERT_TRUE(run.result.ok()) << run.result.status().ToString();
+  EXPECT_EQ(run.result->lost, 0u);
+  *want = ExpectedByThread(run.lines);
+  *got = IoByThread(Load(run.output), dir.path());
 }
 
 TEST(Capture, TracedThreadsIoIsRecordedExactly) {
@@ -117,19 +109,11 @@ TEST(Capture, FilesOpenedByEveryOpenSyscallAreNamedAndFiltered) {
 TEST(Capture, IoUringCompletionsKeepTheirPlaceAmongTheSubmittersSyscalls) {
   if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
   TempDir dir(false);
-  Workload w;
-  w.Start(dir.path(), "uring", 300);
-  Capturing cap;
   CaptureOptions o;
-  o.pids = {static_cast<uint32_t>(w.pid)};
-  o.output = dir.path() + "/t.ordo";
   o.tick_ns = 1;
-  cap.Start(o);
-  w.Go();
-  w.Finish();
-  cap.Stop();
-  ASSERT_TRUE(cap.result.ok()) << cap.result.status().ToString();
-  Captured c = Load(o.output);
+  CapturedRun run = RunUnderCapture(dir.path(), "uring", 300, o);
+  ASSERT_TRUE(run.result.ok()) << run.result.status().ToString();
+  Captured c = Load(run.output);
   uint64_t preads = 0, uring = 0, backwards = 0;
   std::map<uint32_t, uint64_t> last_end;
   for (const auto& io : c.ios) {
@@ -149,19 +133,10 @@ TEST(Capture, IoUringCompletionsKeepTheirPlaceAmongTheSubmittersSyscalls) {
 TEST(Capture, RecordsStillInACpusBatchWhenCaptureStopsAreKept) {
   if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
   TempDir dir(false);
-  Workload w;
-  w.Start(dir.path(), "spin", 5);
-  Capturing cap;
-  CaptureOptions o;
-  o.pids = {static_cast<uint32_t>(w.pid)};
-  o.output = dir.path() + "/t.ordo";
-  cap.Start(o);
-  w.Go();
-  cap.Stop();  // while it computes
-  w.Finish();
-  ASSERT_TRUE(cap.result.ok()) << cap.result.status().ToString();
+  CapturedRun run = RunUnderCapture(dir.path(), "spin", 5, {}, /*stop_while_running=*/true);
+  ASSERT_TRUE(run.result.ok()) << run.result.status().ToString();
   std::vector<uint64_t> offsets;
-  Captured c = Load(o.output);
+  Captured c = Load(run.output);
   for (const auto& io : c.ios)
     if (io.op == trace::IoOp::kPread && c.paths[io.file] == dir.path() + "/pre-0")
       offsets.push_back(io.offset);
@@ -232,26 +207,18 @@ TEST(Capture, FioRunMatchesFiosOwnIologExactly) {
 TEST(Capture, LostEventsAreCountedExactlyWithATinyRing) {
   if (SkipWithoutBpf()) GTEST_SKIP() << "not root: BPF unavailable";
   TempDir dir(false);
-  Workload w;
   const long n = 200000;
-  w.Start(dir.path(), "burst", n);
-  Capturing cap;
   CaptureOptions o;
-  o.pids = {static_cast<uint32_t>(w.pid)};
-  o.output = dir.path() + "/t.ordo";
   o.ring_bytes = 4096;
-  cap.Start(o);
-  w.Go();
-  w.Finish();
-  cap.Stop();
-  ASSERT_TRUE(cap.result.ok()) << cap.result.status().ToString();
-  Captured c = Load(o.output);
+  CapturedRun run = RunUnderCapture(dir.path(), "burst", n, o);
+  ASSERT_TRUE(run.result.ok()) << run.result.status().ToString();
+  Captured c = Load(run.output);
   uint64_t preads = 0;
   for (const auto& io : c.ios) preads += io.op == trace::IoOp::kPread;
   std::printf("tiny ring: %llu preads recorded, %llu lost, of %ld\n",
               static_cast<unsigned long long>(preads), static_cast<unsigned long long>(c.lost), n);
   EXPECT_GT(c.lost, 0u);
-  EXPECT_EQ(c.lost, cap.result->lost);
+  EXPECT_EQ(c.lost, run.result->lost);
   EXPECT_EQ(preads + c.lost, static_cast<uint64_t>(n));
 }
 

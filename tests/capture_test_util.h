@@ -91,6 +91,32 @@ struct Capturing {
   }
 };
 
+// The capture workload in `mode` run under a capture of its process: `o`
+// gets the pid and DIR/t.ordo as output. The capture stops after the
+// workload ends, or while it still runs when `stop_while_running`.
+struct CapturedRun {
+  std::vector<std::string> lines;  // the workload's output
+  Result<CaptureResult> result = Status::Unsupported("not run");
+  std::string output;
+};
+inline CapturedRun RunUnderCapture(const std::string& dir, const std::string& mode, long n,
+                                   CaptureOptions o, bool stop_while_running = false) {
+  Workload w;
+  w.Start(dir, mode, n);
+  Capturing cap;
+  o.pids = {static_cast<uint32_t>(w.pid)};
+  o.output = dir + "/t.ordo";
+  cap.Start(o);
+  w.Go();
+  CapturedRun run;
+  if (stop_while_running) cap.Stop();
+  run.lines = w.Finish();
+  if (!stop_while_running) cap.Stop();
+  run.result = cap.result;
+  run.output = o.output;
+  return run;
+}
+
 struct Captured {
   std::map<uint32_t, std::string> paths;
   std::vector<trace::IoRecord> ios;

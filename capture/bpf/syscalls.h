@@ -7,7 +7,7 @@
 #define ORDO_COMM_LEN 16
 
 enum ordo_event_type {
-  ORDO_EV_IO = 1,       /* one file I/O syscall, at its exit */
+  ORDO_EV_IO = 1,       /* one file I/O syscall, at its exit (in a batch) */
   ORDO_EV_OPEN = 2,     /* openat: fd, identity and path */
   ORDO_EV_ENGINE = 3,   /* USDT ordo:point */
   ORDO_EV_REQUEST = 4,  /* USDT ordo:request */

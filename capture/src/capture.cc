@@ -247,12 +247,12 @@ struct Session {
     if (bpf_map__lookup_elem(skel->maps.batch, &zero, sizeof(zero), batches.data(),
                              batches.size() * sizeof(ordo_io_batch), 0) != 0)
       return;
-    for (const ordo_io_batch& b : batches) {
+    for (size_t cpu = 0; cpu < batches.size(); cpu++) {
+      ordo_io_batch& b = batches[cpu];
       if (b.count == 0) continue;
-      ordo_io_batch whole = b;
-      whole.type = ORDO_EV_IO_BATCH;
-      whole.cpu = static_cast<uint32_t>(&b - batches.data());
-      (void)decoder.OnEvent(&whole, sizeof(whole));
+      b.type = ORDO_EV_IO_BATCH;
+      b.cpu = static_cast<uint32_t>(cpu);
+      (void)decoder.OnEvent(&b, sizeof(b));
     }
   }
 

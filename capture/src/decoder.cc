@@ -136,9 +136,7 @@ void Decoder::AddLost(uint64_t count, uint64_t now_ns) {
 int Decoder::OnEvent(const void* data, size_t size) {
   uint32_t type = 0;
   if (size >= sizeof(type)) std::memcpy(&type, data, sizeof(type));
-  if (type == ORDO_EV_IO && size >= sizeof(ordo_io_event)) {
-    OnIo(static_cast<const ordo_io_event*>(data));
-  } else if (type == ORDO_EV_IO_BATCH && size >= offsetof(ordo_io_batch, ev)) {
+  if (type == ORDO_EV_IO_BATCH && size >= offsetof(ordo_io_batch, ev)) {
     const auto* b = static_cast<const ordo_io_batch*>(data);
     size_t n = std::min<size_t>(
         {b->count, ORDO_BATCH_MAX, (size - offsetof(ordo_io_batch, ev)) / sizeof(ordo_io_event)});
