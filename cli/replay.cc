@@ -56,6 +56,7 @@ struct ReplayCliOptions {
   bool direct = false;
   uint32_t max_threads = 1024;
   std::string max_file_size;
+  bool explore_given = false;  // --explore was on the command line
 };
 
 // Runs `--explore auto` makes when --runs is not given: it ends earlier once
@@ -79,8 +80,17 @@ Status BindOptions(const ReplayCliOptions& c, replay::ReplayOptions* o) {
   o->direct_io = c.direct;
   ORDO_RETURN_IF_ERROR(
       replay::ParseTiming(c.timing, &o->timing, &o->speed).WithContext("--timing"));
-  const bool auto_explore = c.explore == "auto";
-  if (!auto_explore && !sched::ParseStrategy(c.explore, &o->strategy))
+  const bool file_backend = o->backend == replay::Backend::kFile;
+  if (file_backend && ((c.explore_given && c.explore != "none") || !c.focus.empty())) {
+    return Status::InvalidArgument(
+        "the file backend replays plain files with real threads and real timing, as the trace "
+        "did: it has no ordering points to schedule, so --explore " +
+        (c.focus.empty() ? c.explore : std::string("targeted/--focus")) +
+        " means nothing there (use --backend engine, or --explore none)");
+  }
+  const bool auto_explore = c.explore == "auto" && !file_backend;
+  if (file_backend) o->strategy = sched::Strategy::kFree;
+  if (!auto_explore && !file_backend && !sched::ParseStrategy(c.explore, &o->strategy))
     return Status::InvalidArgument("unknown exploration strategy '" + c.explore + "'");
   for (const std::string& text : c.focus) {
     engine::Focus f;
@@ -169,7 +179,8 @@ int RunReplay(const ReplayCliOptions& c) {
   auto input = SpooledInput::Open(c.file);  // stdin or a FIFO: read once, replayed from a copy
   if (!input.ok()) return Fail(input.status(), c.json);
   std::optional<lab::AutoOptions> auto_options;
-  if (c.explore == "auto") auto_options = lab::AutoOptions{.stop_when_settled = c.runs == 0};
+  if (c.explore == "auto" && o.backend == replay::Backend::kEngine)
+    auto_options = lab::AutoOptions{.stop_when_settled = c.runs == 0};
   auto campaign = lab::Explore((*input)->path(), o, auto_options);
   if (!campaign.ok()) return Fail(WithFlags(campaign.status(), o), c.json);
 
@@ -218,7 +229,9 @@ void setup_replay(CLI::App& app, int* exit_code) {
   cmd->add_option("--timing", o->timing, "fast, original, or scale:X (X times faster)")
       ->capture_default_str();
   using sched::Strategy;
-  cmd->add_option("--explore", o->explore, "schedule exploration (engine backend)")
+  cmd->add_option("--explore", o->explore,
+                  "schedule exploration (engine backend; the file backend only replays, as "
+                  "--explore none)")
       ->check(CLI::IsMember(
           StrategyChoices({"auto"}, {Strategy::kPos, Strategy::kTargeted, Strategy::kPct,
                                      Strategy::kRandom, Strategy::kFree})))
@@ -232,7 +245,7 @@ void setup_replay(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--runs", o->runs,
                   "runs to make (default: auto stops once its predictions are confirmed, at most "
-                  "10 runs; other strategies make 1)")
+                  "10 runs; other strategies and the file backend make 1)")
       ->check(CLI::Range(1, 100000000));
   cmd->add_option("--shard", o->shard,
                   "K/N: make only runs i with i % N == K-1, to split the seeds across machines; "
@@ -247,7 +260,10 @@ void setup_replay(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--max-file-size", o->max_file_size,
                   "refuse traces declaring a larger file (default: half the target's disk)");
-  cmd->callback([o, exit_code] { *exit_code = RunReplay(*o); });
+  cmd->callback([o, exit_code, cmd] {
+    o->explore_given = cmd->count("--explore") > 0;
+    *exit_code = RunReplay(*o);
+  });
 }
 
 }  // namespace ordo::cli

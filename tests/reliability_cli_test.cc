@@ -129,6 +129,31 @@ TEST_F(Hostile, TargetThatIsASymlinkIsRefusedWithOrWithoutASlash) {
   EXPECT_EQ(Entries(dir_ + "/real"), 0u);
 }
 
+TEST_F(Hostile, MissingParentsOfATargetAreCreatedAsMkdirP) {
+  const std::string t = dir_ + "/a/b/c";
+  CmdResult r = Ordo("replay " + kSample + " --backend file --target " + t);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::is_directory(t + "/files"));
+  // A symlink or a file anywhere on the way is refused, naming it, and
+  // nothing is created through it or beyond it.
+  fs::create_directory(dir_ + "/elsewhere");
+  ASSERT_EQ(symlink((dir_ + "/elsewhere").c_str(), (dir_ + "/a/link").c_str()), 0);
+  r = Ordo("replay " + kSample + " --backend file --target " + dir_ + "/a/link/new/t");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find(dir_ + "/a/link: is a symlink"), std::string::npos) << r.err;
+  EXPECT_EQ(Entries(dir_ + "/elsewhere"), 0u);
+  std::ofstream(dir_ + "/a/plain") << "x";
+  r = Ordo("replay " + kSample + " --backend file --target " + dir_ + "/a/plain/t");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find(dir_ + "/a/plain: exists and is not a directory"), std::string::npos)
+      << r.err;
+  // An existing target reached through a symlinked parent is refused too.
+  fs::create_directory(dir_ + "/elsewhere/t");
+  r = Ordo("replay " + kSample + " --backend file --target " + dir_ + "/a/link/t");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(Entries(dir_ + "/elsewhere/t"), 0u);
+}
+
 TEST_F(Hostile, SymlinksBelowTheTargetAreNeverFollowed) {
   std::string t = dir_ + "/t";
   ASSERT_EQ(Ordo("replay " + kSample + " --backend file --target " + t).code, 0);

@@ -193,11 +193,50 @@ TEST_F(Outcomes, ReplayWhoseOperationsFailIsAnErrorNotAPass) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("outcome: error"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("outcome: pass"), std::string::npos) << r.out;
-  // The same trace, aligned, passes.
+  // The same trace, aligned, is replayed: plain files cannot show FPRE004,
+  // so the outcome says what was done, not "pass".
   r = Ordo("replay --json --backend file --direct " + ReadTrace("aligned.ordo", 4096, 4096) +
            " --target " + dir_ + "/tg");
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(One(r)["outcome"], "pass");
+  EXPECT_EQ(One(r)["outcome"], "replayed");
+  EXPECT_EQ(One(r)["fpre004_judged"], false);
+}
+
+const std::string kEngineSample = std::string(ORDO_SOURCE_DIR) + "/traces/loadgen-b.ordo";
+
+TEST_F(Outcomes, FileBackendMakesOneUncontrolledRunByDefault) {
+  CmdResult r = Ordo("replay --json " + kSyscallsOnly + " --backend file --target " + dir_ + "/tg");
+  EXPECT_EQ(r.code, 0) << r.err;
+  json j = One(r);
+  EXPECT_EQ(j["runs"], 1) << r.out;
+  EXPECT_EQ(j["strategy"], "none");
+  EXPECT_EQ(j["outcome"], "replayed");
+  r = Ordo("replay " + kSyscallsOnly + " --backend file --target " + dir_ + "/tg");
+  EXPECT_NE(r.out.find("runs 1, "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("FPRE004 in"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("outcome: replayed"), std::string::npos) << r.out;
+  // --runs still makes more; the engine backend still judges FPRE004.
+  r = Ordo("replay --json --runs 3 " + kSyscallsOnly + " --backend file --target " + dir_ + "/tg");
+  EXPECT_EQ(One(r)["runs"], 3) << r.out;
+  r = Ordo("replay --json --runs 1 --engine fixed " + kEngineSample + " --target " + dir_ + "/te");
+  EXPECT_EQ(One(r)["outcome"], "pass") << r.out;
+  EXPECT_EQ(One(r)["fpre004_judged"], true);
+}
+
+TEST_F(Outcomes, FileBackendRefusesAStrategyItCannotApply) {
+  for (const char* flags : {"--explore pos", "--explore auto",
+                            "--explore targeted --focus "
+                            "FPRE004-A:0:1:1"}) {
+    CmdResult r =
+        Ordo("replay " + kSyscallsOnly + " --backend file " + flags + " --target " + dir_ + "/tg");
+    EXPECT_EQ(r.code, 2) << flags;
+    EXPECT_NE(r.err.find("file backend"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(dir_ + "/tg"));
+  EXPECT_EQ(
+      Ordo("replay " + kSyscallsOnly + " --backend file --explore none --target " + dir_ + "/tg")
+          .code,
+      0);
 }
 
 TEST_F(Outcomes, AShardWithNoRunsSaysSo) {

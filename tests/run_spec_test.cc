@@ -222,6 +222,7 @@ TEST(SummaryJson, ADocumentReadsBackAsItsRequestRunsAndFailingRuns) {
                                             "first_failure",
                                             "failing_runs",
                                             "outcome",
+                                            "fpre004_judged",
                                             "seed",
                                             "strategy",
                                             "depth",

@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "ordo/units.h"
+#include "ordo/util/dirs.h"
 #include "target.h"
 
 namespace ordo::replay {
@@ -86,9 +87,10 @@ Result<TargetClaim> ClaimTarget(const std::string& given, bool force) {
         }
       }
     }
-  } else if (mkdir(dir.c_str(), 0755) != 0) {
-    return Status::IoError(dir + ": cannot create target: " + std::strerror(errno));
   }
+  // Creates what is missing (mkdir -p) and refuses a symlink or a file at any
+  // component, the existing ones included.
+  ORDO_RETURN_IF_ERROR(MakeDirs(dir).WithContext("target " + given));
   TargetClaim claim;
   claim.lock_fd_ = OpenBeneath(dir, kTargetLock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (claim.lock_fd_ < 0) {

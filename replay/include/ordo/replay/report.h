@@ -81,11 +81,16 @@ struct FailureTally {
 };
 FailureTally TallyFailures(const ReplaySummary& summary);
 
+// True when the request's backend can show FPRE004 at all: the engine
+// backend. The file backend replays plain files, which have no checksums.
+bool JudgesFpre004(const ReplayRequest& request);
+
 // The replay's outcome, most serious first: "FPRE004", "corruption",
 // "crash", then "error" (operations failed otherwise: the replay did not do
 // what the trace did, so it proves nothing), "no runs" (a shard with none, or
-// a stop before the first), else "pass".
-std::string_view OutcomeOf(const ReplaySummary& summary);
+// a stop before the first), else "pass". On the file backend, which cannot
+// judge FPRE004: "error", "no runs" or "replayed" (every I/O as traced).
+std::string_view OutcomeOf(const ReplayRequest& request, const ReplaySummary& summary);
 
 // The report as `ordo replay` prints it: what was replayed, the runs and
 // their latency, the first failure and the command that repeats it, each

@@ -5,7 +5,8 @@
 //     runs_planned, interrupted, shard ("K/N", 1-based), until_fail;
 //   failures, first_failure (null, or run, seed, strategy, thread, op_index,
 //     history_event, kind, message, reproduce), failing_runs (run, seed,
-//     strategy, holds, kind, message, reproduce), outcome (OutcomeOf);
+//     strategy, holds, kind, message, reproduce), outcome (OutcomeOf),
+//     fpre004_judged (false on the file backend: plain files cannot show it);
 //   seed, strategy, depth, findings (auto exploration: one per predicted
 //     rule), timing;
 //   threads, files, api_level, ops, errors, first_error, seconds, ops_per_s,

@@ -26,11 +26,12 @@ class TargetClaim {
   int lock_fd_ = -1;
 };
 
-// Creates `dir` if needed, locks it (a second claim, from any process, is
-// refused naming the holder's pid) and marks it as ordo's. Refuses a symlink
-// (with or without a trailing slash), a non-empty directory without the marker
-// unless `force`, and, even with `force`, one holding entries replay would
-// replace.
+// Creates `dir` and any missing parent (as `mkdir -p`; see MakeDirs: no
+// component may be a symlink or a file, the existing ones included), locks
+// it (a second claim, from any process, is refused naming the holder's pid)
+// and marks it as ordo's. Refuses a symlink (with or without a trailing
+// slash), a non-empty directory without the marker unless `force`, and, even
+// with `force`, one holding entries replay would replace.
 Result<TargetClaim> ClaimTarget(const std::string& dir, bool force);
 
 // True when ClaimTarget(dir, false) would refuse `dir` for being a non-empty
