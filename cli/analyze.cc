@@ -5,9 +5,11 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "engine_option.h"
 #include "ordo/analyze/analyzer.h"
 #include "ordo/analyze/render.h"
 #include "ordo/analyze/rules.h"
@@ -21,24 +23,42 @@ namespace {
 
 struct AnalyzeCliOptions {
   std::string file;
-  std::string rules = "FPRE004";
+  std::string rules = "all";
   bool json = false;
   bool all = false;
   uint32_t max_threads = analyze::AnalyzerOptions{}.max_threads;
   std::string max_memory = "1G";
   std::string confirm;  // the trace the history is a replay of
   std::string target;
-  std::string engine = "legacy";
+  std::string engine;  // empty: the engine the history's run used (its header's command)
 };
+
+// The engine confirmation replays: --engine, else the one the history's run
+// used (its header's source is that run's command), else the legacy engine
+// (a capture's history has no command).
+std::string ConfirmEngine(const AnalyzeCliOptions& c, const trace::TraceHeader& header) {
+  if (!c.engine.empty()) return c.engine;
+  auto spec = replay::RunSpec::ParseCommand(header.source);
+  return spec.ok() && spec->backend == replay::Backend::kEngine ? spec->engine : "legacy";
+}
 
 // Confirmation of the predicted findings by targeted replays of the trace.
 Result<std::vector<lab::SignatureStatus>> Confirm(const AnalyzeCliOptions& c,
-                                                  const analyze::RuleSet& rules) {
+                                                  const analyze::RuleSet& rules,
+                                                  const trace::TraceHeader& header) {
   if (c.target.empty())
     return Status::InvalidArgument("--confirm needs --target DIR (where the replays may write)");
   replay::ReplayOptions o;
   o.target = c.target;
-  engine::ParseEngineMode(c.engine, &o.engine_mode);
+  const std::string engine = ConfirmEngine(c, header);
+  if (plugin::IsEngineSpec(engine)) {
+    plugin::EngineSpec spec = plugin::ParseEngineSpec(engine);
+    o.engine_path = spec.path;
+    o.engine_config = spec.config;
+  } else if (!engine::ParseEngineMode(engine, &o.engine_mode)) {
+    return Status::InvalidArgument("the history's engine '" + engine +
+                                   "' is not one ordo can replay (give --engine)");
+  }
   lab::AutoOptions auto_options;
   auto_options.rules = rules;
   auto r = lab::ConfirmPredictions(c.file, c.confirm, o, auto_options);
@@ -65,9 +85,16 @@ Verdict Judge(const AnalyzeCliOptions& c, const analyze::AnalyzeResult& r) {
           ": the trace holds no engine events, so no ordering can be judged (replay it with "
           "--history, or capture with --usdt)")
           .WithFile(c.file);
+  auto any = [&r](auto&& pred) { return std::any_of(r.findings.begin(), r.findings.end(), pred); };
+  const bool fpre004 = any([](const analyze::Finding& f) { return f.rule.starts_with("FPRE004"); });
+  const bool race = any([](const analyze::Finding& f) { return f.rule == "RACE"; });
+  // A failed verify is never called clean: with no rule's ordering behind
+  // it, it is an unrecognised ordering (exit 1, its causal slice shown).
   v.text = !v.judged            ? analyze::kNoEngineHistory
-           : r.findings.empty() ? "no FPRE004 ordering found"
-                                : "FPRE004 ordering found";
+           : r.findings.empty() ? "no ordering found"
+           : fpre004            ? "FPRE004 ordering found"
+           : race               ? "race found"
+                                : "unrecognised ordering";
   v.exit_code = !v.judged ? ExitCodeFor(v.no_history) : r.findings.empty() ? kExitOk : kExitFound;
   return v;
 }
@@ -117,10 +144,10 @@ int RunAnalyze(const AnalyzeCliOptions& given) {
   auto rules = analyze::ParseRules(given.rules);
   if (!rules.ok()) return Fail(rules.status().WithContext("--rules"), given.json);
   o.rules = rules.value();
-  // The selection as the rules' own ids ("FPRE004" for all), whatever the
-  // case, blanks or repeats typed.
+  // The selection as the rules' own ids ("all" for all), whatever the case,
+  // blanks or repeats typed.
   AnalyzeCliOptions c = given;
-  c.rules = o.rules == analyze::RuleSet::All() ? "FPRE004" : o.rules.ToString();
+  c.rules = o.rules.ToString();
   o.deduplicate = !c.all;
   o.max_threads = c.max_threads;
   auto mem = ParseSize(c.max_memory);
@@ -149,7 +176,7 @@ int RunAnalyze(const AnalyzeCliOptions& given) {
   }
   std::vector<lab::SignatureStatus> confirmation;
   if (!c.confirm.empty() && v.judged && !r.findings.empty()) {
-    auto conf = Confirm(c, o.rules);
+    auto conf = Confirm(c, o.rules, r.header);
     if (!conf.ok()) return Fail(conf.status(), c.json);
     confirmation = std::move(conf).value();
   }
@@ -171,7 +198,9 @@ void setup_analyze(CLI::App& app, int* exit_code) {
   cmd->add_option("FILE", o->file, "history (replay --history) or capture with USDT events")
       ->required();
   cmd->add_option("--rules", o->rules,
-                  "rules to run, comma-separated: FPRE004 (both), FPRE004-A, FPRE004-B")
+                  "rules to run, comma-separated: all, FPRE004 (both FPRE004 rules), FPRE004-A, "
+                  "FPRE004-B, RACE (unordered write/read pairs on one object); a verify failure "
+                  "no rule explains is reported whatever is selected")
       ->capture_default_str();
   cmd->add_flag("--json", o->json, "print one JSON document");
   cmd->add_flag("--all", o->all, "every finding, not one per signature");
@@ -185,9 +214,10 @@ void setup_analyze(CLI::App& app, int* exit_code) {
                   "TRACE the history is a replay of: try each predicted finding with targeted "
                   "runs and say which are confirmed, with the command that repeats the failure");
   cmd->add_option("--target", o->target, "--confirm: directory the replays may write in");
-  cmd->add_option("--engine", o->engine, "--confirm: engine orderings to replay")
-      ->check(CLI::IsMember({"legacy", "fixed"}))
-      ->capture_default_str();
+  cmd->add_option("--engine", o->engine,
+                  "--confirm: the engine to replay, legacy, fixed or PATH.so[:CONFIG] (default: "
+                  "the one the history's run used, as its header says; legacy for a capture)")
+      ->check(EngineOption());
   cmd->callback([o, exit_code] { *exit_code = RunAnalyze(*o); });
 }
 

@@ -45,8 +45,9 @@ enum class Pattern : uint8_t {
   kStaleFill = 0,      // FPRE004-A: a fill and a mark-clean
   kTornFlags = 1,      // FPRE004-B
   kStaleReadMiss = 2,  // FPRE004-A: a read miss cached the object (fill_clean)
+  kRace = 3,           // RACE: a write-like and a read-like access unordered
 };
-inline constexpr size_t kPatternCount = 3;
+inline constexpr size_t kPatternCount = 4;
 
 // One occurrence of a rule, kept compact; its explanation is written only
 // for the findings shown.
@@ -61,6 +62,27 @@ struct Instance {
   uint64_t e[4] = {};  // A: lock, fill, mark, unlock; B: pending, ready read, pending read, ready
   bool manifested = false;
   uint64_t count = 1;
+  uint32_t sites[2] = {};  // RACE: the sites of e[0]'s and e[1]'s steps
+};
+
+// A thread's latest access of one kind (write-like or read-like) to an
+// object: what RACE pairs and a failure's causal slice are made of.
+struct AccessAt {
+  Step step;
+  uint32_t site = 0;
+  sched::Access access = sched::Access::kNone;
+  bool locked = false;  // taken while the thread held the object's lock
+};
+
+// A verify failure no rule explained: the failing step and its causal slice
+// (the object's last write-like accesses before it, and the pairs of its
+// accesses that no happens-before edge ordered).
+struct Unexplained {
+  uint64_t block = 0;
+  uint64_t arg = 0;
+  AccessAt failing;
+  std::vector<AccessAt> writes;     // each thread's latest write-like access, by seq
+  std::vector<Instance> unordered;  // RACE pairs on the object, latest first
 };
 
 struct Mark {
@@ -116,6 +138,11 @@ struct BlockState {
   PerThread<Compaction> compactions;
   bool has_latest[kRuleCount] = {};
   Instance latest[kRuleCount];  // per rule, for read-verify failures on this block
+  // Each thread's latest write-like and read-like access (RACE, failure slices).
+  PerThread<AccessAt> last_write;
+  PerThread<AccessAt> last_read;
+  // The latest unordered pairs on the object (allocated at the first one).
+  std::unique_ptr<std::vector<Instance>> unordered;
 };
 
 template <typename T>
@@ -231,7 +258,19 @@ struct Analysis {
   void Follow(uint32_t t, RuleId rule) { followers[t] |= uint8_t(1u << static_cast<int>(rule)); }
 
   std::vector<Instance> shown;  // one per signature (deduplicated) or every instance
-  int shown_index[kPatternCount] = {-1, -1, -1};
+  int shown_index[kPatternCount] = {-1, -1, -1, -1};
+  // Verify failures no rule explained (the first kMaxUnexplained), and how many.
+  static constexpr size_t kMaxUnexplained = 8;
+  static constexpr size_t kMaxUnorderedPerObject = 4;
+  // Site names from the history's site table (for explanations).
+  absl::flat_hash_map<uint32_t, std::string> site_names;
+  // The built-in engine's write_begin site (a request start, see Conflicts):
+  // its kind's id in older histories, its table entry's in newer ones.
+  uint32_t write_begin_site = 0x10000u + static_cast<uint32_t>(trace::EngineEventKind::kWriteBegin);
+  std::string SiteName(uint32_t site) const;
+  std::vector<Unexplained> unexplained;
+  uint64_t unexplained_count = 0;
+  bool manifested_now = false;                   // the step being dispatched manifested a rule
   std::vector<Instance> closest[kPatternCount];  // per signature, by span, distinct blocks
   // The history's site table: access kind by site id, in history order.
   std::array<std::atomic<uint8_t>, 0x8000> site_access{};  // access + 1; 0: no entry
@@ -258,9 +297,18 @@ struct Analysis {
   // A read-verify failure on the block: the rule's latest instance there
   // manifested, and becomes the example shown for the rule.
   void Manifested(BlockState& bs, RuleId rule);
+  // Each thread's latest accesses of the object (RACE's pairs), after edges.
+  void Conflicts(StepEvent& e);
+  // A verify failure that no rule manifested: RACE's latest pair on the
+  // object if it has one, else an Unexplained record.
+  void FailureUnexplained(StepEvent& e);
+  // At Finish: a failure whose object's unordered pair completed after it
+  // (the failing thread's step first) is RACE's, manifested.
+  void ResolveUnexplained();
 
   std::string Where(uint64_t block) const;
   Finding Explain(const Instance& in) const;
+  Finding Explain(const Unexplained& u) const;
 
   // The history is over (for now): each rule judges what it still holds open.
   void Finish();

@@ -31,6 +31,11 @@ std::vector<Finding> Analyzer::Findings() const {
   impl_->Finish();  // what a rule holds open at the end counts as ended
   std::vector<Finding> out;
   for (const auto& in : impl_->shown) out.push_back(impl_->Explain(in));
+  // Failures no rule explained come last, each with its causal slice; the
+  // last one shown counts those beyond the first few.
+  for (const auto& u : impl_->unexplained) out.push_back(impl_->Explain(u));
+  if (!impl_->unexplained.empty())
+    out.back().count += impl_->unexplained_count - impl_->unexplained.size();
   return out;
 }
 std::vector<Finding> Analyzer::Candidates() const {

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "analysis.h"
 #include "ordo/trace/reader.h"
 
@@ -80,6 +81,9 @@ Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOption
   res.header = (*reader)->header();
   // Decoding runs on its own thread, a few batches ahead of the analysis.
   EventPipe pipe;
+  // Site names travel beside the pipe (sites are few; events stay small).
+  std::mutex names_mu;
+  absl::flat_hash_map<uint32_t, std::string> names;
   std::thread decoder([&] {
     EventPipe::Batch b = pipe.TakeEmpty();
     trace::Record r;
@@ -90,6 +94,10 @@ Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOption
         site.site = true;
         site.event.block = r.site.site;
         site.event.arg = r.site.access;
+        {
+          std::lock_guard<std::mutex> lock(names_mu);
+          names[r.site.site] = r.site.name;
+        }
         b.push_back(site);
       } else if (r.kind == trace::RecordKind::kEngine) {
         b.push_back(EventPipe::Item{r.engine, false});
@@ -113,8 +121,13 @@ Result<AnalyzeResult> AnalyzeTrace(const std::string& path, const AnalyzerOption
       if (i + kAhead < b.size()) a.Prefetch(b[i + kAhead].event.block, false);
       if (i + kAhead / 2 < b.size()) a.Prefetch(b[i + kAhead / 2].event.block, true);
       if (b[i].site) {
-        a.AddSite(trace::SiteRecord{static_cast<uint32_t>(b[i].event.block),
-                                    static_cast<uint8_t>(b[i].event.arg), ""});
+        const auto id = static_cast<uint32_t>(b[i].event.block);
+        std::string name;
+        {
+          std::lock_guard<std::mutex> lock(names_mu);
+          name = names[id];
+        }
+        a.AddSite(trace::SiteRecord{id, static_cast<uint8_t>(b[i].event.arg), std::move(name)});
       } else {
         a.Add(b[i].event);
       }

@@ -24,7 +24,7 @@ std::string HtmlRenderer::Render(const Finding& f) const {
 }
 
 std::string HtmlRenderer::RenderList(const std::vector<Finding>& findings) const {
-  if (findings.empty()) return "<p class=\"pass\">No FPRE004 ordering found.</p>\n";
+  if (findings.empty()) return "<p class=\"pass\">No ordering found.</p>\n";
   std::string out = "<ol class=\"findings\">\n";
   for (const auto& f : findings) out += Render(f);
   return out + "</ol>\n";

@@ -20,7 +20,7 @@ std::string MarkdownRenderer::Render(const Finding& f) const {
 }
 
 std::string MarkdownRenderer::RenderList(const std::vector<Finding>& findings) const {
-  if (findings.empty()) return "No FPRE004 ordering found.\n";
+  if (findings.empty()) return "No ordering found.\n";
   std::string out;
   for (const auto& f : findings) out += Render(f);
   return out;

@@ -22,7 +22,7 @@ std::string TextRenderer::Render(const Finding& f) const {
 }
 
 std::string TextRenderer::RenderList(const std::vector<Finding>& findings) const {
-  if (findings.empty()) return indent_ + "no FPRE004 ordering found\n";
+  if (findings.empty()) return indent_ + "no ordering found\n";
   std::string out;
   for (const auto& f : findings) out += "\n" + Render(f);
   return out;

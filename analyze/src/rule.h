@@ -44,5 +44,7 @@ std::unique_ptr<Rule> MakeRule(RuleId id, Analysis& a);
 // FPRE004-A (rule_stale_clean.cc) and FPRE004-B (rule_torn_flags.cc).
 std::unique_ptr<Rule> MakeStaleCleanRule(Analysis& a);
 std::unique_ptr<Rule> MakeTornFlagsRule(Analysis& a);
+// RACE (rule_race.cc): reports the pairs Analysis::Conflicts finds.
+std::unique_ptr<Rule> MakeRaceRule(Analysis& a);
 
 }  // namespace ordo::analyze

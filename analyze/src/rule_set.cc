@@ -14,11 +14,9 @@ struct Selector {
   uint32_t rules;  // bit per RuleId
 };
 constexpr Selector kSelectors[] = {
-    {"FPRE004", 0x3},
-    {"FPRE004-A", 0x1},
-    {"FPRE004-B", 0x2},
+    {"ALL", 0x7}, {"FPRE004", 0x3}, {"FPRE004-A", 0x1}, {"FPRE004-B", 0x2}, {"RACE", 0x4},
 };
-constexpr const char* kKnown = "FPRE004, FPRE004-A, FPRE004-B";
+constexpr const char* kKnown = "all, FPRE004, FPRE004-A, FPRE004-B, RACE";
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -42,6 +40,8 @@ const char* RuleName(RuleId rule) {
       return "FPRE004-A";
     case RuleId::kFpre004B:
       return "FPRE004-B";
+    case RuleId::kRace:
+      return "RACE";
   }
   return "unknown";
 }
@@ -53,6 +53,7 @@ RuleSet RuleSet::All() {
 }
 
 std::string RuleSet::ToString() const {
+  if (*this == All()) return "all";
   std::string out;
   for (size_t i = 0; i < kRuleCount; ++i) {
     if (!Has(static_cast<RuleId>(i))) continue;
@@ -95,6 +96,8 @@ std::unique_ptr<Rule> MakeRule(RuleId id, Analysis& a) {
       return MakeStaleCleanRule(a);
     case RuleId::kFpre004B:
       return MakeTornFlagsRule(a);
+    case RuleId::kRace:
+      return MakeRaceRule(a);
   }
   return nullptr;
 }

@@ -99,6 +99,7 @@ void Analysis::Report(BlockState& bs, const Instance& in) {
 
 void Analysis::Manifested(BlockState& bs, RuleId rule) {
   if (!bs.has_latest[static_cast<size_t>(rule)]) return;
+  manifested_now = true;
   Instance in = bs.latest[static_cast<size_t>(rule)];
   in.manifested = true;
   const size_t sig = Signature(in);
@@ -124,9 +125,129 @@ void Analysis::Finish() {
   for (auto& rule : rules) {
     if (rule) rule->Finish();
   }
+  ResolveUnexplained();
+}
+
+void Analysis::ResolveUnexplained() {
+  // A failure's race may complete after it: the failing thread's read went
+  // first and the write it missed came later (a torn persist). Such a pair,
+  // of the failing thread's step at or before the failure, explains it.
+  const bool race = rules[static_cast<size_t>(RuleId::kRace)] != nullptr;
+  for (auto u = unexplained.begin(); u != unexplained.end();) {
+    auto at = block_index.find(u->block);
+    const Instance* cause = nullptr;
+    if (at != block_index.end() && states[at->second].unordered) {
+      for (const Instance& in : *states[at->second].unordered) {
+        const bool mine = (in.first == u->failing.step.thread && in.e[0] <= u->failing.step.seq) ||
+                          (in.second == u->failing.step.thread && in.e[1] <= u->failing.step.seq);
+        if (!mine) continue;
+        if (std::none_of(u->unordered.begin(), u->unordered.end(),
+                         [&](const Instance& y) { return y.e[0] == in.e[0] && y.e[1] == in.e[1]; }))
+          u->unordered.push_back(in);
+        if (cause == nullptr) cause = &in;
+      }
+    }
+    if (!race || cause == nullptr) {
+      ++u;
+      continue;
+    }
+    Instance in = *cause;
+    in.manifested = true;
+    const size_t sig = Signature(in);
+    if (shown_index[sig] < 0 || !options.deduplicate) {
+      if (shown_index[sig] < 0) shown_index[sig] = static_cast<int>(shown.size());
+      shown.push_back(in);
+    } else if (!shown[shown_index[sig]].manifested) {
+      in.count = shown[shown_index[sig]].count;
+      shown[shown_index[sig]] = in;
+    }
+    --unexplained_count;
+    u = unexplained.erase(u);
+  }
+}
+
+void Analysis::Conflicts(StepEvent& e) {
+  using A = sched::Access;
+  const bool writes = e.access == A::kWrite || e.access == A::kPublish || e.access == A::kFlagSet;
+  // A verify checks what its thread read before it: its reads are the
+  // accesses that race, so it is not one itself.
+  const bool reads = e.access == A::kRead || e.access == A::kFill || e.access == A::kFillClean ||
+                     e.access == A::kFlagRead;
+  if (!writes && !reads) return;
+  // The built-in engine announces the start of a write request as a WRITE of
+  // its first block, before it takes any lock (the scheduler counts it as a
+  // write); its data is written later, inside the lock. Not a data write.
+  if (writes && e.site == write_begin_site) return;
+  BlockState& bs = State(e);
+  const uint32_t t = e.thread;
+  // The other kind's latest accesses by other threads that do not happen
+  // before this step: each is a pair either order of which a run may take.
+  // A write taken inside the writer's lock of the object is judged by the
+  // lock discipline (FPRE004-A's and -B's shapes): RACE pairs the writes an
+  // engine makes outside it (a second persist step, an eviction, a flag
+  // cleared by another thread) with the reads they can tear.
+  const bool locked = HeldSince(t, e.block) != nullptr;
+  if (writes && locked) {
+    Slot(bs.last_write, t) = AccessAt{e.here, e.site, e.access, true};
+    return;
+  }
+  for (const auto& [u, x] : writes ? bs.last_read : bs.last_write) {
+    if (u == t || (reads && x.locked) || Before(x.step, t)) continue;
+    Instance in;
+    in.rule = RuleId::kRace;
+    in.pattern = Pattern::kRace;
+    in.block = e.block;
+    in.first = u;
+    in.second = t;
+    in.e[0] = x.step.seq;
+    in.e[1] = e.here.seq;
+    in.e[2] = static_cast<uint64_t>(x.access);
+    in.e[3] = static_cast<uint64_t>(e.access);
+    in.sites[0] = x.site;
+    in.sites[1] = e.site;
+    if (!bs.unordered) bs.unordered = std::make_unique<std::vector<Instance>>();
+    auto& list = *bs.unordered;
+    auto same = [&](const Instance& y) {
+      return y.first == in.first && y.second == in.second && y.sites[0] == in.sites[0] &&
+             y.sites[1] == in.sites[1];
+    };
+    auto it = std::find_if(list.begin(), list.end(), same);
+    if (it != list.end()) list.erase(it);
+    if (list.size() == kMaxUnorderedPerObject) list.pop_back();
+    list.insert(list.begin(), in);
+    if (rules[static_cast<size_t>(RuleId::kRace)]) Report(bs, in);
+  }
+  Slot(writes ? bs.last_write : bs.last_read, t) = AccessAt{e.here, e.site, e.access, locked};
+}
+
+void Analysis::FailureUnexplained(StepEvent& e) {
+  BlockState& bs = State(e);
+  if (rules[static_cast<size_t>(RuleId::kRace)] &&
+      bs.has_latest[static_cast<size_t>(RuleId::kRace)]) {
+    Manifested(bs, RuleId::kRace);
+    return;
+  }
+  ++unexplained_count;
+  if (unexplained.size() >= kMaxUnexplained) return;
+  Unexplained u;
+  u.block = e.block;
+  u.arg = e.arg;
+  u.failing = AccessAt{e.here, e.site, e.access};
+  for (const auto& [t, x] : bs.last_write) u.writes.push_back(x);
+  std::sort(u.writes.begin(), u.writes.end(),
+            [](const AccessAt& a, const AccessAt& b) { return a.step.seq < b.step.seq; });
+  if (bs.unordered) u.unordered = *bs.unordered;
+  unexplained.push_back(std::move(u));
 }
 
 void Analysis::AddSite(const trace::SiteRecord& site) {
+  if (site.site < site_access.size() && site_names.size() < site_access.size())
+    site_names[site.site] = trace::PrintableSiteName(site.name);
+  static const std::string kWriteBegin =
+      trace::EngineKindSites()[static_cast<size_t>(trace::EngineEventKind::kWriteBegin)].name;
+  if (site.site == trace::EngineKindSite(trace::EngineEventKind::kWriteBegin) &&
+      site.name == kWriteBegin)
+    write_begin_site = site.site;
   // Stored as access + 1: 0 means the history has no entry for the site.
   if (site.site < site_access.size())
     site_access[site.site].store(static_cast<uint8_t>(site.access + 1), std::memory_order_relaxed);
@@ -199,7 +320,10 @@ void Analysis::Add(const trace::EngineRecord& r) {
     rules[i]->OnFollowedStep(e);
   }
   Edges(e);
+  manifested_now = false;
   for (uint32_t w = watchers[access]; w != 0; w &= w - 1) rules[__builtin_ctz(w)]->OnStep(e);
+  Conflicts(e);
+  if (e.access == sched::Access::kVerifyFail && !manifested_now) FailureUnexplained(e);
 }
 
 }  // namespace ordo::analyze

@@ -10,11 +10,19 @@
 namespace ordo::engine {
 
 std::string_view Fpre004RuleName(Fpre004Rule rule) {
-  return rule == Fpre004Rule::kStaleClean ? "FPRE004-A" : "FPRE004-B";
+  switch (rule) {
+    case Fpre004Rule::kStaleClean:
+      return "FPRE004-A";
+    case Fpre004Rule::kVerifyOrder:
+      return "FPRE004-B";
+    case Fpre004Rule::kRace:
+      return "RACE";
+  }
+  return "FPRE004-A";
 }
 
 bool ParseFpre004Rule(std::string_view name, Fpre004Rule* rule) {
-  for (Fpre004Rule r : {Fpre004Rule::kStaleClean, Fpre004Rule::kVerifyOrder}) {
+  for (Fpre004Rule r : {Fpre004Rule::kStaleClean, Fpre004Rule::kVerifyOrder, Fpre004Rule::kRace}) {
     if (Fpre004RuleName(r) == name) {
       *rule = r;
       return true;
@@ -24,9 +32,12 @@ bool ParseFpre004Rule(std::string_view name, Fpre004Rule* rule) {
 }
 
 std::string FocusString(const Focus& f) {
-  return fmt::format("{}:{}:{}:{}", Fpre004RuleName(f.rule), BlockFile(f.block),
-                     BlockIndex(f.block),
-                     f.thread < 0 ? std::string("*") : std::to_string(f.thread));
+  std::string out =
+      fmt::format("{}:{}:{}:{}", Fpre004RuleName(f.rule), BlockFile(f.block), BlockIndex(f.block),
+                  f.thread < 0 ? std::string("*") : std::to_string(f.thread));
+  if (f.rule == Fpre004Rule::kRace) out += fmt::format(":{}>{}", f.held_site, f.partner_site);
+  if (f.budget != 0) out += fmt::format("/{}", f.budget);
+  return out;
 }
 
 namespace {
@@ -40,14 +51,20 @@ bool ParseNumber(std::string_view s, T* out) {
 }  // namespace
 
 bool ParseFocus(std::string_view text, Focus* focus) {
-  std::string_view part[4];
-  for (int i = 0; i < 4; ++i) {
-    size_t colon = i < 3 ? text.find(':') : text.size();
-    if (colon == std::string_view::npos) return false;
-    part[i] = text.substr(0, colon);
-    text.remove_prefix(i < 3 ? colon + 1 : colon);
-  }
   Focus f;
+  const size_t slash = text.rfind('/');
+  if (slash != std::string_view::npos) {
+    if (!ParseNumber(text.substr(slash + 1), &f.budget) || f.budget == 0) return false;
+    text = text.substr(0, slash);
+  }
+  std::string_view part[5];
+  int parts = 0;
+  for (; parts < 5 && !text.empty(); ++parts) {
+    const size_t colon = text.find(':');
+    part[parts] = text.substr(0, colon);
+    text = colon == std::string_view::npos ? std::string_view() : text.substr(colon + 1);
+  }
+  if (!text.empty() || parts < 4) return false;
   uint32_t file = 0, block = 0;
   if (!ParseFpre004Rule(part[0], &f.rule) || !ParseNumber(part[1], &file) ||
       !ParseNumber(part[2], &block)) {
@@ -55,6 +72,15 @@ bool ParseFocus(std::string_view text, Focus* focus) {
   }
   f.block = BlockKey(file, block);
   if (part[3] != "*" && (!ParseNumber(part[3], &f.thread) || f.thread < 0)) return false;
+  if ((f.rule == Fpre004Rule::kRace) != (parts == 5)) return false;
+  if (parts == 5) {
+    const size_t gt = part[4].find('>');
+    if (gt == std::string_view::npos || !ParseNumber(part[4].substr(0, gt), &f.held_site) ||
+        !ParseNumber(part[4].substr(gt + 1), &f.partner_site) || f.held_site == 0 ||
+        f.partner_site == 0) {
+      return false;
+    }
+  }
   *focus = f;
   return true;
 }
@@ -63,6 +89,7 @@ sched::Target FocusTarget(const Focus& f) {
   using A = sched::Access;
   sched::Target t;
   t.object = f.block;
+  if (f.budget != 0) t.budget = f.budget;
   auto rule = [](A held, A partner, bool held_first, int thread, int except, bool after_match) {
     sched::HoldRule r;
     r.held_access = held;
@@ -73,7 +100,17 @@ sched::Target FocusTarget(const Focus& f) {
     r.after_match = after_match;
     return r;
   };
-  if (f.rule == Fpre004Rule::kStaleClean) {
+  if (f.rule == Fpre004Rule::kRace) {
+    // The order the predicting run took, reversed: the thread that took the
+    // held site first waits there until another is about to take the
+    // partner site on the object, and the partner goes first.
+    sched::HoldRule r;
+    r.held_site = f.held_site;
+    r.partner_site = f.partner_site;
+    r.held_first = false;
+    r.held_thread = f.thread;
+    t.rules.push_back(r);
+  } else if (f.rule == Fpre004Rule::kStaleClean) {
     // A write inside its lock (the writer holds the object) waits until a
     // fill of the object is about to happen, and the fill goes first (a
     // writer's own fill, as a read-modify-write makes, is not the filler)...

@@ -19,16 +19,32 @@ struct Attempt {
   uint64_t seed = 0;
 };
 
+// Holds shorter than this many scheduling decisions keep the scheduler's
+// default budget; a race whose steps were further apart in the predicting
+// run gets a budget sized from that distance (history events, of which the
+// decisions between the two steps are at most as many), twice over.
+constexpr uint64_t kDefaultHoldBudget = 1000;
+
 engine::Focus FocusOf(const analyze::Finding& f) {
   engine::Focus focus;
   if (!engine::ParseFpre004Rule(f.rule, &focus.rule)) focus.rule = engine::Fpre004Rule::kStaleClean;
   focus.block = f.block;
-  // The thread the rule holds back: the writer (A) or compaction (B), the
-  // first thread of the finding; as recorded in a replay history it is the
-  // scheduler's logical index, the same in every run of the trace.
+  // The thread the rule holds back: the writer (A), compaction (B) or the
+  // one that went first (RACE), the first thread of the finding; as recorded
+  // in a replay history it is the scheduler's logical index, the same in
+  // every run of the trace.
   focus.thread = f.threads.empty() ? -1 : static_cast<int>(f.threads[0]);
+  if (focus.rule == engine::Fpre004Rule::kRace && f.sites.size() == 2) {
+    // Sites of histories older than site tables are the built-in kinds.
+    auto site = [](uint32_t s) { return s >= 0x10000u ? s - 0x10000u + 1 : s; };
+    focus.held_site = site(f.sites[0]);
+    focus.partner_site = site(f.sites[1]);
+  }
+  if (f.span * 2 > kDefaultHoldBudget / 2) focus.budget = f.span * 2 + kDefaultHoldBudget;
   return focus;
 }
+
+bool IsFpre004(const analyze::Finding& f) { return f.rule.starts_with("FPRE004"); }
 
 class Campaign {
  public:
@@ -111,7 +127,13 @@ class Campaign {
     // Per rule, its closest candidates (both forms of a rule together),
     // `foci_per_run` of them forced at once in each targeted run.
     std::vector<std::vector<analyze::Finding>> by_rule;
+    // The generic RACE pairs are tried only where no FPRE004 ordering is
+    // predicted: the specific rules force their third step too, and RACE's
+    // pairs on such an engine are mostly those rules' races again.
+    const bool specific = std::any_of(candidates.begin(), candidates.end(), IsFpre004);
     for (const analyze::Finding& f : candidates) {
+      if (specific && !IsFpre004(f)) continue;
+      if (f.sites.empty() && f.rule == "RACE") continue;
       size_t i = Signature(f, current_.run);
       if (signatures_[i].confirmed || f.manifested) continue;
       if (by_rule.size() <= i) by_rule.resize(i + 1);

@@ -22,7 +22,9 @@
 namespace ordo::analyze {
 
 struct Finding {
-  std::string rule;       // "FPRE004-A" or "FPRE004-B"
+  // "FPRE004-A", "FPRE004-B", "RACE" (RuleName), or kUnrecognised: a verify
+  // failure no rule explains, with its causal slice (always manifested).
+  std::string rule;
   std::string signature;  // rule + the code points involved (for deduplication)
   uint64_t block = 0;     // block key: (file id << 32) | block index
   uint32_t file = 0;
@@ -36,6 +38,9 @@ struct Finding {
   // the fill for A, "pending" set and "ready" read for B): small means the
   // race came close, and a targeted run can most likely force it.
   uint64_t span = 0;
+  // The engine's sites of the steps in order: RACE, its two steps (the one
+  // taken first, then the other); kUnrecognised, the failing step's.
+  std::vector<uint32_t> sites;
 };
 
 struct AnalyzerOptions {

@@ -46,7 +46,7 @@ class TextRenderer final : public FindingRenderer {
   // Every line starts with `indent` (a block inside other output).
   explicit TextRenderer(RenderContext context = {}, std::string indent = "");
   std::string Render(const Finding& finding) const override;
-  // Each finding after a blank line; "no FPRE004 ordering found" when none.
+  // Each finding after a blank line; "no ordering found" when none.
   std::string RenderList(const std::vector<Finding>& findings) const override;
 
  private:
@@ -73,7 +73,7 @@ class HtmlRenderer final : public FindingRenderer {
  public:
   explicit HtmlRenderer(RenderContext context = {});
   std::string Render(const Finding& finding) const override;
-  // <p class="pass">No FPRE004 ordering found.</p> when none.
+  // <p class="pass">No ordering found.</p> when none.
   std::string RenderList(const std::vector<Finding>& findings) const override;
 
  private:
@@ -86,7 +86,7 @@ class MarkdownRenderer final : public FindingRenderer {
  public:
   explicit MarkdownRenderer(RenderContext context = {});
   std::string Render(const Finding& finding) const override;
-  // "No FPRE004 ordering found." when none.
+  // "No ordering found." when none.
   std::string RenderList(const std::vector<Finding>& findings) const override;
 
  private:
